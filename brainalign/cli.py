@@ -1,0 +1,139 @@
+"""The ``brainalign`` command line.
+
+Errors the user can fix (bad arguments, missing files, unwritable folders) print one line,
+``brainalign: error: ...``, and exit with code 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ._version import __version__
+
+EXIT_USAGE = 2
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logger = logging.getLogger("brainalign")
+    logger.setLevel(level)
+    if not any(getattr(h, "_brainalign_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose > 1 else "%(message)s"))
+        handler._brainalign_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    try:  # transformers' own weight-loading bar adds nothing to the demo's output
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+    from .demo import DEMO_REGIONS, format_map, run_demo
+
+    print("brainalign demo: all-MiniLM-L6-v2 (a real 6-layer transformer) on built-in sentences")
+    print("               vs a SIMULATED brain: each region is a noisy linear read-out of a planted layer.")
+    result = run_demo(
+        args.out,
+        n_neuroids=args.n_neuroids,
+        snr=args.snr,
+        random_state=args.seed,
+        overwrite=args.overwrite,
+        cache=args.cache,
+        device=args.device,
+    )
+    print()
+    print(
+        f"RSA (correlation distance, Spearman) over {result.map.attrs['n_stimuli']} sentences; "
+        "* = best layer per region"
+    )
+    print(format_map(result.map, DEMO_REGIONS))
+    print()
+    print("Planted layer recovered for every region:", "yes" if result.recovered else "NO")
+    for path in result.files:
+        print(f"wrote {path}")
+    return 0 if result.recovered else 1
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import importlib.metadata as md
+
+    print(f"brainalign {__version__}")
+    for dist in ("numpy", "scipy", "xarray", "torch", "transformers", "himalaya", "nilearn", "mne"):
+        try:
+            version = md.version(dist)
+        except md.PackageNotFoundError:
+            version = "not installed"
+        print(f"  {dist:<13}{version}")
+    from . import registry
+
+    print("methods:", ", ".join(registry.list_methods()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brainalign",
+        description="Measure how well deep-network representations align with brain recordings.",
+    )
+    parser.add_argument("--version", action="version", version=f"brainalign {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors (no progress bars)")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole path offline on built-in data (real model, simulated brain)",
+        description="Run MiniLM on built-in sentences, build a simulated brain from known layers, "
+        "compute an RSA layer × region map, print it and save it (netCDF + PNG).",
+    )
+    demo.add_argument("--out", default="brainalign-demo", help="output folder (default: ./brainalign-demo)")
+    demo.add_argument("--overwrite", action="store_true", help="replace the files of an earlier run")
+    demo.add_argument("--cache", default=None, help="folder to cache model activations in")
+    demo.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    demo.add_argument("--n-neuroids", type=int, default=200, help="simulated neuroids per region (default 200)")
+    demo.add_argument("--snr", type=float, default=2.0, help="signal-to-noise variance ratio (default 2)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the simulated brain (default 0)")
+    demo.set_defaults(func=_cmd_demo)
+
+    info = sub.add_parser("info", help="versions of brainalign and its dependencies, registered methods")
+    info.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``brainalign`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    _configure_logging(args.verbose, args.quiet)
+    from .utils import set_options
+
+    if args.no_progress or args.quiet:
+        set_options(progress=False)
+    try:
+        return int(args.func(args))
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError, PermissionError, ImportError) as err:
+        if args.debug:
+            raise
+        print(f"brainalign: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("brainalign: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""brainalign's data model (DESIGN.md §1): schemas, constructors, validation and alignment.
+
+Everything is an :class:`xarray.DataArray` with named dims:
+
+- recordings: ``(presentation, neuroid)``, ``(time, neuroid)`` or ``(presentation, neuroid, latency)``;
+- activations: ``(presentation, unit)`` (or ``(time, unit)`` at event times), all layers in one array;
+- alignment maps: an :class:`xarray.Dataset` with ``score`` over ``(layer, region)``.
+"""
+
+from ._align import align, fir_delays, lanczos_matrix
+from ._construct import activations, recording
+from ._schema import KINDS, MAP_VARIABLES, detect_kind, layer_names, validate
+
+__all__ = [
+    "KINDS",
+    "MAP_VARIABLES",
+    "activations",
+    "align",
+    "detect_kind",
+    "fir_delays",
+    "lanczos_matrix",
+    "layer_names",
+    "recording",
+    "validate",
+]

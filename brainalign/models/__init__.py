@@ -1,0 +1,26 @@
+"""Model activations: forward hooks on any torch module, and a Hugging Face text path.
+
+torch and transformers are imported only when these functions run.
+"""
+
+from ._extract import extract, list_layers, resolve_device
+
+__all__ = [
+    "extract",
+    "extract_text",
+    "huggingface",
+    "list_layers",
+    "mlp_layers",
+    "resolve_device",
+    "transformer_layers",
+]
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in ("extract_text", "mlp_layers", "transformer_layers"):
+        return getattr(importlib.import_module(f"{__name__}.huggingface"), name)
+    if name == "huggingface":
+        return importlib.import_module(f"{__name__}.huggingface")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

