@@ -22,6 +22,7 @@ from ._version import __version__
 from .utils import get_options, set_log_level, set_options
 
 _SUBMODULES = (
+    "backend",
     "data",
     "io",
     "models",

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from brainalign.backend import BACKENDS, get_backend, gpu_available
+
+
+def _available():
+    names = ["numpy"]
+    try:
+        import torch  # noqa: F401
+
+        names.append("torch")
+        if gpu_available():
+            names.append("torch_cuda")
+    except ImportError:
+        pass
+    return names
+
+
+@pytest.mark.parametrize("name", _available())
+def test_round_trip_and_namespace(name):
+    be = get_backend(name)
+    assert be.name == name
+    x = np.arange(6, dtype=np.float64).reshape(2, 3)
+    arr = be.asarray(xr.DataArray(x, dims=("a", "b")))
+    np.testing.assert_array_equal(be.to_numpy(arr), x)
+    xp = be.xp
+    # One code path for every backend: array-API names, axis= keywords.
+    np.testing.assert_allclose(be.to_numpy(xp.sum(arr, axis=1)), [3.0, 12.0])
+    np.testing.assert_allclose(be.to_numpy(xp.matmul(arr, xp.matrix_transpose(arr))), x @ x.T)
+    assert be.to_numpy(be.asarray(x, dtype="float32")).dtype == np.float32
+
+
+def test_auto_and_errors():
+    be = get_backend("auto")
+    assert be.name == ("torch_cuda" if gpu_available() else "numpy")
+    assert get_backend(be) is be
+    with pytest.raises(ValueError, match="Invalid value for backend"):
+        get_backend("jax")
+    assert set(BACKENDS) == {"numpy", "torch", "torch_cuda"}
+    if not gpu_available():
+        pytest.importorskip("torch")
+        with pytest.raises(ValueError, match="needs a CUDA GPU"):
+            get_backend("torch_cuda")
+
+
+def test_himalaya_backend_is_restored():
+    hb = pytest.importorskip("himalaya.backend")
+    pytest.importorskip("torch")
+    before = hb.get_backend().name
+    with get_backend("torch").himalaya() as module:
+        assert module.name == "torch"
+        assert hb.get_backend().name == "torch"
+    assert hb.get_backend().name == before
