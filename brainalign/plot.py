@@ -11,7 +11,7 @@ import xarray as xr
 
 from . import data
 
-__all__ = ["heatmap", "save_figure"]
+__all__ = ["heatmap", "layer_profile", "save_figure"]
 
 
 def heatmap(
@@ -23,6 +23,7 @@ def heatmap(
     ax: Any = None,
     cmap: str = "viridis",
     title: str | None = None,
+    alpha: float = 0.05,
 ) -> Any:
     """Layer × region heatmap of an alignment map.
 
@@ -40,6 +41,9 @@ def heatmap(
         Draw into these axes; by default a new figure is made.
     cmap, title
         Colour map and title.
+    alpha : float
+        Cells whose FDR-corrected p-value (``p_fdr``, else ``p_value``) is below ``alpha`` get a
+        ``*`` when the map has p-values.
 
     Returns
     -------
@@ -66,7 +70,9 @@ def heatmap(
     layers = [str(v) for v in values["layer"].values]
     regions = [str(v) for v in values["region"].values]
     if ax is None:
-        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(regions), 1.0 + 0.38 * len(layers)), layout="constrained")
+        label_width = 0.07 * max(len(v) for v in layers)  # inches for the layer names
+        size = (max(4.2, 2.4 + label_width + 0.9 * len(regions)), max(3.0, 1.4 + 0.38 * len(layers)))
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
     else:
         fig = ax.figure
     image = ax.imshow(values.values, aspect="auto", cmap=cmap, interpolation="nearest")
@@ -81,6 +87,10 @@ def heatmap(
     ax.set_ylabel("layer")
     label = amap.attrs.get("method", "")
     fig.colorbar(image, ax=ax, label=f"{variable} ({label})" if label else variable)
+    significance = _significance(amap, alpha)
+    if significance is not None:
+        for k, r in zip(*np.nonzero(significance), strict=True):
+            ax.text(r, k, "*", ha="center", va="center", color="white", fontsize=12, fontweight="bold")
     if mark_best:
         best = np.nanargmax(np.where(np.isnan(values.values), -np.inf, values.values), axis=0)
         for r, k in enumerate(best):
@@ -103,6 +113,85 @@ def heatmap(
             fontsize="small",
         )
     ax.set_title(title if title is not None else f"{amap.attrs.get('model', '')} × brain: {label}".strip())
+    return fig
+
+
+def _significance(amap: xr.Dataset, alpha: float) -> np.ndarray | None:
+    for var in ("p_fdr", "p_value"):
+        if var in amap and set(amap[var].dims) == {"layer", "region"}:
+            return amap[var].transpose("layer", "region").values < alpha
+    return None
+
+
+def layer_profile(
+    amap: xr.Dataset,
+    *,
+    variable: str = "score",
+    truth: dict[str, str] | None = None,
+    ax: Any = None,
+    title: str | None = None,
+) -> Any:
+    """Score against layer depth, one line per region, with confidence bands and ceilings.
+
+    The "intermediate-layer advantage" figure: where along the network does each region peak?
+    ``ci_low``/``ci_high`` are drawn as bands and ``ceiling`` as dashed lines when the map has them.
+
+    Parameters
+    ----------
+    amap : xarray.Dataset
+        An alignment map over ``layer × region``.
+    variable : str
+        ``"score"`` or ``"normalized"``.
+    truth : dict, optional
+        Region → planted layer (simulations): marked with a ring.
+    ax : matplotlib Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = layer_profile(amap)  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    data.validate(amap, "map", name="amap")
+    values = amap[variable]
+    extra = [d for d in values.dims if d not in ("layer", "region")]
+    if extra:
+        raise ValueError(f"amap[{variable!r}] has dims {extra} besides layer × region; select them first.")
+    values = values.transpose("layer", "region")
+    layers = [str(v) for v in values["layer"].values]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(4.5, 0.45 * len(layers) + 2), 3.4), layout="constrained")
+    else:
+        fig = ax.figure
+    x = np.arange(len(layers))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for r, region in enumerate(values["region"].values):
+        color = colors[r % len(colors)]
+        ax.plot(x, values.values[:, r], marker="o", markersize=3, color=color, label=str(region))
+        if variable == "score" and "ci_low" in amap and "ci_high" in amap:
+            lo = amap["ci_low"].transpose("layer", "region").values[:, r]
+            hi = amap["ci_high"].transpose("layer", "region").values[:, r]
+            ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0)
+        if variable == "score" and "ceiling" in amap:
+            ceiling = amap["ceiling"]
+            c = float(ceiling.sel(region=region).mean()) if "region" in ceiling.dims else float(ceiling.mean())
+            if np.isfinite(c):
+                ax.axhline(c, color=color, linestyle="--", linewidth=0.8)
+        if truth and str(region) in truth and truth[str(region)] in layers:
+            k = layers.index(truth[str(region)])
+            ax.plot(k, values.values[k, r], "o", markersize=10, markerfacecolor="none", markeredgecolor=color)
+    ax.set_xticks(
+        x, layers, rotation=60 if len(layers) > 6 else 0, ha="right" if len(layers) > 6 else "center", fontsize="small"
+    )
+    ax.set_xlabel("layer")
+    ax.set_ylabel(f"{variable} ({amap.attrs.get('method', '')})")
+    ax.legend(fontsize="small", frameon=False, title="region", title_fontsize="small")
+    ax.set_title(title if title is not None else "layer profile")
     return fig
 
 

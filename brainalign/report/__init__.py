@@ -1,0 +1,204 @@
+"""Self-contained HTML reports of alignment maps (tables and embedded figures; opens offline)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .._version import __version__
+from ..utils import logger
+
+__all__ = ["build_report"]
+
+
+def _png(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(b64: str, alt: str) -> str:
+    return f'<img src="data:image/png;base64,{b64}" alt="{html.escape(alt)}">'
+
+
+def _best_layers(amap: xr.Dataset) -> dict[str, str]:
+    score = amap["score"]
+    extra = [d for d in score.dims if d not in ("layer", "region")]
+    if extra:
+        score = score.mean(extra)
+    best = score.fillna(-np.inf).idxmax("layer")
+    return {str(r): str(best.sel(region=r).item()) for r in score["region"].values}
+
+
+def _score_table(amap: xr.Dataset) -> str:
+    score = amap["score"]
+    extra = [d for d in score.dims if d not in ("layer", "region")]
+    note = f" (mean over {', '.join(extra)})" if extra else ""
+    if extra:
+        score = score.mean(extra)
+    score = score.transpose("layer", "region")
+    best = np.nanargmax(np.where(np.isnan(score.values), -np.inf, score.values), axis=0)
+    has_ci = "ci_low" in amap and "ci_high" in amap and not extra
+    rows = [
+        '<tr><th class="label">layer</th>'
+        + "".join(f"<th>{html.escape(str(r))}</th>" for r in score["region"].values)
+        + "</tr>"
+    ]
+    for k, layer in enumerate(score["layer"].values):
+        cells = []
+        for r in range(score.sizes["region"]):
+            text = f"{score.values[k, r]:.3f}"
+            if has_ci:
+                lo = float(amap["ci_low"].transpose("layer", "region").values[k, r])
+                hi = float(amap["ci_high"].transpose("layer", "region").values[k, r])
+                text += f" <small>[{lo:.2f}, {hi:.2f}]</small>"
+            cells.append(f'<td class="{"best" if best[r] == k else ""}">{text}</td>')
+        rows.append(f'<tr><td class="label">{html.escape(str(layer))}</td>{"".join(cells)}</tr>')
+    return f'<p class="meta">score{note}; best layer of each region in bold.</p><table>{"".join(rows)}</table>'
+
+
+def _truth_line(amap: xr.Dataset, best: dict[str, str]) -> str:
+    truth = amap.attrs.get("truth")
+    if not truth:
+        return ""
+    parts = []
+    for region, layer in truth.items():
+        ok = best.get(str(region)) == layer
+        mark = (
+            '<span class="ok">recovered</span>'
+            if ok
+            else f'<span class="bad">not recovered (best: {html.escape(best.get(str(region), "?"))})</span>'
+        )
+        parts.append(f"<li>{html.escape(str(region))} ← <code>{html.escape(str(layer))}</code>: {mark}</li>")
+    return "<p>Simulated recording with planted layers:</p><ul>" + "".join(parts) + "</ul>"
+
+
+def _section(name: str, amap: xr.Dataset) -> tuple[str, str]:
+    from ..plot import heatmap, layer_profile
+
+    best = _best_layers(amap)
+    pretty = name.replace("__", " · ")
+    params = amap.attrs.get("method_params", {})
+    meta = (
+        f"method <code>{html.escape(str(amap.attrs.get('method', '?')))}</code> "
+        f"{html.escape(json.dumps(params)) if params else ''} · "
+        f"{amap.attrs.get('n_stimuli', '?')} stimuli · "
+        f"brainalign {html.escape(str(amap.attrs.get('brainalign_version', '?')))}"
+    )
+    score = amap["score"]
+    extra = [d for d in score.dims if d not in ("layer", "region")]
+    view = amap if not extra else amap[["score"]].mean(extra).assign_attrs(amap.attrs)
+    figures = [
+        _img(_png(heatmap(view, truth=amap.attrs.get("truth"), title=pretty)), f"heatmap of {pretty}"),
+        _img(_png(layer_profile(view, truth=amap.attrs.get("truth"), title=pretty)), f"layer profile of {pretty}"),
+    ]
+    body = (
+        f'<h2 id="{html.escape(name)}">{html.escape(name.replace("__", " · "))}</h2>'
+        f'<p class="meta">{meta}</p>{_truth_line(amap, best)}{_score_table(amap)}'
+        f'<div class="figures">{"".join(figures)}</div>'
+    )
+    truth = amap.attrs.get("truth") or {}
+    recovered = ""
+    if truth:
+        n_ok = sum(best.get(str(r)) == layer for r, layer in truth.items())
+        cls = "ok" if n_ok == len(truth) else "bad"
+        recovered = f'<span class="{cls}">{n_ok}/{len(truth)}</span>'
+    best_text = ", ".join(f"{html.escape(r)}: {html.escape(b)}" for r, b in best.items())
+    link = f'<a href="#{html.escape(name)}">{html.escape(pretty)}</a>'
+    row = f'<tr><td class="label">{link}</td><td class="label">{best_text}</td><td>{recovered}</td></tr>'
+    return body, row
+
+
+def build_report(
+    results: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    title: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write one self-contained HTML file from the maps saved under ``results/maps``.
+
+    Parameters
+    ----------
+    results : path
+        A ``brainalign run`` output folder (or any folder with a ``maps/`` folder of ``.nc`` maps).
+    out : path
+        The HTML file to write (atomically).
+    title : str, optional
+        Default: the benchmark's name from ``results/config.json``.
+    overwrite : bool
+        Replace an existing report.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> build_report("results", "results/report.html", overwrite=True)  # doctest: +SKIP
+    """
+    import matplotlib
+
+    from ..io.arrays import atomic_write, load
+
+    results = Path(results)
+    maps_dir = results / "maps"
+    files = sorted(maps_dir.glob("*.nc")) if maps_dir.is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"No maps in {str(maps_dir)!r}: run the benchmark first (brainalign run config.yaml).")
+    cfg_path = results / "config.json"
+    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else None
+    if title is None:
+        title = cfg["name"] if cfg else "brainalign report"
+    if cfg:  # the config's order: dataset, then model, then method
+        order = {
+            f"{d['name']}__{m['name']}__{x['label']}": i
+            for i, (d, m, x) in enumerate(
+                (d, m, x) for d in cfg["datasets"] for m in cfg["models"] for x in cfg["methods"]
+            )
+        }
+        files.sort(key=lambda f: (order.get(f.stem, len(order)), f.stem))
+    backend = matplotlib.get_backend()
+    matplotlib.use("Agg")
+    try:
+        sections, rows = [], []
+        for path in files:
+            amap = load(path)
+            body, row = _section(path.stem, amap)
+            sections.append(body)
+            rows.append(row)
+    finally:
+        matplotlib.use(backend)
+    summary = (
+        '<h2 id="summary">Summary</h2><table><tr><th class="label">cell (dataset · model · method)</th>'
+        '<th class="label">best layer per region</th><th>planted layers recovered</th></tr>'
+        + "".join(rows)
+        + "</table>"
+    )
+    template = Template(resources.files(__name__).joinpath("template.html").read_text("utf-8"))
+    page = template.substitute(
+        title=html.escape(title),
+        version=html.escape(__version__),
+        date=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        results=html.escape(str(results)),
+        n_maps=len(files),
+        summary=summary,
+        sections="\n".join(sections),
+    )
+    path = atomic_write(Path(out), lambda tmp: tmp.write_text(page, encoding="utf-8"), overwrite=overwrite, kind="html")
+    logger.info("report: wrote %s (%d maps)", path, len(files))
+    return path
