@@ -288,7 +288,8 @@ def from_bids(
 ) -> xr.DataArray:
     """Load every run of a task from a BIDS dataset, with its events, into a recording.
 
-    Runs are found by BIDS entities in file names: ``sub-<subject>[_ses-<session>]_task-<task>
+    The repetition time comes from the runs' JSON sidecars (``RepetitionTime``) when present,
+    else from the NIfTI headers. Runs are found by BIDS entities in file names: ``sub-<subject>[_ses-<session>]_task-<task>
     [_run-<run>][_space-<space>][_desc-<desc>]_bold.nii[.gz]`` under ``func/`` folders of
     ``derivatives`` (e.g. fMRIPrep's output) or, by default, of ``root``. Events come from the
     matching ``*_events.tsv`` in ``root`` (BIDS inheritance: the most specific file wins).
@@ -374,6 +375,12 @@ def from_bids(
             conf.append(_fmriprep_confounds(path, ents, confounds))
         label = ents.get("run", "1")
         labels.append(f"ses-{ents['ses']}_run-{label}" if "ses" in ents and session is None else label)
+    if "tr" not in kwargs:
+        trs = {_sidecar_tr(root, p, task) for p, _ in found} - {None}
+        if len(trs) > 1:
+            raise ValueError(f"The runs' JSON sidecars give different RepetitionTime values {sorted(trs)}.")
+        if trs:
+            kwargs["tr"] = trs.pop()
     if all(e is None for e in events):
         events = None
         logger.warning("from_bids: no events.tsv found for subject %s, task %s.", subject, task)
@@ -543,9 +550,9 @@ class _VolumeReader:
         zooms = img.header.get_zooms()
         if len(zooms) < 4 or not np.isfinite(zooms[3]) or zooms[3] <= 0:
             return None
-        unit = img.header.get_xyzt_units()[1] if hasattr(img.header, "get_xyzt_units") else "sec"
-        scale = {"msec": 1e-3, "usec": 1e-6}.get(unit, 1.0)
-        return float(zooms[3]) * scale
+        unit = img.header.get_xyzt_units()[1] if hasattr(img.header, "get_xyzt_units") else "unknown"
+        scale = {"sec": 1.0, "msec": 1e-3, "usec": 1e-6}.get(unit)
+        return None if scale is None else float(zooms[3]) * scale  # no time unit: TR not recorded
 
     def make_masker(self, options: dict[str, Any]):
         maskers = soft_import("nilearn.maskers", "masking fMRI data")
@@ -572,7 +579,7 @@ class _VolumeReader:
     def neuroids(self, masker, region: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
         affines = soft_import("nibabel.affines")
         if self.parcellate:
-            ids = [masker.region_ids_[i] for i in range(len(masker.region_ids_) - 1)]
+            ids = _region_ids(masker)
             mask = np.asanyarray(masker.mask_img_.dataobj) != 0 if masker.mask_img_ is not None else True
             centroids = []
             for value in ids:
@@ -712,7 +719,7 @@ class _SurfaceReader:
 
     def neuroids(self, masker, region: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
         if self.parcellate:
-            ids = [masker.region_ids_[i] for i in range(len(masker.region_ids_) - 1)]
+            ids = _region_ids(masker)
             xyz, hemis = [], []
             for value in ids:
                 pts, hs = [], []
@@ -760,6 +767,12 @@ class _SurfaceReader:
 
 
 # ------------------------------------------------------------------------------------ loading
+def _region_ids(masker) -> list[int]:
+    """Atlas values of the masker's output columns, in column order."""
+    ids = masker.region_ids_
+    return [int(ids[k]) for k in sorted(k for k in ids if k != "background")]
+
+
 def _masker_options(**kw: Any) -> dict[str, Any]:
     opts = dict(kw)
     opts["standardize"] = "zscore_sample" if kw.get("standardize") else None
@@ -1021,6 +1034,22 @@ def _norm_run(value: Any) -> str:
 
 def _run_sort_key(value: str):
     return (0, int(value), "") if value.isdigit() else (1, 0, value)
+
+
+def _sidecar_tr(root: Path, bold: Path, task: str) -> float | None:
+    """RepetitionTime from the run's JSON sidecar (or the dataset-level task sidecar)."""
+    import json
+
+    stem = bold.name.split(".")[0]
+    for cand in (bold.parent / f"{stem}.json", root / f"task-{task}_bold.json"):
+        if cand.exists():
+            try:
+                value = json.loads(cand.read_text()).get("RepetitionTime")
+            except ValueError as err:
+                raise ValueError(f"Cannot read the JSON sidecar {str(cand)!r}: {err}") from err
+            if value is not None:
+                return float(value)
+    return None
 
 
 def _find_events(root: Path, ents: dict[str, str]) -> Path | None:
