@@ -115,7 +115,8 @@ def load_ieeg(
         ``"average"``: common average per channel type (``set_eeg_reference``);
         ``"bipolar"``: neighbouring contacts of each electrode (names ``<shaft><number>``, e.g.
         ``LA1-LA2``), or the given pairs (``set_bipolar_reference``). A bipolar channel lies at
-        the midpoint of its contacts; its region is theirs (``"A/B"`` when they differ).
+        the midpoint of its contacts; its region is theirs (``"A/B"`` when they differ). Only the
+        bipolar channels are kept (contacts without a neighbour are left out).
     band : (float, float), optional
         Replace the signal by its band envelope (e.g. ``(70, 150)`` for high gamma).
     sfreq : float, optional
@@ -178,17 +179,17 @@ def load_ieeg(
             )
     # Regions of the original contacts, carried through re-referencing.
     contact_regions = _contact_regions(inst, table, region_column, atlas, labels, picks, region)
-    ref_label = "original"
+    ref_label, bipolar_names = "original", None
     if reference is not None:
-        inst, contact_regions, ref_label = _rereference(inst, reference, contact_regions, picks)
+        inst, contact_regions, ref_label, bipolar_names = _rereference(inst, reference, contact_regions, picks)
     if band is not None:
         inst = high_gamma(inst, band=band)
     if sfreq is not None:
         if not (np.isfinite(sfreq) and sfreq > 0):
             raise ValueError(f"sfreq must be a positive frequency in Hz, got {sfreq!r}.")
         inst = inst.copy().resample(sfreq, verbose="error")
-    if isinstance(picks, list) and reference is not None:
-        picks = [p for p in picks if p in set(inst.get_channel_types()) or p in inst.ch_names]
+    if bipolar_names:
+        picks = bipolar_names  # only the bipolar derivations: no monopolar leftovers
     sel = _mne.pick_indices(inst.info, picks)
     picked = [inst.ch_names[i] for i in sel]
     if region is not None and not isinstance(region, (str, Mapping)):
@@ -487,7 +488,7 @@ def _contact_regions(inst, table, region_column, atlas, labels, picks, region) -
     return {}
 
 
-def _rereference(inst, reference, regions: dict[str, str], picks) -> tuple[Any, dict[str, str], str]:
+def _rereference(inst, reference, regions: dict[str, str], picks) -> tuple[Any, dict[str, str], str, list[str] | None]:
     mne = _mne._mne()
     types = inst.get_channel_types()
     ieeg_types = [t for t in _mne.IEEG_TYPES if t in types]
@@ -497,7 +498,7 @@ def _rereference(inst, reference, regions: dict[str, str], picks) -> tuple[Any, 
         inst = inst.copy()
         for t in ieeg_types:
             inst.set_eeg_reference("average", ch_type=t, verbose="error")
-        return inst, regions, "average"
+        return inst, regions, "average", None
     if reference == "bipolar":
         pairs = _neighbour_pairs(inst, picks)
         if not pairs:
@@ -527,7 +528,7 @@ def _rereference(inst, reference, regions: dict[str, str], picks) -> tuple[Any, 
         ra, rc = regions.get(a), regions.get(c)
         if ra is not None and rc is not None:
             new_regions[f"{a}-{c}"] = ra if ra == rc else f"{ra}/{rc}"
-    return out, new_regions, "bipolar"
+    return out, new_regions, "bipolar", [f"{a}-{c}" for a, c in pairs]
 
 
 def _neighbour_pairs(inst, picks) -> list[tuple[str, str]]:
