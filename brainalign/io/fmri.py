@@ -289,8 +289,9 @@ def from_bids(
     """Load every run of a task from a BIDS dataset, with its events, into a recording.
 
     The repetition time comes from the runs' JSON sidecars (``RepetitionTime``) when present,
-    else from the NIfTI headers. Runs are found by BIDS entities in file names: ``sub-<subject>[_ses-<session>]_task-<task>
-    [_run-<run>][_space-<space>][_desc-<desc>]_bold.nii[.gz]`` under ``func/`` folders of
+    else from the NIfTI headers. Runs are found by BIDS entities in file names:
+    ``sub-<subject>[_ses-<session>]_task-<task>[_run-<run>][_space-<space>][_desc-<desc>]_bold.nii[.gz]``
+    under ``func/`` folders of
     ``derivatives`` (e.g. fMRIPrep's output) or, by default, of ``root``. Events come from the
     matching ``*_events.tsv`` in ``root`` (BIDS inheritance: the most specific file wins).
 

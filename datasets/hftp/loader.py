@@ -89,12 +89,12 @@ def load(
         file = fetch_files("hftp", [fname], base_url=BASE_URL, data_dir=data_dir)[fname]
     else:
         file = local_files("hftp", path, [fname], verify=verify)[fname]
-    frame = pd.read_csv(file)
-    if "text" not in frame.columns:
-        raise ValueError(
-            f"{str(file)!r} must have a 'text' column (one sentence per row); it has {list(frame.columns)}."
-        )
-    texts = frame["text"].astype(str).str.strip()
+    # One sentence per line under a "text" header; the files quote some sentences that hold
+    # commas but not others, so they are read as lines rather than as CSV.
+    lines = [ln.strip() for ln in Path(file).read_text(encoding="utf-8").splitlines()]
+    if not lines or lines[0].lower() != "text":
+        raise ValueError(f"{str(file)!r} must start with a 'text' header line, then one sentence per line.")
+    texts = pd.Series([ln[1:-1] if len(ln) > 1 and ln[0] == ln[-1] == '"' else ln for ln in lines[1:] if ln])
     words = [tuple(w for w in (_EDGE_PUNCT.sub("", tok) for tok in t.split()) if w) for t in texts]
     if corpus == "syntactic":
         bad = [i for i, w in enumerate(words) if len(w) != n_words]

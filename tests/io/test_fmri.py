@@ -120,7 +120,9 @@ def test_beta_maps_become_condition_recording(tmp_path):
     rec = fmri.load_fmri(paths, stimulus_id=["cat", "dog", "car"], mask=mask)
     assert data.validate(rec) == "condition"
     ijk = np.stack([rec[f"voxel_{c}"].values for c in "ijk"], axis=1)
-    np.testing.assert_array_equal(rec.isel(presentation=np.flatnonzero(rec.stimulus_id.values == "dog")).values[0], maps[1][tuple(ijk.T)])
+    np.testing.assert_array_equal(
+        rec.isel(presentation=np.flatnonzero(rec.stimulus_id.values == "dog")).values[0], maps[1][tuple(ijk.T)]
+    )
     with pytest.raises(ValueError, match="one id per map"):
         fmri.load_fmri(paths, stimulus_id=["cat", "dog"])
     with pytest.raises(ValueError, match="beta/contrast maps"):
@@ -193,7 +195,12 @@ def test_load_bids_events_and_from_bids(tmp_path):
         img = nib.Nifti1Image(rng.normal(size=(*SHAPE, 20)).astype(np.float32), AFFINE)
         nib.save(img, func / f"sub-01_task-listen_run-{run}_bold.nii.gz")  # no TR in the header...
         pd.DataFrame(
-            {"onset": [3.0 * run, 1.0], "duration": [1, "n/a"], "trial_type": ["word", "pause"], "stim_file": ["w.wav", "p.wav"]}
+            {
+                "onset": [3.0 * run, 1.0],
+                "duration": [1, "n/a"],
+                "trial_type": ["word", "pause"],
+                "stim_file": ["w.wav", "p.wav"],
+            }
         ).to_csv(func / f"sub-01_task-listen_run-{run}_events.tsv", sep="\t", index=False, na_rep="n/a")
     (root / "task-listen_bold.json").write_text('{"RepetitionTime": 1.5}')  # ...but in the sidecar
     ev = fmri.load_bids_events(func / "sub-01_task-listen_run-2_events.tsv")
@@ -233,8 +240,13 @@ def test_from_bids_derivatives_with_fmriprep_confounds(tmp_path):
     with pytest.raises(ValueError, match="Several files match"):
         fmri.from_bids(root, "02", "rest", derivatives=tmp_path / "fmriprep", mask=mask)
     rec = fmri.from_bids(
-        root, "02", "rest", derivatives=tmp_path / "fmriprep", space="MNI152NLin2009cAsym",
-        confounds=["trans_x", "framewise_displacement"], mask=mask,
+        root,
+        "02",
+        "rest",
+        derivatives=tmp_path / "fmriprep",
+        space="MNI152NLin2009cAsym",
+        confounds=["trans_x", "framewise_displacement"],
+        mask=mask,
     )
     assert rec.attrs["space"] == "MNI152NLin2009cAsym" and rec.attrs["confounds_regressed"]
     assert rec.sizes["time"] == 25 and "events" not in rec.attrs
@@ -285,7 +297,9 @@ def test_real_haxby_runs_match_nilearn_clean(shared_data):
     mask = np.asanyarray(nib.load(folder / "mask.nii.gz").dataobj) != 0
     n_t = int((labels["run"] < 3).sum())
     raw = bold.get_fdata()[mask][:, :n_t].T
-    ref = signal.clean(raw, runs=labels["run"].to_numpy()[:n_t], detrend=True, standardize="zscore_sample", t_r=2.5, filter=False)
+    ref = signal.clean(
+        raw, runs=labels["run"].to_numpy()[:n_t], detrend=True, standardize="zscore_sample", t_r=2.5, filter=False
+    )
     np.testing.assert_allclose(rec.values, ref, rtol=1e-3, atol=1e-3)
     # block events built from the real labels ride along
     ev = []
@@ -295,7 +309,14 @@ def test_real_haxby_runs_match_nilearn_clean(shared_data):
         ev.append(pd.DataFrame({"onset": starts * 2.5, "duration": 2.5 * 9, "trial_type": lab[starts]}))
     rec = fmri.load_fmri(runs, mask=folder / "mask.nii.gz", events=ev)
     assert set(pd.DataFrame(rec.attrs["events"])["stimulus_id"]) == {
-        "face", "house", "cat", "bottle", "scissors", "shoe", "chair", "scrambledpix"
+        "face",
+        "house",
+        "cat",
+        "bottle",
+        "scissors",
+        "shoe",
+        "chair",
+        "scrambledpix",
     }
 
 

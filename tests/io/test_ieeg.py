@@ -15,7 +15,13 @@ ieeg = pytest.importorskip("brainalign.io.ieeg")
 
 SFREQ = 1000.0
 CHANNELS = ["LA1", "LA2", "LA3", "LB1", "LB2", "EKG"]
-XYZ_MM = {"LA1": (-30.0, 10.0, 5.0), "LA2": (-34.0, 10.0, 5.0), "LA3": (-38.0, 10.0, 5.0), "LB1": (20.0, -40.0, 0.0), "LB2": (24.0, -40.0, 0.0)}
+XYZ_MM = {
+    "LA1": (-30.0, 10.0, 5.0),
+    "LA2": (-34.0, 10.0, 5.0),
+    "LA3": (-38.0, 10.0, 5.0),
+    "LB1": (20.0, -40.0, 0.0),
+    "LB2": (24.0, -40.0, 0.0),
+}
 ANAT = {"LA1": "amygdala", "LA2": "amygdala", "LA3": "hippocampus", "LB1": "fusiform", "LB2": "fusiform"}
 
 
@@ -49,7 +55,9 @@ def test_edf_with_bids_sidecars_roundtrip(tmp_path):
     assert rec["channel"].values.tolist() == ["LA1", "LA2", "LA3", "LB1"]
     assert set(rec["channel_type"].values) == {"seeg"}
     np.testing.assert_allclose(rec.values, stored[:4].T, rtol=1e-6, atol=1e-12)
-    np.testing.assert_allclose(np.c_[rec["x"], rec["y"], rec["z"]], [XYZ_MM[n] for n in rec["channel"].values], atol=1e-6)
+    np.testing.assert_allclose(
+        np.c_[rec["x"], rec["y"], rec["z"]], [XYZ_MM[n] for n in rec["channel"].values], atol=1e-6
+    )
     assert rec["region"].values.tolist() == ["amygdala", "amygdala", "hippocampus", "fusiform"]
     assert rec["hemisphere"].values.tolist() == ["left", "left", "left", "right"]
     assert rec.attrs["space"] == "mni_tal" and rec.attrs["modality"] == "ieeg"
@@ -64,7 +72,9 @@ def test_bipolar_and_average_reference(tmp_path):
     assert bip["region"].values.tolist() == ["amygdala", "amygdala/hippocampus"]
     assert bip.attrs["reference"] == "bipolar"
     pairs = ieeg.load_ieeg(path, reference=[("LA1", "LB1")])
-    np.testing.assert_allclose(pairs.sel(neuroid=pairs.channel == "LA1-LB1").values[:, 0], stored[0] - stored[3], rtol=1e-5, atol=1e-11)
+    np.testing.assert_allclose(
+        pairs.sel(neuroid=pairs.channel == "LA1-LB1").values[:, 0], stored[0] - stored[3], rtol=1e-5, atol=1e-11
+    )
     avg = ieeg.load_ieeg(path, reference="average")
     good = stored[:4]
     np.testing.assert_allclose(avg.values, (good - good.mean(axis=0)).T, rtol=1e-5, atol=1e-11)
@@ -131,8 +141,9 @@ def test_real_gripforce_ieeg(shared_data):
     np.testing.assert_allclose(np.c_[rec["x"], rec["y"], rec["z"]], expected, atol=1e-6)
     assert set(rec["channel_type"].values) == {"ecog", "dbs"} and set(rec["hemisphere"].values) == {"right"}
     raw = mne.io.read_raw_brainvision(path, preload=True, verbose="error")
-    np.testing.assert_allclose(rec.sel(neuroid=rec.channel == "ECOG_RIGHT_0").values[:, 0],
-                               raw.get_data(picks=["ECOG_RIGHT_0"])[0], rtol=1e-6)
+    np.testing.assert_allclose(
+        rec.sel(neuroid=rec.channel == "ECOG_RIGHT_0").values[:, 0], raw.get_data(picks=["ECOG_RIGHT_0"])[0], rtol=1e-6
+    )
     hg = ieeg.load_ieeg(path, reference="bipolar", band=(70, 150), sfreq=100.0)
     assert data.validate(hg) == "continuous"
     assert hg.sizes["neuroid"] == 7 and hg.attrs["sfreq"] == 100.0

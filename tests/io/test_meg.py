@@ -36,7 +36,9 @@ def test_raw_fif_roundtrip(tmp_path):
     assert rec.attrs["sfreq"] == SFREQ and rec.attrs["modality"] == "eeg" and rec.attrs["space"] == "head"
     np.testing.assert_allclose(rec["time"].values, np.arange(600) / SFREQ)
     np.testing.assert_allclose(rec.values, values[:4].T, rtol=1e-6, atol=1e-12)
-    np.testing.assert_allclose(rec.sel(neuroid=1).values, 2e-6 * np.sin(2 * np.pi * 5 * np.arange(600) / SFREQ), rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(
+        rec.sel(neuroid=1).values, 2e-6 * np.sin(2 * np.pi * 5 * np.arange(600) / SFREQ), rtol=1e-5, atol=1e-12
+    )
     xyz = np.c_[rec["x"], rec["y"], rec["z"]]
     np.testing.assert_allclose(xyz, np.array([POS_M[n] for n in NAMES]) * 1000, atol=1e-9)
     assert rec["region"].values.tolist() == ["eeg"] * 4  # default: the channel type
@@ -49,7 +51,9 @@ def test_epochs_fif_time_resolved_with_event_names_and_repetitions(tmp_path):
     info = mne.create_info(NAMES, SFREQ, "eeg")
     x = rng.normal(size=(5, 4, 40))
     events = np.array([[10, 0, 1], [60, 0, 2], [110, 0, 1], [160, 0, 3], [210, 0, 2]])
-    epochs = mne.EpochsArray(x, info, events=events, event_id={"cat": 1, "dog": 2, "car": 3}, tmin=-0.05, verbose="error")
+    epochs = mne.EpochsArray(
+        x, info, events=events, event_id={"cat": 1, "dog": 2, "car": 3}, tmin=-0.05, verbose="error"
+    )
     path = tmp_path / "sub-01-epo.fif"
     epochs.save(path, verbose="error")
     rec = meg.load_meg(path)
@@ -61,7 +65,7 @@ def test_epochs_fif_time_resolved_with_event_names_and_repetitions(tmp_path):
     np.testing.assert_allclose(rec["onset"].values, events[:, 0] / SFREQ)
     # align averages the repeated trials, by stimulus id
     acts = data.activations({"fc": np.eye(3)}, stimulus_id=["car", "cat", "dog"])
-    a, r = data.align(acts, rec)
+    _, r = data.align(acts, rec)
     assert r.sizes["presentation"] == 3
     np.testing.assert_allclose(r.sel(presentation=0).values, (x[0] + x[2]) / 2, rtol=1e-6, atol=1e-6)
     # a latency window averages into a condition-based recording
@@ -72,7 +76,7 @@ def test_epochs_fif_time_resolved_with_event_names_and_repetitions(tmp_path):
     # stimulus ids from metadata
     epochs.metadata = pd.DataFrame({"image": ["a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg"]})
     assert meg.from_mne(epochs, stimulus_id="image")["stimulus_id"].values.tolist()[0] == "a.jpg"
-    with pytest.raises(ValueError, match="column of epochs.metadata"):
+    with pytest.raises(ValueError, match=r"column of epochs\.metadata"):
         meg.from_mne(epochs, stimulus_id="word")
     with pytest.raises(ValueError, match="one id per epoch"):
         meg.from_mne(epochs, stimulus_id=["a", "b"])
