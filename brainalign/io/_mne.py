@@ -1,7 +1,7 @@
 """MNE objects (Raw, Epochs, Evoked) to recordings, and reading any file MNE reads (private).
 
-Public entry points: :func:`brainalign.io.meg.from_mne`, :func:`brainalign.io.meg.load_meg`,
-:func:`brainalign.io.ieeg.load_ieeg`.
+Public entry points: :func:`brainalign.io.meg.from_mne` (defined here, exported by
+:mod:`brainalign.io.meg`), :func:`brainalign.io.meg.load_meg`, :func:`brainalign.io.ieeg.load_ieeg`.
 """
 
 from __future__ import annotations
@@ -175,6 +175,58 @@ def from_mne(
     modality: str | None = None,
     name: str | None = None,
 ) -> xr.DataArray:
+    """Turn an MNE ``Raw``, ``Epochs``, ``Evoked`` or list of ``Evoked`` into a recording.
+
+    Parameters
+    ----------
+    inst : mne.io.Raw | mne.Epochs | mne.Evoked | list of mne.Evoked
+        The data. A Raw that is not preloaded is read once, for the picked channels only.
+    subject : str
+        Stored on every neuroid.
+    region : None, str, mapping or sequence
+        Region of each channel: ``None`` → its channel type (``"mag"``, ``"grad"``, ``"eeg"``,
+        ...); one name for all; ``{channel: region}`` covering every picked channel; or one value
+        per picked channel. (For atlas look-ups and electrodes.tsv labels see
+        :func:`brainalign.io.ieeg.load_ieeg`.)
+    picks : None, str or list
+        Channels to keep: ``None``/``"data"`` (all good brain channels: MEG, EEG, sEEG, ECoG,
+        DBS, fNIRS; bad channels left out), ``"all"``, a channel type, or names/types.
+    stimulus_id : None, str or sequence
+        Epochs: ``None`` → the metadata's ``stimulus_id`` column if any, else the event name of
+        each epoch (``epochs.event_id`` inverted); a metadata column name; or one id per epoch.
+        Evoked: default the ``comment`` of each Evoked. Repeated ids get a ``repetition``
+        coordinate, so :func:`brainalign.data.align` averages them.
+    run : scalar or sequence
+        Run label (continuous: of every sample; epochs: of every epoch).
+    window : (float, float), optional
+        Epochs/Evoked: average the samples in ``[tmin, tmax]`` s → condition-based recording.
+    dtype : numpy dtype
+        Dtype of the values (float32 by default; MNE computes in float64).
+    modality : str, optional
+        ``attrs["modality"]``; default from the channel types (``"meg"``, ``"eeg"``, ``"ieeg"``).
+    name : str, optional
+        Name of the DataArray (default: the modality).
+
+    Returns
+    -------
+    xarray.DataArray
+        Continuous (``time`` from the Raw's first sample, ``sfreq`` in attrs), time-resolved
+        (``latency`` = epoch times) or condition-based. Values in SI units as MNE returns them.
+
+    Examples
+    --------
+    >>> import numpy as np, mne
+    >>> from brainalign.io.meg import from_mne
+    >>> info = mne.create_info(["Cz", "Pz"], 100.0, "eeg")
+    >>> raw = mne.io.RawArray(np.zeros((2, 300)), info, verbose="error")
+    >>> rec = from_mne(raw, region="scalp")
+    >>> rec.dims, rec.attrs["sfreq"]
+    (('time', 'neuroid'), 100.0)
+
+    References
+    ----------
+    Gramfort A. et al. (2013). MEG and EEG data analysis with MNE-Python. Front. Neurosci. 7:267.
+    """
     mne = _mne()
     evokeds = None
     if isinstance(inst, mne.Evoked):
@@ -307,35 +359,28 @@ def _epoch_ids(epochs: Any, stimulus_id: Any) -> list[Any]:
 
 
 def _epoch_like(data, times, ids, pres, window, regions, neuroid_coords, attrs, info, subject, dtype, name):
-    attrs = dict(attrs, sfreq=float(info["sfreq"]))
-    if window is not None:
-        keep = (times >= window[0]) & (times <= window[1])
+    attrs = dict(attrs)
+    latency = np.asarray(times, dtype=float)
+    if window is None:
+        attrs["sfreq"] = float(info["sfreq"])
+        values, extra = data, {"latency": latency}
+    else:
+        keep = (latency >= window[0]) & (latency <= window[1])
         if not keep.any():
-            raise ValueError(f"window {window} holds no sample (epochs span {times[0]:g}–{times[-1]:g} s).")
+            raise ValueError(f"window {window} holds no sample (epochs span {latency[0]:g}–{latency[-1]:g} s).")
         attrs.update(window_tmin=window[0], window_tmax=window[1])
-        attrs.pop("sfreq")
-        return _recording(
-            data[:, :, keep].mean(axis=2).astype(dtype),
-            stimulus_id=ids,
-            subject=subject,
-            region=regions,
-            neuroid_coords=neuroid_coords,
-            presentation_coords=pres,
-            attrs=attrs,
-            name=name or attrs["modality"],
-        )
-    out = _recording(
-        data.astype(dtype),
+        values, extra = data[:, :, keep].mean(axis=2), {}
+    return _recording(
+        values.astype(dtype),
         stimulus_id=ids,
-        latency=np.asarray(times, dtype=float),
         subject=subject,
         region=regions,
         neuroid_coords=neuroid_coords,
         presentation_coords=pres,
         attrs=attrs,
         name=name or attrs["modality"],
+        **extra,
     )
-    return out
 
 
 def set_positions(inst: Any, positions_m: Mapping[str, Sequence[float]], coord_frame: str) -> None:

@@ -490,6 +490,20 @@ def _hemi(key: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------ readers
+def _xyz_coords(xyz: np.ndarray, **extra: np.ndarray) -> dict[str, np.ndarray]:
+    """Neuroid coordinates: x, y, z (mm) plus any extra per-neuroid columns."""
+    return {"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2], **extra}
+
+
+def _atlas_options(atlas: Any, labels: Any, parcellate: bool) -> dict[int, str] | None:
+    """Check the atlas options together and read the label table."""
+    if labels is not None and atlas is None:
+        raise ValueError("labels name the values of an atlas; pass atlas=... as well.")
+    if parcellate and atlas is None:
+        raise ValueError("parcellate=True averages the parcels of an atlas; pass atlas=... (a label image).")
+    return read_labels(labels, "labels") if labels is not None else None
+
+
 class _VolumeReader:
     """NIfTI runs through NiftiMasker (voxels) or NiftiLabelsMasker (parcels)."""
 
@@ -501,11 +515,7 @@ class _VolumeReader:
         self.shape3 = tuple(self.first.shape[:3])
         self.mask_img = self._grid_checked(mask, "mask") if mask is not None else None
         self.atlas_img = self._grid_checked(atlas, "atlas") if atlas is not None else None
-        self.table = read_labels(labels, "labels") if labels is not None else None
-        if labels is not None and atlas is None:
-            raise ValueError("labels name the values of an atlas; pass atlas=... as well.")
-        if parcellate and atlas is None:
-            raise ValueError("parcellate=True averages the parcels of an atlas; pass atlas=... (a label image).")
+        self.table = _atlas_options(atlas, labels, parcellate)
         self.parcellate = parcellate
         self.atlas_data = None
         if self.atlas_img is not None:
@@ -588,7 +598,7 @@ class _VolumeReader:
                 centroids.append(affines.apply_affine(self.affine, ijk).mean(axis=0))
             xyz = np.asarray(centroids, dtype=float).reshape(-1, 3)
             regions = region_names(np.asarray(ids), self.table, f"The atlas {self.atlas_name}")
-            coords = {"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2], "label_value": np.asarray(ids)}
+            coords = _xyz_coords(xyz, label_value=np.asarray(ids))
             return coords, regions
         mask = np.asanyarray(masker.mask_img_.dataobj) != 0
         ijk = np.argwhere(mask)  # C order, as nilearn's masking
@@ -598,14 +608,7 @@ class _VolumeReader:
             regions = region_names(values, self.table, f"The atlas {self.atlas_name}")
         else:
             regions = np.full(len(ijk), region, dtype=object)
-        coords = {
-            "x": xyz[:, 0],
-            "y": xyz[:, 1],
-            "z": xyz[:, 2],
-            "voxel_i": ijk[:, 0],
-            "voxel_j": ijk[:, 1],
-            "voxel_k": ijk[:, 2],
-        }
+        coords = _xyz_coords(xyz, voxel_i=ijk[:, 0], voxel_j=ijk[:, 1], voxel_k=ijk[:, 2])
         return coords, regions
 
     def default_space(self) -> str:
@@ -623,11 +626,7 @@ class _SurfaceReader:
         self.first = self.open(0)
         self.mask_img = self._as_surface(mask, "mask") if mask is not None else None
         self.atlas_img = self._as_surface(atlas, "atlas") if atlas is not None else None
-        self.table = read_labels(labels, "labels") if labels is not None else None
-        if labels is not None and atlas is None:
-            raise ValueError("labels name the values of an atlas; pass atlas=... as well.")
-        if parcellate and atlas is None:
-            raise ValueError("parcellate=True averages the parcels of an atlas; pass atlas=... (vertex labels).")
+        self.table = _atlas_options(atlas, labels, parcellate)
         self.parcellate = parcellate
         self.atlas_name = describe(atlas) if atlas is not None else None
         self.atlas_data = None
@@ -733,13 +732,7 @@ class _SurfaceReader:
                 hemis.append(hs[0] if len(set(hs)) == 1 else "both")
             xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
             regions = region_names(np.asarray(ids), self.table, f"The atlas {self.atlas_name}")
-            return {
-                "x": xyz[:, 0],
-                "y": xyz[:, 1],
-                "z": xyz[:, 2],
-                "hemisphere": np.asarray(hemis, dtype=object),
-                "label_value": np.asarray(ids),
-            }, regions
+            return _xyz_coords(xyz, hemisphere=np.asarray(hemis, dtype=object), label_value=np.asarray(ids)), regions
         parts = masker.mask_img_.data.parts if masker.mask_img_ is not None else None
         xyz, hemis, vertex, values = [], [], [], []
         for h in self.mesh.parts:  # nilearn concatenates hemispheres in the mesh's order
@@ -755,13 +748,7 @@ class _SurfaceReader:
             regions = region_names(np.concatenate(values), self.table, f"The atlas {self.atlas_name}")
         else:
             regions = np.full(len(xyz), region, dtype=object)
-        return {
-            "x": xyz[:, 0],
-            "y": xyz[:, 1],
-            "z": xyz[:, 2],
-            "hemisphere": np.asarray(hemis, dtype=object),
-            "vertex": np.concatenate(vertex),
-        }, regions
+        return _xyz_coords(xyz, hemisphere=np.asarray(hemis, dtype=object), vertex=np.concatenate(vertex)), regions
 
     def default_space(self) -> str:
         return self.source.mesh_name or "surface"

@@ -18,91 +18,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from . import _mne
+from ._mne import from_mne
 
 __all__ = ["from_mne", "load_meg"]
-
-
-def from_mne(
-    inst: Any,
-    *,
-    subject: str = "sub-01",
-    region: Any = None,
-    picks: Any = None,
-    stimulus_id: Any = None,
-    run: Any = 0,
-    window: tuple[float, float] | None = None,
-    dtype: Any = np.float32,
-    modality: str | None = None,
-    name: str | None = None,
-) -> xr.DataArray:
-    """Turn an MNE ``Raw``, ``Epochs``, ``Evoked`` or list of ``Evoked`` into a recording.
-
-    Parameters
-    ----------
-    inst : mne.io.Raw | mne.Epochs | mne.Evoked | list of mne.Evoked
-        The data. A Raw that is not preloaded is read once, for the picked channels only.
-    subject : str
-        Stored on every neuroid.
-    region : None, str, mapping or sequence
-        Region of each channel: ``None`` → its channel type (``"mag"``, ``"grad"``, ``"eeg"``,
-        ...); one name for all; ``{channel: region}`` covering every picked channel; or one value
-        per picked channel. (For atlas look-ups and electrodes.tsv labels see
-        :func:`brainalign.io.ieeg.load_ieeg`.)
-    picks : None, str or list
-        Channels to keep: ``None``/``"data"`` (all good brain channels: MEG, EEG, sEEG, ECoG,
-        DBS, fNIRS; bad channels left out), ``"all"``, a channel type, or names/types.
-    stimulus_id : None, str or sequence
-        Epochs: ``None`` → the metadata's ``stimulus_id`` column if any, else the event name of
-        each epoch (``epochs.event_id`` inverted); a metadata column name; or one id per epoch.
-        Evoked: default the ``comment`` of each Evoked. Repeated ids get a ``repetition``
-        coordinate, so :func:`brainalign.data.align` averages them.
-    run : scalar or sequence
-        Run label (continuous: of every sample; epochs: of every epoch).
-    window : (float, float), optional
-        Epochs/Evoked: average the samples in ``[tmin, tmax]`` s → condition-based recording.
-    dtype : numpy dtype
-        Dtype of the values (float32 by default; MNE computes in float64).
-    modality : str, optional
-        ``attrs["modality"]``; default from the channel types (``"meg"``, ``"eeg"``, ``"ieeg"``).
-    name : str, optional
-        Name of the DataArray (default: the modality).
-
-    Returns
-    -------
-    xarray.DataArray
-        Continuous (``time`` from the Raw's first sample, ``sfreq`` in attrs), time-resolved
-        (``latency`` = epoch times) or condition-based. Values in SI units as MNE returns them.
-
-    Examples
-    --------
-    >>> import numpy as np, mne
-    >>> from brainalign.io.meg import from_mne
-    >>> info = mne.create_info(["Cz", "Pz"], 100.0, "eeg")
-    >>> raw = mne.io.RawArray(np.zeros((2, 300)), info, verbose="error")
-    >>> rec = from_mne(raw, region="scalp")
-    >>> rec.dims, rec.attrs["sfreq"]
-    (('time', 'neuroid'), 100.0)
-
-    References
-    ----------
-    Gramfort A. et al. (2013). MEG and EEG data analysis with MNE-Python. Front. Neurosci. 7:267.
-    """
-    return _mne.from_mne(
-        inst,
-        subject=subject,
-        region=region,
-        picks=picks,
-        stimulus_id=stimulus_id,
-        run=run,
-        window=window,
-        dtype=dtype,
-        modality=modality,
-        name=name,
-    )
 
 
 def load_meg(path: str | os.PathLike, **kwargs: Any) -> xr.DataArray:
