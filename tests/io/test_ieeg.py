@@ -147,3 +147,19 @@ def test_real_gripforce_ieeg(shared_data):
     hg = ieeg.load_ieeg(path, reference="bipolar", band=(70, 150), sfreq=100.0)
     assert data.validate(hg) == "continuous"
     assert hg.sizes["neuroid"] == 7 and hg.attrs["sfreq"] == 100.0
+
+
+def test_high_gamma_on_epochs_recording():
+    meg = pytest.importorskip("brainalign.io.meg")
+    t = np.arange(-0.5, 1.5, 1 / SFREQ)
+    amp = np.where(t > 0, 2.0, 1.0)
+    x = np.stack([amp * np.sin(2 * np.pi * 100 * t)] * 3)[:, None, :]  # 3 epochs, 1 channel
+    epochs = mne.EpochsArray(x, mne.create_info(["c"], SFREQ, "ecog"), tmin=-0.5, verbose="error")
+    rec = meg.from_mne(epochs, stimulus_id=["a", "b", "c"])
+    env = ieeg.high_gamma(rec, sfreq=200.0)
+    assert data.validate(env) == "time_resolved" and env.attrs["sfreq"] == 200.0
+    assert env.sizes["latency"] == 400 and env["latency"].values[0] == pytest.approx(-0.5)
+    late = env.sel(latency=slice(0.3, 1.2)).values
+    early = env.sel(latency=slice(-0.4, -0.1)).values
+    np.testing.assert_allclose(late, 2.0, rtol=0.05)
+    np.testing.assert_allclose(early, 1.0, rtol=0.05)
