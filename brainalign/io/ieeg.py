@@ -192,10 +192,10 @@ def load_ieeg(
         picks = bipolar_names  # only the bipolar derivations: no monopolar leftovers
     sel = _mne.pick_indices(inst.info, picks)
     picked = [inst.ch_names[i] for i in sel]
-    if region is not None and not isinstance(region, (str, Mapping)):
-        regions: Any = region
-    elif isinstance(region, str):
-        regions = region
+    if region is not None and not isinstance(region, Mapping):
+        regions: Any = region  # one name, or one value per picked channel
+    elif isinstance(region, Mapping):
+        regions = {ch: contact_regions[ch] for ch in picked if ch in contact_regions}  # from_mne names gaps
     else:
         regions = {ch: contact_regions.get(ch, inst.get_channel_types(picks=[ch])[0]) for ch in picked}
     rec = _mne.from_mne(inst, region=regions, picks=picks, modality="ieeg", **kwargs)
@@ -460,7 +460,7 @@ def _set_electrodes(inst: Any, table: pd.DataFrame, unit: str, frame: str, where
 
 def _contact_regions(inst, table, region_column, atlas, labels, picks, region) -> dict[str, str]:
     if region is not None:
-        return {}
+        return {str(k): str(v) for k, v in region.items()} if isinstance(region, Mapping) else {}
     names = list(inst.ch_names)
     sel = _mne.pick_indices(inst.info, picks)
     picked = [names[i] for i in sel]

@@ -163,3 +163,13 @@ def test_high_gamma_on_epochs_recording():
     early = env.sel(latency=slice(-0.4, -0.1)).values
     np.testing.assert_allclose(late, 2.0, rtol=0.05)
     np.testing.assert_allclose(early, 1.0, rtol=0.05)
+
+
+def test_explicit_region_mapping_follows_bipolar_pairs(tmp_path):
+    path, _ = _write_bids(tmp_path)
+    mapping = {"LA1": "A", "LA2": "A", "LA3": "B", "LB1": "C"}
+    rec = ieeg.load_ieeg(path, region=mapping)
+    assert rec["region"].values.tolist() == ["A", "A", "B", "C"]
+    assert ieeg.load_ieeg(path, region=mapping, reference="bipolar")["region"].values.tolist() == ["A", "A/B"]
+    with pytest.raises(ValueError, match=r"no region for 1 channel.*LB1"):
+        ieeg.load_ieeg(path, region={"LA1": "A", "LA2": "A", "LA3": "B"})
