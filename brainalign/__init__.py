@@ -24,6 +24,7 @@ from .utils import get_options, set_log_level, set_options
 _SUBMODULES = (
     "backend",
     "data",
+    "datasets",
     "io",
     "models",
     "metrics",
