@@ -27,6 +27,7 @@ _SUBMODULES = (
     "io",
     "models",
     "metrics",
+    "probes",
     "registry",
     "maps",
     "plot",

@@ -13,6 +13,7 @@ HEAVY = ("torch", "mne", "nilearn", "nibabel", "transformers", "himalaya", "skle
     [
         "import brainalign",
         "import brainalign.data, brainalign.io.arrays, brainalign.registry; brainalign.registry.list_methods()",
+        "from brainalign.probes import frequency_tagging",
     ],
 )
 def test_import_is_light(statement):
