@@ -114,22 +114,27 @@ def read_corpus(corpus: Any, *, column: str = "text") -> list[list[str]]:
             f"corpus must be a file path, a pandas DataFrame/Series or a sequence of sentences, got "
             f"{type(corpus).__name__}."
         )
-    sentences = []
+    return _split_words(texts, "corpus")
+
+
+def _split_words(texts: list[Any], name: str) -> list[list[str]]:
+    """Texts (or word lists) → word lists; ``name`` is the argument named in errors."""
+    out = []
     for i, text in enumerate(texts):
         if isinstance(text, str):
             words = text.split()
         elif isinstance(text, (list, tuple)) and all(isinstance(w, str) for w in text):
             if any(not w or any(c.isspace() for c in w) for w in text):
-                raise ValueError(f"corpus[{i}]: words must be non-empty and contain no whitespace, got {text!r}.")
+                raise ValueError(f"{name}[{i}]: words must be non-empty and contain no whitespace, got {text!r}.")
             words = list(text)
         else:
-            raise TypeError(f"corpus[{i}] must be a string or a list of words, got {type(text).__name__}.")
+            raise TypeError(f"{name}[{i}] must be a string or a list of words, got {type(text).__name__}.")
         if not words:
-            raise ValueError(f"corpus[{i}] is empty; remove empty sentences from the corpus.")
-        sentences.append(words)
-    if not sentences:
-        raise ValueError("corpus has no sentences.")
-    return sentences
+            raise ValueError(f"{name}[{i}] is empty; remove it.")
+        out.append(words)
+    if not out:
+        raise ValueError(f"{name} is empty.")
+    return out
 
 
 def _read_corpus_file(path: Path, column: str) -> list[str]:
@@ -155,7 +160,9 @@ def _read_corpus_file(path: Path, column: str) -> list[str]:
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer ≥ {minimum}, got {type(value).__name__} ({value!r:.40}).")
+    if value < minimum:
         raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}.")
     return int(value)
 
@@ -350,7 +357,7 @@ def _trial_words(trials: Any) -> tuple[list[list[str]], np.ndarray, dict[str, An
         return words, ids, dict(trials.attrs), trials
     if isinstance(trials, str) or not isinstance(trials, Sequence):
         raise TypeError("trials must be the output of make_trials or a sequence of texts / word lists, one per trial.")
-    words = read_corpus(list(trials))
+    words = _split_words(list(trials), "trials")
     lengths = [len(w) for w in words]
     if len(set(lengths)) > 1:
         first = next(i for i, n in enumerate(lengths) if n != lengths[0])
@@ -752,8 +759,9 @@ def _null_test(null: Any, observed: np.ndarray, q: float, be: Any, n_units: int)
         if be.is_torch:
             above = power >= be.asarray(ties, dtype="float64")[..., None]
             counts[start:stop] = be.to_numpy(xp.sum(xp.astype(above, xp.int64), axis=-1))
-            ordered = xp.sort(power, axis=-1)
-            a, b = be.to_numpy(ordered[..., lo]), be.to_numpy(ordered[..., hi])
+            # The n_shuffles - lo largest values, descending: the last two are order statistics lo, lo + 1.
+            top = power.topk(n_shuffles - lo, dim=-1, largest=True, sorted=True).values
+            a, b = be.to_numpy(top[..., -1]), be.to_numpy(top[..., -1 - (hi - lo)])
         else:
             counts[start:stop] = np.count_nonzero(power >= ties[..., None], axis=-1)
             # One selection, then the next order statistic is the smallest value above it (numpy's
@@ -1165,6 +1173,8 @@ def model_brain_rsa(
     if not isinstance(responses, xr.DataArray) or "unit" not in responses.dims:
         raise TypeError("responses must be model responses (presentation × unit × latency) from model_responses(...).")
     data.validate(recording, "time_resolved", name="recording")
+    check_option("metric", metric, rsa.RDM_METRICS)
+    check_option("method", method, rsa.COMPARE_METHODS)
     labels = [str(v) for v in ([labels] if isinstance(labels, str) else labels)]
     for name, res, da in (("result", result, responses), ("recording_result", recording_result, recording)):
         if res is None:
@@ -1172,8 +1182,13 @@ def model_brain_rsa(
         fdim = "unit" if name == "result" else "neuroid"
         if not isinstance(res, xr.Dataset) or "label" not in res or res["label"].dims != (fdim,):
             raise TypeError(f"{name} must be the Dataset that frequency_tagging.probe(...) returned for it.")
-        if res.sizes[fdim] != da.sizes[fdim]:
-            raise ValueError(f"{name} has {res.sizes[fdim]} {fdim}s but its data has {da.sizes[fdim]}.")
+        same = res.sizes[fdim] == da.sizes[fdim] and all(
+            np.array_equal(res[c].values, da[c].values)
+            for c in ("layer", "unit_index", "channel")
+            if c in res.coords and c in da.coords
+        )
+        if not same:
+            raise ValueError(f"{name} was computed on other {fdim}s than the data it comes with; probe that data.")
     model_ids = pd.Index(responses["stimulus_id"].values)
     rec_ids = pd.Index(recording["stimulus_id"].values)
     if rec_ids.has_duplicates or model_ids.has_duplicates:

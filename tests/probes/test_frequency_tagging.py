@@ -469,31 +469,36 @@ def test_real_ieeg_planted_channels_per_channel_and_region(ieeg_trials):
     assert (res["p_value"].sel(rate="sentence").values[untouched] > 0.05).all()
 
 
-def test_model_brain_rsa_finds_the_planted_layer(minilm_runs, ieeg_trials):
+def test_model_brain_rsa_finds_the_planted_layers(minilm_runs, ieeg_trials):
     resp, res = minilm_runs[None]
     epochs, _, _ = ieeg_trials
     rng = np.random.default_rng(0)
     sfreq, n_trials, n_words = 100.0, resp.sizes["presentation"], resp.sizes["latency"]
-    samples_per_word = int(sfreq / 4.0)
-    n_samples = n_words * samples_per_word
-    # Background: real iEEG (6 channels), windows at random offsets of the recording, repeated to trial length.
-    flat = np.concatenate(list(epochs), axis=-1)[3:9]
-    offsets = rng.integers(0, flat.shape[-1] - 300, size=n_trials)
-    background = np.stack([np.tile(flat[:, o : o + 300], (1, 4))[:, :n_samples] for o in offsets])
+    per_word = int(sfreq / 4.0)
+    n_samples = n_words * per_word
     truth = {"A": "encoder.layer.0", "B": "encoder.layer.5.intermediate"}
-    channels, region = [], []
+    tagged = {layer: ((res["layer"] == layer) & (res["label"] != "none")).values for layer in truth.values()}
+    # "copy": the tagged units of layer A themselves, held for each word's 250 ms.
+    channels = [np.repeat(resp.values[:, tagged[truth["A"]], :], per_word, axis=-1)]
+    region = ["copy"] * int(tagged[truth["A"]].sum())
+    # A and B: 12 random mixtures of their layer's tagged units on top of real iEEG (circularly
+    # shifted copies of the 9 channels), so the noise has the real spectrum.
+    flat = np.concatenate(list(epochs), axis=-1)
     for name, layer in truth.items():
-        keep = (res["layer"] == layer).values & (res["label"] != "none").values
-        source = resp.values[:, keep, :]  # trial × tagged unit × word
+        source = resp.values[:, tagged[layer], :]
         source = (source - source.mean(axis=(0, 2), keepdims=True)) / source.std(axis=(0, 2), keepdims=True)
-        mix = rng.normal(size=(3, source.shape[1])) / np.sqrt(source.shape[1])
-        words = np.einsum("cu,tuw->tcw", mix, source)
-        channels.append(np.repeat(words, samples_per_word, axis=-1))
-        region += [name] * 3
-    brain = np.concatenate(channels, axis=1) + 0.5 * background
+        words = np.einsum("cu,tuw->tcw", rng.normal(size=(12, source.shape[1])) / np.sqrt(source.shape[1]), source)
+        noise = np.stack(
+            [
+                [np.resize(np.roll(flat[c % 9], -rng.integers(flat.shape[-1])), n_samples) for c in range(12)]
+                for _ in range(n_trials)
+            ]
+        )
+        channels.append(np.repeat(words, per_word, axis=-1) + noise)
+        region += [name] * 12
     order = rng.permutation(n_trials)  # the recording lists trials in another order: paired by stimulus_id
     rec = data.recording(
-        brain[order],
+        np.concatenate(channels, axis=1)[order],
         stimulus_id=resp["stimulus_id"].values[order],
         latency=np.arange(n_samples) / sfreq,
         subject="sim",
@@ -502,10 +507,16 @@ def test_model_brain_rsa_finds_the_planted_layer(minilm_runs, ieeg_trials):
     )
     scores = ft.model_brain_rsa(resp, res, rec)
     assert scores.dims == ("layer", "region") and scores.attrs["n_events"] == n_trials * n_words
-    for name, layer in truth.items():
-        assert scores.sel(region=name).idxmax("layer").item() == layer
+    assert float(scores.sel(layer=truth["A"], region="copy")) == pytest.approx(1.0, abs=1e-9)
+    assert scores.sel(region="copy").idxmax("layer").item() == truth["A"]
+    # Double dissociation: each noisy region prefers its own layer to the other one.
+    a, b = truth["A"], truth["B"]
+    assert float(scores.sel(region="A", layer=a)) > float(scores.sel(region="A", layer=b)) + 0.02
+    assert float(scores.sel(region="B", layer=b)) > float(scores.sel(region="B", layer=a)) + 0.02
     with pytest.raises(ValueError, match="different trials"):
         ft.model_brain_rsa(resp, res, rec.isel(presentation=slice(0, 5)))
+    with pytest.raises(ValueError, match="computed on other units"):
+        ft.model_brain_rsa(resp, res.isel(unit=slice(0, 10)), rec)
     with pytest.raises(ValueError, match=r"no sample in word 40.s window \[10, 10.25\) s"):
         ft.model_brain_rsa(resp, res, rec.isel(latency=slice(0, 1000)))
 
