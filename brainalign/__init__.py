@@ -28,6 +28,7 @@ _SUBMODULES = (
     "io",
     "models",
     "metrics",
+    "probes",
     "registry",
     "maps",
     "plot",
