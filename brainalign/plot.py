@@ -11,7 +11,7 @@ import xarray as xr
 
 from . import data
 
-__all__ = ["heatmap", "layer_profile", "save_figure"]
+__all__ = ["heatmap", "save_figure", "tagging_profile"]
 
 
 def heatmap(
@@ -106,7 +106,7 @@ def heatmap(
     return fig
 
 
-def layer_profile(
+def tagging_profile(
     profile: xr.Dataset,
     *,
     variable: str = "proportion",
@@ -138,7 +138,7 @@ def layer_profile(
     Examples
     --------
     >>> from brainalign.probes import frequency_tagging as ft
-    >>> fig = layer_profile(ft.profile(ft.probe(responses)))  # doctest: +SKIP
+    >>> fig = tagging_profile(ft.profile(ft.probe(responses)))  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
 

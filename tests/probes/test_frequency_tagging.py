@@ -542,7 +542,7 @@ def test_profile_order_and_saving(tmp_path):
         ft.profile(xr.Dataset())
 
 
-def test_layer_profile_plot():
+def test_tagging_profile_plot():
     pytest.importorskip("matplotlib")
     import matplotlib
 
@@ -551,7 +551,7 @@ def test_layer_profile_plot():
 
     x, _ = _planted(n_per_kind=2, n_noise=4)
     res = ft.probe(x, n_shuffles=100).assign_coords(layer=("unit", ["a"] * 5 + ["b"] * 5))
-    fig = plot.layer_profile(res, title="planted")
+    fig = plot.tagging_profile(res, title="planted")
     ax = fig.axes[0]
     assert ax.get_title() == "planted" and len(ax.patches) == 2 * 3  # 2 layers × 3 labels
-    assert fig is plot.layer_profile(ft.profile(res), ax=ax).figure
+    assert fig is plot.tagging_profile(ft.profile(res), ax=ax).figure
