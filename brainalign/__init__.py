@@ -31,6 +31,7 @@ _SUBMODULES = (
     "maps",
     "plot",
     "simulate",
+    "stats",
     "demo",
     "cli",
     "utils",

@@ -10,9 +10,22 @@ import pytest
 
 import brainalign
 
-SHARED_DATA = Path(
-    os.environ.get("BRAINALIGN_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
-).resolve()
+
+def _find_shared_data() -> Path:
+    """``$BRAINALIGN_SHARED_DATA``, else ``shared/data`` beside the repository or one of its parents.
+
+    (A git worktree sits deeper than the main checkout, so ``../shared/data`` alone would miss it.)
+    """
+    if "BRAINALIGN_SHARED_DATA" in os.environ:
+        return Path(os.environ["BRAINALIGN_SHARED_DATA"]).resolve()
+    repo = Path(__file__).resolve().parents[1]
+    for folder in repo.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return (repo.parent / "shared" / "data").resolve()
+
+
+SHARED_DATA = _find_shared_data()
 
 
 @pytest.fixture(autouse=True)
