@@ -53,7 +53,7 @@ class MutualKNN(SimilarityMethod):
         check_option("metric", self.metric, KNN_METRICS)
         if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
             raise ValueError(f"k must be a positive integer (number of neighbours), got {self.k!r}.")
-        self._min_stimuli = int(self.k) + 1
+        self._min_stimuli = 3
 
     def represent(self, X: Any) -> Any:
         """``(n_stimuli, n_features)`` → the flattened ``n × n`` 0/1 matrix of each stimulus's k
