@@ -30,6 +30,30 @@ from ..backend import Backend, get_backend
 __all__ = ["Patterns", "SimilarityMethod", "as_patterns", "resolve_backend", "score_groups"]
 
 
+# ------------------------------------------------------------------------------ shared docs
+#: Parameter descriptions shared by the public metric functions (nilearn's ``fill_doc`` idiom).
+DOCS = {
+    "XY": """X, Y : xarray.DataArray or array
+        Two representations of the same stimuli: activations ``(presentation, unit)`` or
+        recordings ``(presentation, neuroid)``, matched on ``stimulus_id`` in any order, or
+        plain numpy/torch arrays ``(n_stimuli, n_features)`` matched by row.""",
+    "by": """by : str or None
+        Feature groups scored separately, all groups of ``X`` against all groups of ``Y`` in
+        one call: ``"auto"`` groups activations by ``layer`` and recordings by ``region``;
+        ``None`` takes each input whole; a tuple gives ``X``'s and ``Y``'s.""",
+    "backend": """backend : {"numpy", "torch", "torch_cuda", "auto"}, optional
+        Where to compute; ``None`` follows the inputs (a torch tensor stays in torch, on its
+        device). Float32 input is computed in float32, anything else in float64.""",
+}
+
+
+def fill_doc(func: Any) -> Any:
+    """Fill ``%(name)s`` placeholders of ``func``'s docstring from :data:`DOCS`."""
+    if func.__doc__:
+        func.__doc__ = func.__doc__ % DOCS
+    return func
+
+
 # ------------------------------------------------------------------------------------ backends
 def _is_torch(x: Any) -> bool:
     torch = sys.modules.get("torch")  # only if the user already imported it: we never import torch here
@@ -202,15 +226,21 @@ def match_stimuli(px: Patterns, py: Patterns, names: tuple[str, str] = ("X", "Y"
     return ib.get_indexer(ia)
 
 
+def columns(be: Backend, arr: Any, idx: np.ndarray) -> Any:
+    """``arr[:, idx]``: a view when ``idx`` is a contiguous block (a layer), else a gather."""
+    if len(idx) == arr.shape[1]:
+        return arr
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx) and np.all(np.diff(idx) == 1):
+        return arr[:, int(idx[0]) : int(idx[-1]) + 1]
+    return be.xp.take(arr, be.asarray(idx), axis=1)
+
+
 def group_block(be: Backend, values: Any, rows: np.ndarray | None, cols: np.ndarray) -> Any:
     """``values[rows][:, cols]`` as a backend array in its float precision."""
     arr = to_backend(be, values)
-    xp = be.xp
     if rows is not None:
-        arr = xp.take(arr, be.asarray(rows), axis=0)
-    if len(cols) != arr.shape[1]:
-        arr = xp.take(arr, be.asarray(cols), axis=1)
-    return arr
+        arr = be.xp.take(arr, be.asarray(rows), axis=0)
+    return columns(be, arr, cols)
 
 
 def scores_array(

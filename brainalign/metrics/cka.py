@@ -30,7 +30,7 @@ import xarray as xr
 
 from ..backend import Backend
 from ..utils import check_option, validate_type
-from ._base import SimilarityMethod, as_list, device_of, score_groups, stack
+from ._base import SimilarityMethod, as_list, device_of, fill_doc, score_groups, stack
 
 __all__ = ["CKA", "cka"]
 
@@ -114,6 +114,7 @@ class CKA(SimilarityMethod):
         return np.asarray(be.to_numpy(SA @ be.xp.matrix_transpose(SB)), dtype=np.float64)
 
 
+@fill_doc
 def cka(
     X: xr.DataArray | np.ndarray | Any,
     Y: xr.DataArray | np.ndarray | Any,
@@ -121,17 +122,14 @@ def cka(
     debiased: bool = False,
     *,
     sigma: float = 1.0,
-    by: str | None = "auto",
+    by: str | tuple[str | None, str | None] | None = "auto",
     backend: str | Backend | None = None,
 ) -> float | xr.DataArray:
     """Centred kernel alignment of two representations of the same stimuli.
 
     Parameters
     ----------
-    X, Y : xarray.DataArray or array
-        Activations ``(presentation, unit)`` or recordings ``(presentation, neuroid)``
-        (matched on ``stimulus_id``), or plain ``(n_stimuli, n_features)`` arrays (matched by
-        row).
+    %(XY)s
     kernel : {"linear", "rbf"}
         ``"linear"``: ``K = X Xᵀ``; ``"rbf"``: ``K = exp(−‖xᵢ − xⱼ‖² / (2 σ² m))`` with ``m``
         the median squared distance between stimuli (Kornblith et al. 2019's convention).
@@ -139,11 +137,8 @@ def cka(
         Use the unbiased HSIC estimator (needs at least 4 stimuli).
     sigma : float
         RBF bandwidth as a fraction of the median distance.
-    by : str or None
-        Feature groups to score separately (``"auto"``: layers of activations, regions of
-        recordings); all groups of ``X`` against all groups of ``Y`` in one call.
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(by)s
+    %(backend)s
 
     Returns
     -------

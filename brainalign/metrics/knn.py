@@ -23,7 +23,7 @@ import xarray as xr
 
 from ..backend import Backend
 from ..utils import check_option
-from ._base import SimilarityMethod, as_list, device_of, score_groups, stack
+from ._base import SimilarityMethod, as_list, device_of, fill_doc, score_groups, stack
 
 __all__ = ["MutualKNN", "mutual_knn"]
 
@@ -94,30 +94,27 @@ class MutualKNN(SimilarityMethod):
         return np.asarray(shared, dtype=np.float64) / (n * float(self.k))
 
 
+@fill_doc
 def mutual_knn(
     X: xr.DataArray | np.ndarray | Any,
     Y: xr.DataArray | np.ndarray | Any,
     k: int = 10,
     *,
     metric: Literal["cosine", "euclidean"] = "cosine",
-    by: str | None = "auto",
+    by: str | tuple[str | None, str | None] | None = "auto",
     backend: str | Backend | None = None,
 ) -> float | xr.DataArray:
     """Mutual k-nearest-neighbour alignment of two representations of the same stimuli.
 
     Parameters
     ----------
-    X, Y : xarray.DataArray or array
-        Activations or recordings (matched on ``stimulus_id``), or plain
-        ``(n_stimuli, n_features)`` arrays (matched by row).
+    %(XY)s
     k : int
         Neighbours per stimulus; must be smaller than the number of stimuli.
     metric : {"cosine", "euclidean"}
         How neighbours are found.
-    by : str or None
-        Feature groups to score separately (``"auto"``: layers, regions).
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(by)s
+    %(backend)s
 
     Returns
     -------

@@ -26,7 +26,7 @@ import xarray as xr
 
 from ..backend import Backend
 from ..utils import logger
-from ._base import SimilarityMethod, as_list, common_dtype, score_groups, to_backend
+from ._base import SimilarityMethod, as_list, common_dtype, fill_doc, score_groups, to_backend
 
 __all__ = ["ANC", "BestMatch", "anc", "best_match"]
 
@@ -122,11 +122,12 @@ class BestMatch(_NeuronWise):
         return float(np.mean(C[valid_a].max(axis=1)))
 
 
+@fill_doc
 def anc(
     X: xr.DataArray | np.ndarray | Any,
     Y: xr.DataArray | np.ndarray | Any,
     *,
-    by: str | None = "auto",
+    by: str | tuple[str | None, str | None] | None = "auto",
     backend: str | Backend | None = None,
 ) -> float | xr.DataArray:
     """Average neuron-wise correlation: unit ``i`` of ``X`` with unit ``i`` of ``Y``.
@@ -136,10 +137,8 @@ def anc(
     X, Y : xarray.DataArray or array
         Two representations of the same stimuli with the same units in the same order
         (activations or recordings matched on ``stimulus_id``, or plain arrays matched by row).
-    by : str or None
-        Feature groups to score separately (``"auto"``: layers, regions).
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(by)s
+    %(backend)s
 
     Returns
     -------
@@ -157,11 +156,12 @@ def anc(
     return score_groups(ANC(backend), X, Y, by=by)
 
 
+@fill_doc
 def best_match(
     X: xr.DataArray | np.ndarray | Any,
     Y: xr.DataArray | np.ndarray | Any,
     *,
-    by: str | None = "auto",
+    by: str | tuple[str | None, str | None] | None = "auto",
     backend: str | Backend | None = None,
 ) -> float | xr.DataArray:
     """Best-match neuron correlation: each unit of ``X`` with its most correlated unit of ``Y``.
@@ -170,10 +170,8 @@ def best_match(
     ----------
     X, Y : xarray.DataArray or array
         Two representations of the same stimuli (any numbers of units).
-    by : str or None
-        Feature groups to score separately (``"auto"``: layers, regions).
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(by)s
+    %(backend)s
 
     Returns
     -------

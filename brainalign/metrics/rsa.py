@@ -35,6 +35,7 @@ from ._base import (
     _auto_by,
     _is_torch,
     as_list,
+    columns,
     device_of,
     feature_groups,
     float_dtype,
@@ -51,8 +52,12 @@ NOISE_METHODS = ("shrinkage_diag", "shrinkage_eye", "diag", "full")
 
 
 # ------------------------------------------------------------------------------------ kernels
-def _rdm_kernel(be: Backend, X: Any, metric: str) -> Any:
-    """(n, p) patterns → (n, n) dissimilarities (backend array, X's float precision)."""
+def _rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None) -> Any:
+    """(n, p) patterns → (n, n) dissimilarities (backend array, X's float precision).
+
+    On numpy, ``out`` (a float array of the right shape and precision) receives the result
+    without an intermediate copy.
+    """
     xp = be.xp
     if metric == "correlation":
         X = X - xp.mean(X, axis=1, keepdims=True)
@@ -64,16 +69,40 @@ def _rdm_kernel(be: Backend, X: Any, metric: str) -> Any:
                 f"Pattern {int(np.flatnonzero(zero)[0])} is constant (zero variance), so its {metric} distance "
                 "is undefined; drop it or use metric='euclidean'."
             )
-        Xn = X / norms
-        D = 1.0 - Xn @ xp.matrix_transpose(Xn)
+        X = X / norms
+        D = _gram(be, X, out)
+        D *= -1.0
+        D += 1.0
     else:
         sq = xp.sum(X * X, axis=1)
-        D = xp.maximum(sq[:, None] + sq[None, :] - 2.0 * (X @ xp.matrix_transpose(X)), xp.zeros_like(sq[:1]))
+        D = _gram(be, X, out)
+        D *= -2.0
+        D += sq[:, None]
+        D += sq[None, :]
+        D[D < 0] = 0.0
         if metric == "euclidean":
             D = xp.sqrt(D)
-    D = (D + xp.matrix_transpose(D)) / 2.0
-    n = D.shape[-1]
-    return D * (1.0 - xp.eye(n, dtype=D.dtype, device=device_of(D)))
+            if out is not None and not be.is_torch:
+                out[...] = D
+                D = out
+    if be.is_torch:
+        # numpy computes X @ X.T as a symmetric rank-k update (exactly symmetric); torch may not.
+        D = (D + xp.matrix_transpose(D)) / 2.0
+    return _zero_diagonal(be, D)
+
+
+def _gram(be: Backend, X: Any, out: np.ndarray | None) -> Any:
+    """``X @ Xᵀ``, written into ``out`` on numpy when it is given."""
+    if out is not None and not be.is_torch:
+        return np.matmul(X, X.T, out=out)
+    return X @ be.xp.matrix_transpose(X)
+
+
+def _zero_diagonal(be: Backend, D: Any) -> Any:
+    """``D`` with a zero diagonal (last two axes), in place."""
+    diagonal = be.asarray(np.arange(D.shape[-1]))
+    D[..., diagonal, diagonal] = 0.0
+    return D
 
 
 def _upper_flat_index(n: int) -> np.ndarray:
@@ -411,12 +440,11 @@ def rdm(
     arr = to_backend(be, values)
     if not bool(be.to_numpy(be.xp.all(be.xp.isfinite(arr)))):
         raise ValueError("X contains NaN or infinite values.")
-    xp = be.xp
-    mats = [
-        _rdm_kernel(be, xp.take(arr, be.asarray(idx), axis=1) if len(idx) != arr.shape[1] else arr, metric)
-        for idx in index
-    ]
-    out = np.stack([be.to_numpy(m) for m in mats])
+    out = np.empty((len(index), arr.shape[0], arr.shape[0]), dtype=float_dtype(arr))
+    for k, idx in enumerate(index):
+        D = _rdm_kernel(be, columns(be, arr, idx), metric, out=out[k])
+        if be.is_torch:
+            out[k] = be.to_numpy(D)
     return _labelled_rdms(out, ids, group_dim, names, {"metric": metric})
 
 

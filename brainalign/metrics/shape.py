@@ -60,6 +60,7 @@ from ._base import (
     as_patterns,
     common_dtype,
     device_of,
+    fill_doc,
     float_dtype,
     match_stimuli,
     score_groups,
@@ -197,6 +198,7 @@ class Shape(SimilarityMethod):
         return out
 
 
+@fill_doc
 def distance(
     X: xr.DataArray | np.ndarray | Any,
     Y: xr.DataArray | np.ndarray | Any,
@@ -204,7 +206,7 @@ def distance(
     method: Literal["angular", "euclidean"] = "angular",
     *,
     group: Literal["orthogonal", "permutation"] = "orthogonal",
-    by: str | None = "auto",
+    by: str | tuple[str | None, str | None] | None = "auto",
     backend: str | Backend | None = None,
 ) -> float | xr.DataArray:
     """Generalized shape distance between two representations of the same stimuli.
@@ -220,10 +222,8 @@ def distance(
         Angular distance (radians, in [0, π/2] after centring) or Euclidean Procrustes distance.
     group : {"orthogonal", "permutation"}
         Invariance to rotations, or only to permutations of units (``alpha=1``).
-    by : str or None
-        Feature groups to score separately (``"auto"``: layers, regions).
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(by)s
+    %(backend)s
 
     Returns
     -------
