@@ -176,3 +176,12 @@ def test_new_methods_are_listed_and_lazy():
     for name in ("rsa", "trsa", "cka", "mutual_knn", "anc", "best_match", "shape", "stochastic_shape"):
         assert name in names
     assert registry.get("shape", alpha=0.2).get_params() == {"alpha": 0.2, "method": "angular", "group": "orthogonal"}
+
+
+@pytest.mark.parametrize("method", ["rsa", "cka", "shape", "best_match"])
+def test_map_on_the_torch_backend_matches_numpy(layered, method):
+    pytest.importorskip("torch")
+    rec = simulate.linear_recording(layered, {"V1": "layer0", "IT": "layer2"}, n_neuroids=20, random_state=0)
+    ref = alignment_map(layered, rec, method)
+    on_torch = alignment_map(layered, rec, method, method_options={"backend": "torch"})
+    np.testing.assert_allclose(on_torch["score"].values, ref["score"].values, atol=1e-10)

@@ -340,7 +340,11 @@ def score_groups(
 
 def method_attrs(method: SimilarityMethod) -> dict[str, Any]:
     """The method's name and its plain-valued parameters (what netCDF attrs can hold)."""
-    params = {k: v for k, v in method.get_params().items() if isinstance(v, (str, int, float, bool))}
+    params = {
+        k: int(v) if isinstance(v, bool) else v
+        for k, v in method.get_params().items()
+        if isinstance(v, (str, int, float, bool))
+    }
     return {"method": type(method).__name__, **params}
 
 
