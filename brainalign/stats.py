@@ -177,16 +177,26 @@ def permutation_test(
         va, vb = be.to_numpy(ra), be.to_numpy(rb)
         observed = np.array([[_tau_a(x, y) for y in vb] for x in va])
     p = _p_value(null, observed[None], alternative)
-    out = xr.Dataset(
-        {
-            "score": (dims, observed.reshape(shape)),
-            "p_value": (dims, p.reshape(shape)),
-            "null": (("permutation", *dims), null.reshape((n_perm, *shape))),
-        },
-        coords=coords,
+    return _dataset(
+        dims,
+        shape,
+        coords,
+        {"score": observed, "p_value": p},
+        ("null", "permutation", null),
+        method=method,
+        n_perm=n_perm,
+        alternative=alternative,
+        permuted="rdm_b",
     )
-    out.attrs.update(method=method, n_perm=n_perm, alternative=alternative, permuted="rdm_b")
-    return out
+
+
+def _dataset(dims: tuple, shape: tuple, coords: dict, cells: dict, samples: tuple, **attrs: Any) -> xr.Dataset:
+    """A result over the RDM groups: per-cell variables, and the resampled scores (``samples``:
+    variable name, leading dim name, ``(n, k, l)`` array)."""
+    name, dim, values = samples
+    data_vars = {key: (dims, np.asarray(v).reshape(shape)) for key, v in cells.items()}
+    data_vars[name] = ((dim, *dims), values.reshape((len(values), *shape)))
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
 def _masked_scores(be: Backend, va: Any, vb: Any, w: Any, method: str) -> Any:
@@ -306,17 +316,17 @@ def bootstrap_stimuli(
         a_host, b_host = be.to_numpy(va), be.to_numpy(vb)
         observed = np.array([[_tau_a(x, y) for y in b_host] for x in a_host])
     low, high = np.quantile(boot, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
-    out = xr.Dataset(
-        {
-            "score": (dims, observed.reshape(shape)),
-            "ci_low": (dims, low.reshape(shape)),
-            "ci_high": (dims, high.reshape(shape)),
-            "bootstrap": (("bootstrap", *dims), boot.reshape((n_boot, *shape))),
-        },
-        coords=coords,
+    return _dataset(
+        dims,
+        shape,
+        coords,
+        {"score": observed, "ci_low": low, "ci_high": high},
+        ("bootstrap", "bootstrap", boot),
+        method=method,
+        n_boot=n_boot,
+        ci=ci,
+        resampled="stimuli",
     )
-    out.attrs.update(method=method, n_boot=n_boot, ci=ci, resampled="stimuli")
-    return out
 
 
 def bootstrap_subjects(
