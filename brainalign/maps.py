@@ -31,6 +31,24 @@ def _params(method: Any) -> dict[str, Any]:
     return json.loads(json.dumps(params, default=str))
 
 
+def _stacked(reps: list[Any]) -> Any:
+    """Representations of all layers: one stacked numpy array when they share a shape (what a
+    plug-in's ``compare_represented`` may expect), else the list (backend arrays, ragged shapes)."""
+    if reps and all(isinstance(r, np.ndarray) for r in reps) and len({r.shape for r in reps}) == 1:
+        return np.stack(reps)
+    return reps
+
+
+def _trials_recording(recording: xr.DataArray, name: str) -> None:
+    if "repetition" not in recording.dims:
+        raise ValueError(
+            f"{name} compares trial-resolved responses, so the recording must keep its trials on a "
+            "'repetition' dim (presentation × neuroid × repetition; build it with "
+            "data.recording(values_with_trials, stimulus_id=..., ...) from a 3-D array). This recording has "
+            f"dims {recording.dims}."
+        )
+
+
 def alignment_map(
     activations: xr.DataArray,
     recording: xr.DataArray,
@@ -65,7 +83,14 @@ def alignment_map(
         ``score`` with dims ``(layer, region)``, plus ``subject`` when the recording holds
         several subjects (each subject's neuroids are scored apart) and ``latency`` for
         time-resolved recordings. Layers keep the model's order, regions the recording's.
-        ``attrs`` record the method, its parameters and the library version.
+        ``attrs`` record the method, its parameters, ``higher_is_better`` (0 for distances
+        such as ``"shape"``: pick the best layer with ``idxmin``) and the library version.
+
+    Notes
+    -----
+    Methods that compare trial-resolved responses (``"stochastic_shape"``) need a recording
+    that keeps its trials on a ``repetition`` dim; the activations (one response per stimulus)
+    enter as deterministic. Every other method sees trials averaged.
 
     Examples
     --------
@@ -83,6 +108,12 @@ def alignment_map(
     method_obj, name = _method(method, dict(method_options or {}))
     if n_boot or n_perm:  # TEMPORARY in this branch: statistics land with the stats module
         raise NotImplementedError("n_boot / n_perm")
+    needs_trials = bool(getattr(method_obj, "needs_trials", False))
+    if needs_trials:
+        _trials_recording(recording, name)
+        if repetitions == "average":
+            raise ValueError(f"{name} needs the trials; do not pass repetitions='average'.")
+        repetitions = "keep"
     acts, rec = data.align(activations, recording, repetitions=repetitions, on_missing=on_missing)
     kind = data.detect_kind(rec)
     if kind == "continuous":  # pragma: no cover - align already refuses this pairing
@@ -94,17 +125,20 @@ def alignment_map(
     X = acts.transpose("presentation", "unit").values
     layer_of = np.asarray(acts["layer"].values)
     reps_x = None
-    if hasattr(method_obj, "represent"):
-        reps_x = np.stack(
+    if hasattr(method_obj, "represent") and not needs_trials:
+        reps_x = _stacked(
             [method_obj.represent(X[:, layer_of == layer]) for layer in progress(layers, desc=f"{name}: layers")]
         )
     scores = np.full((len(layers), len(regions), len(subjects), len(latencies)), np.nan)
     region_of, subject_of = np.asarray(rec["region"].values), np.asarray(rec["subject"].values)
     for t, latency in enumerate(latencies):
         R = rec.sel(latency=latency) if latency is not None else rec
-        if "repetition" in R.dims:
-            R = R.mean("repetition")
-        Y = R.transpose("presentation", "neuroid").values
+        if needs_trials:
+            Y = R.transpose("repetition", "presentation", "neuroid").values
+        else:
+            if "repetition" in R.dims:
+                R = R.mean("repetition")
+            Y = R.transpose("presentation", "neuroid").values
         for s, subject in enumerate(subjects):
             for r, region in enumerate(regions):
                 cols = (region_of == region) & (subject_of == subject)
@@ -117,7 +151,7 @@ def alignment_map(
                         ]
                     else:
                         for k, layer in enumerate(layers):
-                            scores[k, r, s, t] = method_obj(X[:, layer_of == layer], Y[:, cols])
+                            scores[k, r, s, t] = method_obj(X[:, layer_of == layer], Y[..., cols])
                 except ValueError as err:
                     raise ValueError(f"{name}: region {region!r} of subject {subject!r}: {err}") from err
     dims = ["layer", "region", "subject", "latency"]
@@ -135,6 +169,7 @@ def alignment_map(
         method_params=_params(method_obj),
         n_stimuli=int(acts.sizes["presentation"]),
         model=str(acts["model"].values[0]),
+        higher_is_better=int(not getattr(method_obj, "is_distance", False)),
         brainalign_version=__version__,
     )
     data.validate(out, "map")

@@ -11,7 +11,7 @@ import xarray as xr
 
 from . import data
 
-__all__ = ["heatmap", "layer_profile", "save_figure"]
+__all__ = ["heatmap", "layer_profile", "save_figure", "tagging_profile"]
 
 
 def heatmap(
@@ -146,6 +146,30 @@ def layer_profile(
         Region → planted layer (simulations): marked with a ring.
     ax : matplotlib Axes, optional
     title : str, optional
+def tagging_profile(
+    profile: xr.Dataset,
+    *,
+    variable: str = "proportion",
+    ax: Any = None,
+    colors: dict[str, str] | None = None,
+    title: str | None = None,
+) -> Any:
+    """Stacked bars of the frequency-tagging labels per layer (or per region).
+
+    Parameters
+    ----------
+    profile : xarray.Dataset
+        :func:`brainalign.probes.frequency_tagging.profile` (``count`` and ``proportion`` over
+        group × label), or a :func:`~brainalign.probes.frequency_tagging.probe` result (profiled
+        by layer, or by region for channels).
+    variable : {"proportion", "count"}
+        What the bars show. The ``"none"`` label is left out.
+    ax : matplotlib Axes, optional
+        Draw into these axes; by default a new figure is made.
+    colors : dict, optional
+        Label → colour.
+    title : str, optional
+        The axes' title.
 
     Returns
     -------
@@ -192,6 +216,43 @@ def layer_profile(
     ax.set_ylabel(f"{variable} ({amap.attrs.get('method', '')})")
     ax.legend(fontsize="small", frameon=False, title="region", title_fontsize="small")
     ax.set_title(title if title is not None else "layer profile")
+    >>> from brainalign.probes import frequency_tagging as ft
+    >>> fig = tagging_profile(ft.profile(ft.probe(responses)))  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    if isinstance(profile, xr.Dataset) and "label" in profile.data_vars:
+        from .probes import frequency_tagging as ft
+
+        profile = ft.profile(profile)
+    if not isinstance(profile, xr.Dataset) or variable not in profile or "label" not in profile.dims:
+        raise TypeError(
+            "profile must be frequency_tagging.profile(...) or probe(...) output with a "
+            f"{variable!r} variable over (group, label)."
+        )
+    values = profile[variable]
+    group = next(d for d in values.dims if d != "label")
+    labels = [str(v) for v in profile["label"].values if str(v) != "none"]
+    groups = [str(v) for v in profile[group].values]
+    palette = {"sentence": "#1E6AE1", "phrase": "#1ECBE1", "shared": "#1EE196"} | dict(colors or {})
+    fallback = iter(plt.get_cmap("tab10").colors)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.5 + 0.45 * len(groups), 3.6), layout="constrained")
+    else:
+        fig = ax.figure
+    bottom = np.zeros(len(groups))
+    for label in labels:
+        heights = values.sel(label=label).values.astype(float)
+        ax.bar(range(len(groups)), heights, bottom=bottom, label=label, color=palette.get(label, next(fallback)))
+        bottom += heights
+    ax.set_xticks(range(len(groups)), groups, rotation=60, ha="right")
+    ax.set_xlabel(group)
+    ax.set_ylabel(f"{variable} of units" if group == "layer" else f"{variable} of channels")
+    if variable == "proportion":
+        ax.set_ylim(0, 1)
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if title is not None:
+        ax.set_title(title)
     return fig
 
 

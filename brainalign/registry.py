@@ -29,6 +29,13 @@ ENTRY_POINT_GROUP = "brainalign.methods"
 # Built-in methods as "module:attribute" so that listing them imports nothing heavy.
 _BUILTIN: dict[str, str] = {
     "rsa": "brainalign.metrics.rsa:RSA",
+    "trsa": "brainalign.metrics.trsa:TRSA",
+    "cka": "brainalign.metrics.cka:CKA",
+    "mutual_knn": "brainalign.metrics.knn:MutualKNN",
+    "anc": "brainalign.metrics.neuronwise:ANC",
+    "best_match": "brainalign.metrics.neuronwise:BestMatch",
+    "shape": "brainalign.metrics.shape:Shape",
+    "stochastic_shape": "brainalign.metrics.shape:StochasticShape",
 }
 _REGISTRY: dict[str, Callable[..., Any] | str] = dict(_BUILTIN)
 _ENTRY_POINTS_LOADED = False

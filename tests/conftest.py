@@ -41,7 +41,7 @@ def _offline(monkeypatch):
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of real recordings and stimuli beside the project; skip when absent."""
     if not SHARED_DATA.is_dir():
@@ -64,3 +64,51 @@ def minilm():
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def bpe_tokenizer():
+    """A byte-level BPE tokenizer (GPT-2 style) trained offline on a few sentences."""
+    tokenizers = pytest.importorskip("tokenizers")
+    transformers = pytest.importorskip("transformers")
+    bpe = tokenizers.ByteLevelBPETokenizer()
+    corpus = ["the cat sat on the mat", "dogs bark loudly at night", "green ideas sleep furiously"] * 5
+    bpe.train_from_iterator(
+        corpus, vocab_size=320, min_frequency=1, special_tokens=["<|endoftext|>"], show_progress=False
+    )
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>")
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_lm():
+    """Factory of tiny random GPT-2 / Llama models: ``tiny_causal_lm("gpt2" | "llama", max_positions=64)``."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+
+    def make(arch: str, max_positions: int = 64):
+        torch.manual_seed(0)
+        if arch == "gpt2":
+            cfg = transformers.GPT2Config(
+                vocab_size=320,
+                n_embd=16,
+                n_layer=2,
+                n_head=2,
+                n_positions=max_positions,
+                bos_token_id=0,
+                eos_token_id=0,
+            )
+            return transformers.GPT2Model(cfg).eval()
+        cfg = transformers.LlamaConfig(
+            vocab_size=320,
+            hidden_size=16,
+            intermediate_size=24,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            max_position_embeddings=max_positions,
+            bos_token_id=0,
+            eos_token_id=0,
+        )
+        return transformers.LlamaModel(cfg).eval()
+
+    return make

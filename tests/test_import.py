@@ -13,6 +13,8 @@ HEAVY = ("torch", "mne", "nilearn", "nibabel", "transformers", "himalaya", "skle
     [
         "import brainalign",
         "import brainalign.data, brainalign.io.arrays, brainalign.registry; brainalign.registry.list_methods()",
+        "import brainalign.io.fmri, brainalign.io.meg, brainalign.io.ieeg, brainalign.datasets.things_meg",
+        "from brainalign.probes import frequency_tagging",
     ],
 )
 def test_import_is_light(statement):

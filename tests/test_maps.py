@@ -113,3 +113,75 @@ def test_simulate_snr_and_reproducibility(layered):
     ratio = clean.values.var(axis=0) / noise.var(axis=0)
     assert np.median(ratio) == pytest.approx(1.0, rel=0.25)
     assert a.attrs["truth"] == {"V1": "layer0"} and a.attrs["simulated"] is True
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [
+        ("trsa", {}),
+        ("cka", {}),
+        ("cka", {"kernel": "rbf", "debiased": True}),
+        ("mutual_knn", {"k": 5}),
+        ("best_match", {}),
+        ("shape", {}),
+        ("shape", {"alpha": 0.5, "method": "euclidean"}),
+    ],
+)
+def test_every_registered_metric_recovers_planted_layers(layered, method, options):
+    truth = {"V1": "layer0", "V4": "layer1", "IT": "layer3"}
+    rec = simulate.linear_recording(layered, truth, n_neuroids=80, snr=4.0, random_state=1)
+    amap = alignment_map(layered, rec, method, method_options=options)
+    best = amap["score"].idxmax("layer") if amap.attrs["higher_is_better"] else amap["score"].idxmin("layer")
+    assert {r: str(best.sel(region=r).item()) for r in truth} == truth
+    assert amap.attrs["higher_is_better"] == int(method != "shape")
+    # The batched map equals the method called pair by pair.
+    obj = registry.get(method, **options)
+    a, r = data.align(layered, rec)
+    x = a.sel(unit=a.layer == "layer1").values
+    y = r.sel(neuroid=r.region == "IT").values
+    assert float(amap["score"].sel(layer="layer1", region="IT")) == pytest.approx(obj(x, y), abs=1e-10)
+
+
+def test_anc_in_a_map_needs_unit_correspondence(layered):
+    rec = data.recording(
+        layered.sel(unit=layered.layer == "layer2").values * 2 + 1,
+        stimulus_id=layered["stimulus_id"].values,
+        subject="S1",
+        region="copy",
+    )
+    amap = alignment_map(layered, rec, "anc")
+    assert str(amap["score"].sel(region="copy").idxmax("layer").item()) == "layer2"
+    assert float(amap["score"].sel(layer="layer2", region="copy")) == pytest.approx(1.0)
+    small = rec.isel(neuroid=slice(0, 5))
+    with pytest.raises(ValueError, match="correspond one to one"):
+        alignment_map(layered, small, "anc")
+
+
+def test_stochastic_shape_uses_the_trials(layered, rng):
+    truth = {"V1": "layer0", "IT": "layer3"}
+    clean = simulate.linear_recording(layered, truth, n_neuroids=30, snr=np.inf, random_state=2)
+    trials = clean.values[..., None] + 0.3 * clean.values.std() * rng.normal(size=(*clean.shape, 6))
+    rec = data.recording(trials, stimulus_id=clean["stimulus_id"].values, subject="S1", region=clean["region"].values)
+    amap = alignment_map(layered, rec, "stochastic_shape", method_options={"alpha": 1.5})
+    assert amap.attrs["higher_is_better"] == 0
+    assert {r: str(amap["score"].sel(region=r).idxmin("layer").item()) for r in truth} == truth
+    with pytest.raises(ValueError, match="'repetition' dim"):
+        alignment_map(layered, clean, "stochastic_shape")
+    with pytest.raises(ValueError, match="needs the trials"):
+        alignment_map(layered, rec, "stochastic_shape", repetitions="average")
+
+
+def test_new_methods_are_listed_and_lazy():
+    names = registry.list_methods()
+    for name in ("rsa", "trsa", "cka", "mutual_knn", "anc", "best_match", "shape", "stochastic_shape"):
+        assert name in names
+    assert registry.get("shape", alpha=0.2).get_params() == {"alpha": 0.2, "method": "angular", "group": "orthogonal"}
+
+
+@pytest.mark.parametrize("method", ["rsa", "cka", "shape", "best_match"])
+def test_map_on_the_torch_backend_matches_numpy(layered, method):
+    pytest.importorskip("torch")
+    rec = simulate.linear_recording(layered, {"V1": "layer0", "IT": "layer2"}, n_neuroids=20, random_state=0)
+    ref = alignment_map(layered, rec, method)
+    on_torch = alignment_map(layered, rec, method, method_options={"backend": "torch"})
+    np.testing.assert_allclose(on_torch["score"].values, ref["score"].values, atol=1e-10)

@@ -7,7 +7,7 @@ Everything is an :class:`xarray.DataArray` with named dims:
 - alignment maps: an :class:`xarray.Dataset` with ``score`` over ``(layer, region)``.
 """
 
-from ._align import align, fir_delays, lanczos_matrix
+from ._align import align, fir_delays, hrf_matrix, lanczos_matrix
 from ._construct import activations, recording
 from ._schema import KINDS, MAP_VARIABLES, detect_kind, layer_names, validate
 
@@ -18,6 +18,7 @@ __all__ = [
     "align",
     "detect_kind",
     "fir_delays",
+    "hrf_matrix",
     "lanczos_matrix",
     "layer_names",
     "recording",

@@ -13,7 +13,7 @@ import xarray as xr
 from ..utils import check_option, logger
 from ._schema import validate
 
-__all__ = ["align", "fir_delays", "lanczos_matrix"]
+__all__ = ["align", "fir_delays", "hrf_matrix", "lanczos_matrix"]
 
 
 def align(
@@ -26,6 +26,8 @@ def align(
     window: int = 3,
     cutoff_mult: float = 1.0,
     delays: Sequence[int] | None = None,
+    hrf_model: Literal["glover", "spm"] | None = None,
+    oversampling: int = 50,
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """Pair activations with a recording so that row ``i`` of both is the same stimulus/time.
 
@@ -37,7 +39,8 @@ def align(
     **Continuous recordings** (fMRI TRs, M/EEG samples) take activations sampled at event times
     (word or frame onsets: ``data.activations(..., time=..., run=...)``) and resample them to
     the recording's clock, run by run (nothing leaks across runs), then optionally add FIR
-    delays.
+    delays; or, with ``hrf_model``, convolve the events with a haemodynamic response function
+    (nilearn's Glover or SPM HRF) and sample the result at the recording's times.
 
     Parameters
     ----------
@@ -69,6 +72,16 @@ def align(
         for 2–8 s at TR = 2 s). Each delay adds a copy of every unit, shifted later in time
         within its run (zero-filled at the run start), with its delay in the ``delay``
         coordinate.
+    hrf_model : {"glover", "spm"}, optional
+        Continuous data only; the alternative to ``delays``. Each unit becomes the regressor that
+        :func:`nilearn.glm.first_level.compute_regressor` builds from the events (onset = the
+        activations' ``time``, duration = their ``duration`` coordinate if present, else 0,
+        amplitude = the unit's value): a boxcar on a grid ``oversampling`` times finer than the
+        recording's, convolved with nilearn's HRF (normalised to unit sum on that grid), linearly
+        interpolated at the recording's times. All units are computed at once, as one matrix.
+        ``resample`` is not used then.
+    oversampling : int
+        Grid refinement for ``hrf_model`` (nilearn's default, 50).
 
     Returns
     -------
@@ -107,14 +120,32 @@ def align(
                 "brainalign.data.activations(values, time=onsets, run=runs, ...)."
             )
         check_option("resample", resample, ("lanczos", "average"))
-        return _align_continuous(activations, recording, resample, window, cutoff_mult, delays)
+        if hrf_model is not None:
+            check_option("hrf_model", hrf_model, ("glover", "spm"))
+            if delays is not None:
+                raise ValueError(
+                    "Give hrf_model (a fixed haemodynamic response) or delays (FIR: the response is learned), not both."
+                )
+            if not isinstance(oversampling, (int, np.integer)) or oversampling < 1:
+                raise ValueError(f"oversampling must be a positive integer, got {oversampling!r}.")
+        return _align_continuous(
+            activations,
+            recording,
+            resample,
+            window,
+            cutoff_mult,
+            delays,
+            hrf_model=hrf_model,
+            oversampling=oversampling,
+        )
     if act_kind != "activations":
         raise ValueError(
             f"recording is {rec_kind.replace('_', '-')} (rows are stimulus presentations) but "
             "activations are sampled in time; give activations with one row per stimulus_id."
         )
-    if delays is not None:
-        raise ValueError(f"delays apply to continuous recordings only; this recording is {rec_kind}.")
+    if delays is not None or hrf_model is not None:
+        what = "delays" if delays is not None else "hrf_model"
+        raise ValueError(f"{what} applies to continuous recordings only; this recording is {rec_kind}.")
     return _align_conditions(activations, recording, repetitions, on_missing)
 
 
@@ -228,6 +259,68 @@ def lanczos_matrix(
     return w
 
 
+def hrf_matrix(
+    frame_times: np.ndarray,
+    onsets: np.ndarray,
+    durations: np.ndarray | None = None,
+    *,
+    hrf_model: Literal["glover", "spm"] = "glover",
+    step: float | None = None,
+    oversampling: int = 50,
+    min_onset: float = -24.0,
+) -> np.ndarray:
+    """Weights ``W`` (frames × events) such that ``W @ amplitudes`` are HRF-convolved regressors.
+
+    Column ``e`` is the regressor nilearn's
+    :func:`~nilearn.glm.first_level.compute_regressor` builds for event ``e`` alone (unit
+    amplitude): a boxcar from its onset to onset + duration (one grid bin when the duration is
+    0) on a grid of step ``step / oversampling`` starting ``min_onset`` seconds before the first
+    frame, convolved with nilearn's ``glover_hrf`` or ``spm_hrf``, linearly interpolated at
+    ``frame_times``. The model is linear in the amplitudes, so one matrix serves every unit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = hrf_matrix(np.arange(20) * 2.0, np.array([0.0, 10.0]))
+    >>> W.shape, int(W[:, 0].argmax())  # peaks ~5 s (between frames 2 and 3) after the onset
+    ((20, 2), 3)
+    """
+    from ..utils import soft_import
+
+    first_level = soft_import("nilearn.glm.first_level", "HRF convolution")
+    check_option("hrf_model", hrf_model, ("glover", "spm"))
+    frame_times = np.asarray(frame_times, dtype=float)
+    onsets = np.asarray(onsets, dtype=float)
+    durations = np.zeros_like(onsets) if durations is None else np.asarray(durations, dtype=float)
+    if step is None:
+        step = float(np.min(np.diff(frame_times))) if len(frame_times) > 1 else None
+    if step is None or not step > 0:
+        raise ValueError("hrf_matrix needs the sampling step: frame times must increase, or pass step=...")
+    kernel = getattr(first_level, f"{hrf_model}_hrf")(step, oversampling)
+    dt = step / oversampling
+    start = frame_times[0] + min_onset
+    n_grid = int(np.rint((frame_times[-1] + step - start) / dt)) + 1
+    grid = start + dt * np.arange(n_grid)
+    on = np.minimum(np.searchsorted(grid, onsets), n_grid - 1)
+    off = np.minimum(np.searchsorted(grid, onsets + durations), n_grid - 1)
+    off = np.where((off == on) & (off < n_grid - 1), off + 1, off)
+    # S(m) = sum of kernel[0..m]; a boxcar [on, off) convolved with the kernel, read at grid
+    # index j, is S(j - on) - S(j - off).
+    csum = np.concatenate([[0.0], np.cumsum(kernel)])
+
+    def partial_sum(m: np.ndarray) -> np.ndarray:
+        return csum[np.clip(m + 1, 0, len(kernel))]
+
+    pos = (frame_times - start) / dt
+    j0 = np.clip(np.floor(pos).astype(int), 0, n_grid - 1)
+    j1 = np.minimum(j0 + 1, n_grid - 1)
+    w1 = np.clip(pos - j0, 0.0, 1.0)[:, None]
+    on, off = on[None, :], off[None, :]
+    at0 = partial_sum(j0[:, None] - on) - partial_sum(j0[:, None] - off)
+    at1 = partial_sum(j1[:, None] - on) - partial_sum(j1[:, None] - off)
+    return (1.0 - w1) * at0 + w1 * at1
+
+
 def _average_matrix(new_times: np.ndarray, old_times: np.ndarray, step: float) -> np.ndarray:
     lo = new_times[:, None] - step / 2
     inside = (old_times[None, :] >= lo) & (old_times[None, :] < lo + step)
@@ -273,6 +366,9 @@ def _align_continuous(
     window: int,
     cutoff_mult: float,
     delays: Sequence[int] | None,
+    *,
+    hrf_model: str | None = None,
+    oversampling: int = 50,
 ) -> tuple[xr.DataArray, xr.DataArray]:
     rec_runs = np.asarray(recording["run"].values)
     rec_time = np.asarray(recording["time"].values, dtype=float)
@@ -284,6 +380,11 @@ def _align_continuous(
             f"({_id_kind(rec_runs)}); convert one so that runs can be matched."
         )
     act_values = activations.transpose("time", "unit").values
+    durations = None
+    if hrf_model is not None and "duration" in activations.coords:
+        durations = np.asarray(activations["duration"].values, dtype=float)
+        if durations.shape != act_time.shape or not np.all(np.isfinite(durations)) or np.any(durations < 0):
+            raise ValueError("activations' 'duration' coordinate must hold one finite duration >= 0 s per event.")
     out = np.zeros((len(rec_time), act_values.shape[1]), dtype=np.result_type(act_values.dtype, np.float32))
     run_order = pd.unique(rec_runs)
     missing = [r.item() if isinstance(r, np.generic) else r for r in run_order if not np.any(act_runs == r)]
@@ -307,16 +408,22 @@ def _align_continuous(
                 f"outside the recording's samples of that run ({t_new[0]:.3g}–{t_new[-1]:.3g} s). "
                 "Event times and the recording's 'time' must both count seconds from the run's start."
             )
-        if resample == "lanczos":
+        if hrf_model is not None:
+            dur = durations[events] if durations is not None else np.zeros(len(events))
+            weights = hrf_matrix(t_new, t_old, dur, hrf_model=hrf_model, step=step, oversampling=oversampling)
+        elif resample == "lanczos":
             weights = lanczos_matrix(t_new, t_old, rate=1.0 / step, window=window, cutoff_mult=cutoff_mult)
         else:
             weights = _average_matrix(t_new, t_old, step)
         out[rows] = weights.astype(out.dtype) @ act_values[events]
     unit_coords = {name: c.values for name, c in activations.coords.items() if c.dims == ("unit",)}
     attrs = dict(activations.attrs)
-    attrs["resample"] = resample
-    if resample == "lanczos":
-        attrs.update(lanczos_window=int(window), lanczos_cutoff_mult=float(cutoff_mult))
+    if hrf_model is not None:
+        attrs.update(hrf_model=hrf_model, hrf_oversampling=int(oversampling))
+    else:
+        attrs["resample"] = resample
+        if resample == "lanczos":
+            attrs.update(lanczos_window=int(window), lanczos_cutoff_mult=float(cutoff_mult))
     if delays is not None:
         delays = _check_delays(delays)
         n_units = out.shape[1]

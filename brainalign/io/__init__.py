@@ -3,6 +3,9 @@
 Submodules load on first use, so ``import brainalign.io`` stays light:
 
 - :mod:`brainalign.io.arrays`: netCDF / zarr round trips of every object (lossless, atomic).
+- :mod:`brainalign.io.fmri`: NIfTI / GIfTI runs, beta maps and BIDS folders (nibabel + nilearn).
+- :mod:`brainalign.io.meg`: MNE Raw / Epochs / Evoked and any file MNE reads.
+- :mod:`brainalign.io.ieeg`: iEEG with electrodes, re-referencing and high-gamma envelopes.
 """
 
 import importlib

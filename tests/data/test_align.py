@@ -220,3 +220,55 @@ def test_continuous_bad_pairings(rng):
         data.align(acts, rec, resample="cubic")
     with pytest.raises(ValueError, match="window must be a positive integer"):
         data.align(acts, rec, window=0)
+
+
+# ------------------------------------------------------------------ HRF convolution (additive)
+@pytest.mark.parametrize("hrf_model", ["glover", "spm"])
+def test_hrf_matrix_matches_nilearn_compute_regressor(hrf_model):
+    first_level = pytest.importorskip("nilearn.glm.first_level")
+    rng = np.random.default_rng(0)
+    frame_times = np.arange(120) * 2.0
+    onsets = np.sort(rng.uniform(0, 230, 40))
+    durations = rng.choice([0.0, 0.3, 4.0], 40)
+    amplitudes = rng.normal(size=40)
+    ref, _ = first_level.compute_regressor(np.vstack([onsets, durations, amplitudes]), hrf_model, frame_times)
+    W = data.hrf_matrix(frame_times, onsets, durations, hrf_model=hrf_model)
+    np.testing.assert_allclose(W @ amplitudes, ref[:, 0], rtol=1e-10, atol=1e-12)
+    # the model is shift-invariant: frames and events moved by 10 s give the same weights
+    W10 = data.hrf_matrix(frame_times + 10.0, onsets + 10.0, durations, hrf_model=hrf_model)
+    np.testing.assert_allclose(W10, W, atol=1e-12)
+
+
+def test_align_with_hrf_convolves_every_unit_run_by_run():
+    pytest.importorskip("nilearn")
+    rng = np.random.default_rng(1)
+    tr, n_tr = 1.5, 80
+    times, runs, values = [], [], []
+    for run in ("a", "b"):
+        t = np.sort(rng.uniform(0, n_tr * tr - 1, 60))
+        times.append(t)
+        runs += [run] * len(t)
+        values.append(rng.normal(size=(len(t), 3)))
+    acts = data.activations(
+        {"fc": np.concatenate(values)},
+        time=np.concatenate(times),
+        run=runs,
+        presentation_coords={"duration": np.full(len(runs), 0.25)},
+    )
+    rec = data.recording(np.zeros((2 * n_tr, 2)), tr=tr, run=["a"] * n_tr + ["b"] * n_tr, subject="S1", region="STG")
+    a, _ = data.align(acts, rec, hrf_model="glover")
+    assert a.attrs["hrf_model"] == "glover" and "resample" not in a.attrs
+    for k in range(2):
+        W = data.hrf_matrix(np.arange(n_tr) * tr, times[k], np.full(len(times[k]), 0.25), hrf_model="glover")
+        np.testing.assert_allclose(a.values[k * n_tr : (k + 1) * n_tr], W @ values[k], rtol=1e-6, atol=1e-9)
+    # planted truth: a voxel that is the HRF-convolved unit 0 correlates perfectly with it
+    planted = data.recording(a.values[:, :1] * 3.0 + 1.0, tr=tr, run=rec["run"].values, subject="S1", region="STG")
+    a2, _ = data.align(acts, planted, hrf_model="glover")
+    assert np.corrcoef(a2.values[:, 0], planted.values[:, 0])[0, 1] > 1 - 1e-9
+    with pytest.raises(ValueError, match="not both"):
+        data.align(acts, rec, hrf_model="glover", delays=(1, 2))
+    with pytest.raises(ValueError, match="hrf_model"):
+        data.align(acts, rec, hrf_model="canonical")
+    cond = data.recording(np.ones((2, 1)), stimulus_id=["x", "y"], subject="S", region="r")
+    with pytest.raises(ValueError, match="continuous recordings only"):
+        data.align(data.activations({"fc": np.ones((2, 1))}, stimulus_id=["x", "y"]), cond, hrf_model="spm")

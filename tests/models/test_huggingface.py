@@ -117,39 +117,7 @@ def test_minilm_bad_input(minilm):
         hf.extract_text(model, SENTENCES, tokenizer=tok, pool="tokens", device="cpu")
 
 
-# ------------------------------------------------- GPT-2 and Llama architectures (tiny, random)
-@pytest.fixture(scope="module")
-def bpe_tokenizer():
-    tokenizers = pytest.importorskip("tokenizers")
-    bpe = tokenizers.ByteLevelBPETokenizer()
-    corpus = ["the cat sat on the mat", "dogs bark loudly at night", "green ideas sleep furiously"] * 5
-    bpe.train_from_iterator(
-        corpus, vocab_size=320, min_frequency=1, special_tokens=["<|endoftext|>"], show_progress=False
-    )
-    return transformers.PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<|endoftext|>")
-
-
-def _tiny(arch):
-    torch.manual_seed(0)
-    if arch == "gpt2":
-        cfg = transformers.GPT2Config(
-            vocab_size=320, n_embd=16, n_layer=2, n_head=2, n_positions=64, bos_token_id=0, eos_token_id=0
-        )
-        return transformers.GPT2Model(cfg).eval()
-    cfg = transformers.LlamaConfig(
-        vocab_size=320,
-        hidden_size=16,
-        intermediate_size=24,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=64,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    return transformers.LlamaModel(cfg).eval()
-
-
+# ------------------------- GPT-2 and Llama architectures (tiny, random; fixtures in tests/conftest.py)
 @pytest.mark.parametrize(
     "arch, blocks, mlp",
     [
@@ -161,8 +129,8 @@ def _tiny(arch):
         ),
     ],
 )
-def test_causal_architectures(bpe_tokenizer, arch, blocks, mlp):
-    model = _tiny(arch)
+def test_causal_architectures(bpe_tokenizer, tiny_causal_lm, arch, blocks, mlp):
+    model = tiny_causal_lm(arch)
     assert hf.transformer_layers(model) == blocks
     assert hf.mlp_layers(model) == mlp
     texts = ["the cat sat", "unbelievable dogs bark loudly"]
@@ -178,8 +146,8 @@ def test_causal_architectures(bpe_tokenizer, arch, blocks, mlp):
     np.testing.assert_allclose(got, hidden[word0].mean(0).numpy(), rtol=1e-4, atol=1e-5)
 
 
-def test_llama_mlp_neurons_are_gate_times_up(bpe_tokenizer):
-    model = _tiny("llama")
+def test_llama_mlp_neurons_are_gate_times_up(bpe_tokenizer, tiny_causal_lm):
+    model = tiny_causal_lm("llama")
     acts = hf.extract_text(
         model,
         ["the cat sat on the mat"],

@@ -1,0 +1,127 @@
+"""Cache folder, checksum lists and verified downloads shared by the dataset loaders."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+from brainalign.utils import check_writable_dir, get_options, logger, soft_import
+
+__all__ = ["fetch_files", "file_hash", "get_data_dir", "local_files", "read_checksums"]
+
+ENV_VAR = "BRAINALIGN_DATA"
+
+
+def get_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The cache folder: ``data_dir``, else ``$BRAINALIGN_DATA``, else ``~/brainalign_data``.
+
+    Examples
+    --------
+    >>> get_data_dir("/tmp/my_cache").name
+    'my_cache'
+    """
+    if data_dir is not None:
+        return Path(data_dir).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / "brainalign_data"
+
+
+def read_checksums(dataset: str) -> dict[str, str]:
+    """The checksum list of a dataset: ``{relative path: "sha256:<hex>" or "md5:<hex>"}``.
+
+    Examples
+    --------
+    >>> sums = read_checksums("hftp")
+    >>> sums["English_syntactic_corpus.csv"].split(":")[0]
+    'sha256'
+    """
+    text = resources.files(f"brainalign.datasets.{dataset}").joinpath("checksums.txt").read_text()
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        digest, path = line.split(None, 1)
+        out[path.strip()] = digest
+    return out
+
+
+def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB blocks."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _verify(path: Path, digest: str) -> None:
+    algorithm, expected = digest.split(":", 1)
+    got = file_hash(path, algorithm)
+    if got != expected:
+        raise ValueError(
+            f"The file {str(path)!r} does not match its checksum ({algorithm} {got}, expected {expected}): it is "
+            "corrupted, incomplete or a different version. Delete it and download it again."
+        )
+
+
+def local_files(dataset: str, folder: str | os.PathLike, files: Iterable[str], *, verify: bool) -> dict[str, Path]:
+    """Paths of ``files`` in a local copy ``folder``; clear errors for missing ones."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"The local copy of {dataset} {str(folder)!r} is not a folder.")
+    sums = read_checksums(dataset)
+    out = {}
+    for rel in files:
+        path = folder / rel
+        if not path.exists() and (folder / Path(rel).name).exists():
+            path = folder / Path(rel).name  # a flat copy of the files
+        if not path.exists():
+            raise FileNotFoundError(
+                f"The local copy of {dataset} in {str(folder)!r} lacks {rel!r}. Point path= at the dataset's root "
+                "folder, or leave path=None to download it into the cache."
+            )
+        if verify and rel in sums:
+            _verify(path, sums[rel])
+        out[rel] = path
+    return out
+
+
+def fetch_files(
+    dataset: str,
+    files: Iterable[str],
+    *,
+    base_url: str,
+    data_dir: str | os.PathLike | None = None,
+    progressbar: bool = True,
+) -> dict[str, Path]:
+    """Download ``files`` (paths relative to ``base_url``) into ``<data_dir>/<dataset>/``.
+
+    Files already in the cache with the right checksum are not downloaded again; every
+    download is checked against the dataset's checksum list (pooch).
+    """
+    pooch = soft_import("pooch", "downloading datasets")
+    sums = read_checksums(dataset)
+    folder = check_writable_dir("data_dir", get_data_dir(data_dir) / dataset)
+    out = {}
+    for rel in files:
+        if rel not in sums:
+            raise ValueError(f"{rel!r} is not a file of {dataset} (not in its checksum list).")
+        logger.info("Fetching %s/%s into %s", dataset, rel, folder)
+        target = folder.joinpath(*Path(rel).parent.parts)
+        target.mkdir(parents=True, exist_ok=True)
+        out[rel] = Path(
+            pooch.retrieve(
+                url=base_url.rstrip("/") + "/" + rel,
+                known_hash=sums[rel],
+                fname=Path(rel).name,
+                path=target,
+                progressbar=progressbar and get_options()["progress"],
+            )
+        )
+    return out
