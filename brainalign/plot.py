@@ -146,30 +146,6 @@ def layer_profile(
         Region → planted layer (simulations): marked with a ring.
     ax : matplotlib Axes, optional
     title : str, optional
-def tagging_profile(
-    profile: xr.Dataset,
-    *,
-    variable: str = "proportion",
-    ax: Any = None,
-    colors: dict[str, str] | None = None,
-    title: str | None = None,
-) -> Any:
-    """Stacked bars of the frequency-tagging labels per layer (or per region).
-
-    Parameters
-    ----------
-    profile : xarray.Dataset
-        :func:`brainalign.probes.frequency_tagging.profile` (``count`` and ``proportion`` over
-        group × label), or a :func:`~brainalign.probes.frequency_tagging.probe` result (profiled
-        by layer, or by region for channels).
-    variable : {"proportion", "count"}
-        What the bars show. The ``"none"`` label is left out.
-    ax : matplotlib Axes, optional
-        Draw into these axes; by default a new figure is made.
-    colors : dict, optional
-        Label → colour.
-    title : str, optional
-        The axes' title.
 
     Returns
     -------
@@ -216,6 +192,40 @@ def tagging_profile(
     ax.set_ylabel(f"{variable} ({amap.attrs.get('method', '')})")
     ax.legend(fontsize="small", frameon=False, title="region", title_fontsize="small")
     ax.set_title(title if title is not None else "layer profile")
+    return fig
+
+
+def tagging_profile(
+    profile: xr.Dataset,
+    *,
+    variable: str = "proportion",
+    ax: Any = None,
+    colors: dict[str, str] | None = None,
+    title: str | None = None,
+) -> Any:
+    """Stacked bars of the frequency-tagging labels per layer (or per region).
+
+    Parameters
+    ----------
+    profile : xarray.Dataset
+        :func:`brainalign.probes.frequency_tagging.profile` (``count`` and ``proportion`` over
+        group × label), or a :func:`~brainalign.probes.frequency_tagging.probe` result (profiled
+        by layer, or by region for channels).
+    variable : {"proportion", "count"}
+        What the bars show. The ``"none"`` label is left out.
+    ax : matplotlib Axes, optional
+        Draw into these axes; by default a new figure is made.
+    colors : dict, optional
+        Label → colour.
+    title : str, optional
+        The axes' title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
     >>> from brainalign.probes import frequency_tagging as ft
     >>> fig = tagging_profile(ft.profile(ft.probe(responses)))  # doctest: +SKIP
     """
