@@ -24,6 +24,7 @@ from .utils import get_options, set_log_level, set_options
 _SUBMODULES = (
     "backend",
     "data",
+    "encoders",
     "io",
     "models",
     "metrics",
@@ -37,6 +38,7 @@ _SUBMODULES = (
 )
 _FUNCTIONS = {
     "alignment_map": "maps",
+    "encode": "encoding",
 }
 
 __all__ = [

@@ -29,6 +29,9 @@ ENTRY_POINT_GROUP = "brainalign.methods"
 # Built-in methods as "module:attribute" so that listing them imports nothing heavy.
 _BUILTIN: dict[str, str] = {
     "rsa": "brainalign.metrics.rsa:RSA",
+    "ridge": "brainalign.encoders:RidgeEncoder",
+    "banded_ridge": "brainalign.encoders:BandedRidgeEncoder",
+    "attention_readout": "brainalign.encoders:AttentionReadout",
 }
 _REGISTRY: dict[str, Callable[..., Any] | str] = dict(_BUILTIN)
 _ENTRY_POINTS_LOADED = False

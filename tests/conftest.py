@@ -10,9 +10,22 @@ import pytest
 
 import brainalign
 
-SHARED_DATA = Path(
-    os.environ.get("BRAINALIGN_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data")
-).resolve()
+
+def _find_shared_data() -> Path:
+    """``$BRAINALIGN_SHARED_DATA``, else ``shared/data`` beside the repository or one of its parents.
+
+    (A git worktree sits deeper than the main checkout, so ``../shared/data`` alone would miss it.)
+    """
+    if "BRAINALIGN_SHARED_DATA" in os.environ:
+        return Path(os.environ["BRAINALIGN_SHARED_DATA"]).resolve()
+    repo = Path(__file__).resolve().parents[1]
+    for folder in repo.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return (repo.parent / "shared" / "data").resolve()
+
+
+SHARED_DATA = _find_shared_data()
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +64,28 @@ def minilm():
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def one_thread():
+    """One BLAS thread and one torch thread inside the test.
+
+    For tests that solve many small problems: on a loaded 2-core machine the spinning worker
+    threads of OpenBLAS and torch made them 3-20x slower (and erratic), with no gain at these
+    sizes. The library itself never changes thread settings.
+    """
+    import importlib.util
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    torch = None
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+    old = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(old)
