@@ -109,6 +109,11 @@ class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEs
     tf32 : bool
         On CUDA, allow TensorFloat-32 matrix products (faster, ~1e-3 relative error). Off by
         default.
+    eigh_dtype : {"float64", "float32"} or None
+        Precision of the eigendecompositions (solver ``"eigh"``). Gram matrices and the large
+        products stay in the data's dtype; the decompositions default to float64, which keeps
+        float32 fits as accurate as himalaya's float32 SVD (XᵀX squares the condition number).
+        None: the data's dtype (faster on GPUs with slow float64).
 
     Attributes
     ----------
@@ -164,6 +169,7 @@ class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEs
         memory_budget: float | int | str = 0.6,
         n_targets_batch: int | None = None,
         tf32: bool = False,
+        eigh_dtype: str | None = "float64",
     ) -> None:
         self.alphas = alphas
         self.cv = cv
@@ -175,6 +181,7 @@ class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEs
         self.memory_budget = memory_budget
         self.n_targets_batch = n_targets_batch
         self.tf32 = tf32
+        self.eigh_dtype = eigh_dtype
 
     def fit(self, X: Any, Y: Any, groups: Any = None) -> RidgeEncoder:
         """Pick each target's alpha by cross-validation, then refit on all samples.
@@ -201,6 +208,7 @@ class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEs
         tf32 = check_bool("tf32", self.tf32)
         check_option("scoring", self.scoring, SCORINGS)
         solver = check_option("solver", self.solver, _SOLVERS)
+        check_option("eigh_dtype", self.eigh_dtype, ("float64", "float32", None))
         n_targets_batch = check_int("n_targets_batch", self.n_targets_batch, allow_none=True)
         if solver == "himalaya" and standardize:
             raise ValueError(
@@ -229,6 +237,7 @@ class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEs
                     primal=primal,
                     memory_budget=budget,
                     n_targets_batch=n_targets_batch,
+                    eigh_dtype=self.eigh_dtype,
                 )
                 self.solver_ = "eigh_primal" if primal else "eigh_dual"
         self.alphas_ = alphas

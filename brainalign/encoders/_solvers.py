@@ -51,9 +51,12 @@ def _hb() -> Any:
 
 
 def _columns(backend: Any, Y: Any, batch: slice, dtype: str) -> Any:
-    """A contiguous batch of target columns on the backend's device, in ``dtype``."""
+    """A contiguous *copy* of a batch of target columns on the backend's device, in ``dtype``.
+
+    Always a copy: the batch is centred in place, and the caller's array must stay untouched.
+    """
     if isinstance(Y, np.ndarray):
-        return backend.asarray(np.ascontiguousarray(Y[:, batch], dtype=dtype))
+        return backend.asarray(np.array(Y[:, batch], dtype=dtype, order="C", copy=True))
     return backend.copy(backend.asarray(Y[:, batch], dtype=dtype))
 
 
@@ -75,15 +78,23 @@ def _apply(X: Any, mean: Any, std: Any) -> Any:
     return X
 
 
-def _decompose(backend: Any, Xtr: Any, Xte: Any | None, primal: bool) -> _Operator:
+def _eigh(backend: Any, G: Any, eigh_dtype: str | None) -> tuple[Any, Any]:
+    """Eigendecomposition of a Gram matrix, in ``eigh_dtype``, returned in ``G``'s dtype."""
+    if eigh_dtype is None:
+        return backend.eigh(G)
+    eig, V = backend.eigh(backend.asarray(G, dtype=eigh_dtype))
+    return backend.asarray(eig, dtype=G.dtype), backend.asarray(V, dtype=G.dtype)
+
+
+def _decompose(backend: Any, Xtr: Any, Xte: Any | None, primal: bool, eigh_dtype: str | None) -> _Operator:
     """Eigendecomposition of the fold's Gram matrix (primal) or kernel (dual)."""
     XtrT = backend.transpose(Xtr)
     if primal:
-        eig, V = backend.eigh(backend.matmul(XtrT, Xtr))
+        eig, V = _eigh(backend, backend.matmul(XtrT, Xtr), eigh_dtype)
         P = backend.matmul(backend.transpose(V), XtrT)  # (p, n_train)
         A = backend.matmul(Xte, V) if Xte is not None else V  # (n_test, p), or W = V for the refit
     else:
-        eig, U = backend.eigh(backend.matmul(Xtr, XtrT))
+        eig, U = _eigh(backend, backend.matmul(Xtr, XtrT), eigh_dtype)
         P = backend.transpose(U)  # (n_train, n_train)
         A = backend.matmul(backend.matmul(Xte, XtrT), U) if Xte is not None else backend.matmul(XtrT, U)
     eig = backend.clip(eig, 0, None)  # round-off can make the smallest ones slightly negative
@@ -93,9 +104,10 @@ def _decompose(backend: Any, Xtr: Any, Xte: Any | None, primal: bool) -> _Operat
 
 
 def _score(backend: Any, Yte: Any, pred: Any, scoring: str) -> Any:
-    """Score per target of one prediction (n_test, n_targets)."""
+    """Score per target of one prediction (n_test, n_targets); ``pred`` may be overwritten."""
     if scoring == "neg_mse":
-        return -((Yte - pred) ** 2).sum(0) / Yte.shape[0]
+        pred -= Yte
+        return -backend.einsum("ij,ij->j", pred, pred) / Yte.shape[0]
     if scoring == "r2":
         sse = ((Yte - pred) ** 2).sum(0)
         sst = ((Yte - Yte.mean(0)) ** 2).sum(0)
@@ -114,9 +126,10 @@ def per_target_bytes(n_samples: int, n_features: int, rank: int, folds: list, n_
     """Device bytes one target costs during the fit (targets, projections, predictions, scores)."""
     n_test = max(len(test) for _, test in folds)
     n_train = max(len(train) for train, _ in folds)
-    return itemsize * (2 * n_samples + n_train + 3 * n_test + 3 * rank + 2 * n_features) + 8 * n_alphas * (
-        len(folds) + 2
-    )
+    # The batch (centred in place), one fold's train and test rows, the projected targets, one
+    # alpha's prediction and error, and the refit coefficients; scores are kept per fold.
+    per_item = n_samples + n_train + 4 * n_test + 3 * rank + 2 * n_features
+    return itemsize * per_item + 8 * n_alphas * (len(folds) + 2)
 
 
 def himalaya_targets_batch(
@@ -141,6 +154,7 @@ def solve_ridge_cv_eigh(
     primal: bool | None = None,
     memory_budget: int,
     n_targets_batch: int | None = None,
+    eigh_dtype: str | None = "float64",
 ) -> dict[str, Any]:
     """Ridge with a per-target alpha chosen by cross-validation (see the module docstring).
 
@@ -164,6 +178,10 @@ def solve_ridge_cv_eigh(
         Bytes the fit may use on the device; sets the target batch size.
     n_targets_batch : int, optional
         Force the batch size.
+    eigh_dtype : {"float64", "float32"} or None
+        Precision of the eigendecompositions (the Gram matrices are formed, and the large
+        products done, in ``X``'s dtype). float64 keeps float32 fits as accurate as himalaya's
+        float32 SVD (XᵀX squares the condition number); None uses ``X``'s dtype.
 
     Returns
     -------
@@ -186,9 +204,9 @@ def solve_ridge_cv_eigh(
     for train, test in folds:
         tr, te = backend.asarray(train), backend.asarray(test)
         mean, std = _scale(backend, X[tr], fit_intercept, standardize)
-        ops.append(_decompose(backend, _apply(X[tr], mean, std), _apply(X[te], mean, std), primal))
+        ops.append(_decompose(backend, _apply(X[tr], mean, std), _apply(X[te], mean, std), primal, eigh_dtype))
     x_mean, x_std = _scale(backend, X, fit_intercept, standardize)
-    refit = _decompose(backend, _apply(X, x_mean, x_std), None, primal)
+    refit = _decompose(backend, _apply(X, x_mean, x_std), None, primal, eigh_dtype)
     fixed = sum(op.nbytes for op in ops) + refit.nbytes
 
     rank = int(refit.eig.shape[0])
@@ -219,10 +237,11 @@ def solve_ridge_cv_eigh(
         Yb = _columns(backend, Y, batch, dtype)
         scores = backend.zeros_like(Yb, shape=(len(folds), len(alphas), Yb.shape[1]))
         for f, ((tr, te), op) in enumerate(zip(fold_index, ops, strict=True)):
-            Ytr, Yte = Yb[tr], Yb[te]
+            Ytr, Yte = Yb[tr], Yb[te]  # copies (advanced indexing)
             if fit_intercept:
                 y_mean = backend.mean_float64(Ytr, 0)
-                Ytr, Yte = Ytr - y_mean, Yte - y_mean
+                Ytr -= y_mean
+                Yte -= y_mean
             B = backend.matmul(op.P, Ytr)
             del Ytr
             for a in range(len(alphas)):
@@ -238,11 +257,11 @@ def solve_ridge_cv_eigh(
         best_alphas[batch] = backend.to_numpy(chosen)
 
         # Refit on all samples with each target's alpha.
-        y_mean = backend.mean_float64(Yb, 0) if fit_intercept else None
-        Yc = Yb - y_mean if fit_intercept else Yb
+        if fit_intercept:
+            y_mean = backend.mean_float64(Yb, 0)
+            Yb -= y_mean
+        w = backend.matmul(refit.A, backend.matmul(refit.P, Yb) / (refit.eig[:, None] + chosen[None, :]))
         del Yb
-        w = backend.matmul(refit.A, backend.matmul(refit.P, Yc) / (refit.eig[:, None] + chosen[None, :]))
-        del Yc
         if x_std is not None:
             w = w / x_std[:, None]
         coef[:, batch] = backend.to_numpy(w)
