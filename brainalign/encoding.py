@@ -13,7 +13,7 @@ import xarray as xr
 
 from . import data, registry
 from ._version import __version__
-from .encoders._base import pearson_per_target, r2_per_target
+from .metrics._columns import pearson_columns, r2_columns
 from .utils import check_option, logger, progress, soft_import
 
 __all__ = ["encode"]
@@ -230,8 +230,8 @@ def encode(
                 pred = est.predict(X[test])
             pred = np.asarray(pred, dtype=np.float64).reshape(len(test), -1)
             Yte = np.asarray(Y[test], dtype=np.float64)
-            r[g, f] = pearson_per_target(Yte, pred)
-            r2[g, f] = r2_per_target(Yte, pred)
+            r[g, f] = pearson_columns(Yte, pred)
+            r2[g, f] = r2_columns(Yte, pred)
             if hasattr(est, "best_alphas_"):
                 alphas[g, f] = np.asarray(est.best_alphas_, dtype=float).reshape(-1)
             if banded:

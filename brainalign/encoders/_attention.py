@@ -18,12 +18,12 @@ from ._base import (
     check_constant_targets,
     check_finite,
     check_int,
-    check_same_rows,
+    check_rows,
     check_targets_y,
     is_dataarray,
-    is_torch,
-    r2_per_target,
+    score_r2,
     to_numpy,
+    unwrap,
 )
 from ._cv import check_groups
 
@@ -312,22 +312,10 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Xv, mask, x_ids = _tokens(X, token_mask)
         if target_groups is None and is_dataarray(Y) and "region" in Y.coords and Y["region"].dims == ("neuroid",):
             target_groups = np.asarray(Y["region"].values)
-        y_ids = None
-        if is_dataarray(Y):
-            rows = [d for d in Y.dims if d in _ROW_DIMS]
-            if len(rows) != 1 or set(Y.dims) != {rows[0], "neuroid"}:
-                raise ValueError(f"Y must have dims (presentation, neuroid), got {tuple(Y.dims)}.")
-            if "stimulus_id" in Y.coords and Y["stimulus_id"].dims == (rows[0],):
-                y_ids = np.asarray(Y["stimulus_id"].values)
-            Y = Y.transpose(rows[0], "neuroid").values
-        Yv, ravel = check_targets_y(self, Y if not is_torch(Y) else to_numpy(Y))
+        Yv, y_ids = unwrap(Y, "Y", ("neuroid",))
+        Yv, ravel = check_targets_y(self, Yv)
         Yv = to_numpy(Yv).astype(np.float32)
-        if Xv.shape[0] != Yv.shape[0]:
-            raise ValueError(
-                f"X has {Xv.shape[0]} samples but Y has {Yv.shape[0]}: features and targets need one row per "
-                "sample, in the same order."
-            )
-        check_same_rows(x_ids, y_ids)
+        check_rows(Xv, Yv, x_ids, y_ids)
         check_finite(Yv, "Y")
         check_constant_targets(Yv)
         groups = check_groups(groups, Xv.shape[0])
@@ -478,13 +466,7 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def score(self, X: Any, y: Any, token_mask: Any = None) -> np.ndarray | float:
         """R² per target (a float for 1-D targets)."""
-        pred = self.predict(X, token_mask)
-        if is_dataarray(y):
-            y = y.transpose(*[d for d in y.dims if d in _ROW_DIMS], ...).values
-        Yv = to_numpy(y).astype(np.float64)
-        if pred.ndim == 1:
-            return float(r2_per_target(Yv.reshape(-1, 1), pred[:, None])[0])
-        return r2_per_target(Yv, pred)
+        return score_r2(self.predict(X, token_mask), y)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

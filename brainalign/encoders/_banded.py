@@ -20,6 +20,7 @@ from ._base import (
     check_features_x,
     check_finite,
     check_int,
+    check_rows,
     check_same_rows,
     check_targets_y,
     is_dataarray,
@@ -243,12 +244,7 @@ class BandedRidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, 
         Yv, y_ids = unwrap(Y, "Y", ("neuroid",))
         Yv, ravel = check_targets_y(self, Yv)
         Yv = to_numpy(Yv)
-        if Xv.shape[0] != Yv.shape[0]:
-            raise ValueError(
-                f"X has {Xv.shape[0]} samples but Y has {Yv.shape[0]}: features and targets need one row per "
-                "sample, in the same order. Pair them with brainalign.data.align(activations, recording)."
-            )
-        check_same_rows(x_ids, y_ids)
+        check_rows(Xv, Yv, x_ids, y_ids)
         check_finite(Xv, "X")
         check_finite(Yv, "Y")
         folds = time_folds(Xv.shape[0], self.cv, groups)

@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from ..metrics._columns import r2_columns
 from ..utils import check_option
 
-__all__ = ["DEFAULT_ALPHAS", "check_alphas", "check_bool", "pearson_per_target", "r2_per_target"]
+__all__ = ["DEFAULT_ALPHAS", "check_alphas", "check_bool", "check_rows", "score_r2"]
 
 #: The default grid of regularisation strengths: 1e-2 … 1e8, one per decade.
 DEFAULT_ALPHAS = tuple(10.0**k for k in range(-2, 9))
@@ -171,12 +172,7 @@ def check_fit_inputs(estimator: Any, X: Any, Y: Any) -> tuple[Any, Any, bool]:
     Y, y_ids = unwrap(Y, "Y", ("neuroid",))
     X = check_features_x(estimator, X, reset=True)
     Y, ravel = check_targets_y(estimator, Y)
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(
-            f"X has {X.shape[0]} samples but Y has {Y.shape[0]}: features and targets need one row per sample, "
-            "in the same order. Pair them with brainalign.data.align(activations, recording)."
-        )
-    check_same_rows(x_ids, y_ids)
+    check_rows(X, Y, x_ids, y_ids)
     check_finite(X, "X")
     check_finite(Y, "Y")
     return X, Y, ravel
@@ -186,22 +182,23 @@ def to_numpy(x: Any) -> np.ndarray:
     return x.detach().cpu().numpy() if is_torch(x) else np.asarray(x)
 
 
-def r2_per_target(Y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Coefficient of determination per column (0 where a column of ``Y`` is constant)."""
-    sse = ((Y - pred) ** 2).sum(0)
-    sst = ((Y - Y.mean(0)) ** 2).sum(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = 1.0 - sse / sst
-    return np.where(sst > 0, r2, 0.0)
+def check_rows(X: Any, Y: Any, x_ids: np.ndarray | None, y_ids: np.ndarray | None) -> None:
+    """Features and targets must have the same rows (count, and stimulus ids when labelled)."""
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} samples but Y has {Y.shape[0]}: features and targets need one row per sample, "
+            "in the same order. Pair them with brainalign.data.align(activations, recording)."
+        )
+    check_same_rows(x_ids, y_ids)
 
 
-def pearson_per_target(Y: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Pearson correlation per column (NaN where either column is constant)."""
-    yc = Y - Y.mean(0)
-    pc = pred - pred.mean(0)
-    denom = np.sqrt((yc**2).sum(0) * (pc**2).sum(0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denom > 0, (yc * pc).sum(0) / denom, np.nan)
+def score_r2(pred: np.ndarray, y: Any) -> np.ndarray | float:
+    """R² per target of ``pred`` for targets ``y`` (labelled or plain); a float for 1-D targets."""
+    Y, _ = unwrap(y, "Y", ("neuroid",))
+    Y = to_numpy(Y).astype(pred.dtype, copy=False)
+    if pred.ndim == 1:
+        return float(r2_columns(Y.reshape(-1, 1), pred[:, None])[0])
+    return r2_columns(Y, pred)
 
 
 def check_options(**pairs: tuple[Any, tuple[Any, ...]]) -> None:

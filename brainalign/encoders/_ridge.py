@@ -19,7 +19,7 @@ from ._base import (
     check_finite,
     check_fit_inputs,
     check_int,
-    r2_per_target,
+    score_r2,
     to_numpy,
     unwrap,
 )
@@ -54,12 +54,7 @@ class _LinearPredictMixin:
 
     def score(self, X: Any, y: Any) -> np.ndarray | float:
         """R² of the predictions, one per target (a float for 1-D targets)."""
-        pred = self.predict(X)
-        Y, _ = unwrap(y, "Y", ("neuroid",))
-        Y = to_numpy(Y).astype(pred.dtype, copy=False)
-        if pred.ndim == 1:
-            return float(r2_per_target(Y.reshape(-1, 1), pred[:, None])[0])
-        return r2_per_target(Y, pred)
+        return score_r2(self.predict(X), y)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

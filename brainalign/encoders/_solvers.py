@@ -200,9 +200,9 @@ def solve_ridge_cv_eigh(
     alphas_b = backend.asarray(np.asarray(alphas, dtype=dtype))
 
     # One decomposition per fold, and one for the refit on all samples.
+    fold_index = [(backend.asarray(train), backend.asarray(test)) for train, test in folds]
     ops = []
-    for train, test in folds:
-        tr, te = backend.asarray(train), backend.asarray(test)
+    for tr, te in fold_index:
         mean, std = _scale(backend, X[tr], fit_intercept, standardize)
         ops.append(_decompose(backend, _apply(X[tr], mean, std), _apply(X[te], mean, std), primal, eigh_dtype))
     x_mean, x_std = _scale(backend, X, fit_intercept, standardize)
@@ -230,7 +230,6 @@ def solve_ridge_cv_eigh(
     coef = np.empty((n_features, n_targets), dtype=dtype)
     intercept = np.zeros(n_targets, dtype=dtype)
     log_alphas = backend.log(alphas_b) * 1e-10  # himalaya's tie-break towards larger alphas
-    fold_index = [(backend.asarray(tr), backend.asarray(te)) for tr, te in folds]
     starts = range(0, n_targets, n_targets_batch)
     for start in progress(starts, desc="ridge: targets", total=len(starts), disable=None if len(starts) > 1 else True):
         batch = slice(start, min(start + n_targets_batch, n_targets))

@@ -21,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from ..utils import check_random_state
+from ._columns import pearson_columns
 
 __all__ = ["spearman_brown", "split_half"]
 
@@ -180,7 +181,7 @@ def split_half(
         in_b = ((j >= cut[:, None]) & (j < c[:, None]))[..., None]
         half_a = (shuffled * in_a).sum(1) / cut[:, None]
         half_b = (shuffled * in_b).sum(1) / (c - cut)[:, None]
-        rs[k] = _pearson_columns(half_a, half_b)
+        rs[k] = pearson_columns(half_a, half_b)
     r = rs.mean(0)
     out = spearman_brown(r) if correction else r
     if meta is None:
@@ -191,11 +192,3 @@ def split_half(
         da = da.assign_coords(neuroid=neuroid.values)
     da.attrs.update(method="split_half", spearman_brown=bool(correction), n_splits=int(n_splits))
     return da
-
-
-def _pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(0)
-    b = b - b.mean(0)
-    denom = np.sqrt((a**2).sum(0) * (b**2).sum(0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denom > 0, (a * b).sum(0) / denom, np.nan)
