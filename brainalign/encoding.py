@@ -169,6 +169,11 @@ def encode(
         need = "pooled features (presentation, unit)" if tokens else "token-level features (presentation, token, unit)"
         raise ValueError(f"encoder {name!r} needs {need}; features have dims {tuple(features.dims)}.")
     rec_kind = data.validate(recording, "recording", name="recording")
+    if tokens and rec_kind == "continuous":
+        raise ValueError(
+            "token-level features go with condition-based or time-resolved recordings (one row per "
+            "stimulus), not with a continuous recording."
+        )
     use_ceiling = ceiling is True or (ceiling == "auto" and rec_kind != "continuous" and _has_repetitions(recording))
     if ceiling is True and (rec_kind == "continuous" or not _has_repetitions(recording)):
         raise ValueError(
@@ -212,7 +217,7 @@ def encode(
     r = np.full((len(groups_out), len(folds), n_targets), np.nan)
     r2 = np.full_like(r, np.nan)
     alphas = np.full_like(r, np.nan)
-    split = None
+    split, band_names = None, None
     for g, (layer, cols) in enumerate(groups_out):
         X = acts.isel(unit=np.flatnonzero(cols)).transpose(*inner).values
         est_template = clone(template)
@@ -238,6 +243,7 @@ def encode(
                 part = est.score(X[test], Y[test], split=True)
                 split = np.zeros((len(folds), *part.shape)) if split is None else split
                 split[f] = part
+                band_names = est.band_names_
         logger.info("encode: %s scored (%d folds, %d targets)", layer, len(folds), n_targets)
 
     # ------------------------------------------------------------------ assemble
@@ -260,7 +266,7 @@ def encode(
         if np.isfinite(alphas).any():
             out["alpha"] = arr(np.nanmedian(alphas, 1))
     if banded:
-        bands = list(pd.unique(layer_of[groups_out[0][1]]))
+        bands = band_names
         mean_split = split.mean(0).reshape(len(bands), *shape)
         out["r2_split"] = xr.DataArray(mean_split, dims=["band", *target_dims])
         with np.errstate(divide="ignore", invalid="ignore"):

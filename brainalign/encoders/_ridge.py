@@ -19,6 +19,7 @@ from ._base import (
     check_finite,
     check_fit_inputs,
     check_int,
+    is_torch,
     score_r2,
     to_numpy,
     unwrap,
@@ -213,6 +214,8 @@ class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEs
         be = get_backend(self.backend)
         budget = be.memory_budget(self.memory_budget)
         primal = X.shape[1] <= X.shape[0]
+        if not be.is_torch and is_torch(Y):
+            Y = to_numpy(Y)  # e.g. targets on a GPU, fitted with numpy
         with be.himalaya(), be.tf32(tf32):
             Xb = be.asarray(X)
             if solver == "himalaya":
