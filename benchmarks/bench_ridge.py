@@ -11,9 +11,10 @@ All three fit the same data with the same alphas and the same contiguous folds, 
 It prints the times, the ratios and how far the results are from himalaya's (share of equal best
 alphas, largest relative difference of held-out predictions).
 
-The issue's size (run it on a GPU machine)::
+The issue's size (run it on a GPU machine; add ``--eigh-dtype float32`` to time float32
+eigendecompositions, ``--tf32`` to time TF32 products and their error)::
 
-    python benchmarks/bench_ridge.py --samples 8000 --features 3072 --targets 50000 --backend torch_cuda
+    python benchmarks/bench_ridge.py --samples 8000 --features 3072 --targets 50000 --backend torch_cuda --tf32
 
 A CPU size that finishes in a few minutes on 2 cores::
 
@@ -93,6 +94,9 @@ def main() -> None:
     parser.add_argument("--himalaya-batch", type=int, default=None, help="himalaya's n_targets_batch (default: all)")
     parser.add_argument("--memory-budget", default="0.6", help="brainalign's memory_budget (fraction or '8GB')")
     parser.add_argument("--tf32", action="store_true", help="also time brainalign with TF32 (CUDA only)")
+    parser.add_argument(
+        "--eigh-dtype", default="float64", choices=["float64", "float32"], help="RidgeEncoder's eigh_dtype"
+    )
     parser.add_argument("--only", nargs="+", default=["brainalign", "himalaya", "sklearn"])
     parser.add_argument("--repeats", type=int, default=1, help="time brainalign this many times, keep the best")
     args = parser.parse_args()
@@ -115,7 +119,9 @@ def main() -> None:
         for tf32 in [False, True] if args.tf32 else [False]:
             best = np.inf
             for _ in range(args.repeats):
-                enc = RidgeEncoder(alphas=alphas, cv=folds, backend=be, memory_budget=budget, tf32=tf32)
+                enc = RidgeEncoder(
+                    alphas=alphas, cv=folds, backend=be, memory_budget=budget, tf32=tf32, eigh_dtype=args.eigh_dtype
+                )
                 _sync(be.name)
                 t0 = time.perf_counter()
                 with brainalign.set_options(progress=False):
