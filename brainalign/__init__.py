@@ -25,6 +25,7 @@ _SUBMODULES = (
     "backend",
     "data",
     "datasets",
+    "encoders",
     "io",
     "models",
     "metrics",
@@ -40,6 +41,7 @@ _SUBMODULES = (
 )
 _FUNCTIONS = {
     "alignment_map": "maps",
+    "encode": "encoding",
 }
 
 __all__ = [

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,9 +35,12 @@ import numpy as np
 
 from .utils import check_option, logger, soft_import
 
-__all__ = ["BACKENDS", "Backend", "get_backend", "gpu_available"]
+__all__ = ["BACKENDS", "Backend", "get_backend", "gpu_available", "parse_memory"]
 
 BACKENDS = ("numpy", "torch", "torch_cuda")
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
+_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
 
 
 def gpu_available() -> bool:
@@ -107,8 +112,109 @@ class Backend:
         finally:
             hb.set_backend(previous, on_error="raise")
 
+    @contextlib.contextmanager
+    def tf32(self, enabled: bool = True) -> Iterator[None]:
+        """Allow TensorFloat-32 matrix products inside the block (CUDA only; a no-op elsewhere).
+
+        TF32 keeps fp32's range with a 10-bit mantissa in matrix products: several times faster
+        on Ampere and later GPUs, with relative errors around 1e-3. torch's global flags are
+        restored on exit.
+        """
+        if self.name != "torch_cuda" or not enabled:
+            yield
+            return
+        import torch
+
+        previous = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = previous
+
+    def free_memory(self) -> int:
+        """Bytes of memory free on this backend's device (GPU memory for CUDA, else host RAM)."""
+        if self.name == "torch_cuda":
+            import torch
+
+            free, _ = torch.cuda.mem_get_info()
+            return int(free)
+        return _host_available_memory()
+
+    def memory_budget(self, budget: float | int | str = 0.6) -> int:
+        """A memory budget in bytes.
+
+        Parameters
+        ----------
+        budget : float, int or str
+            A fraction of the device's free memory (a float in ``(0, 1]``, default 60 %), a
+            number of bytes (an int), or a size such as ``"8GB"`` or ``"512 MiB"``.
+
+        Examples
+        --------
+        >>> get_backend("numpy").memory_budget("2 GiB")
+        2147483648
+        """
+        if isinstance(budget, float) and not isinstance(budget, bool):
+            if not 0 < budget <= 1:
+                raise ValueError(
+                    f"memory_budget as a float is a fraction of free memory and must be in (0, 1], got "
+                    f"{budget!r}; give bytes as an int or a size such as '8GB'."
+                )
+            return int(self.free_memory() * budget)
+        return parse_memory(budget, "memory_budget")
+
+    def describe(self) -> str:
+        """What was chosen, in words: backend, device (GPU name) and free memory."""
+        where = self.device
+        if self.name == "torch_cuda":
+            import torch
+
+            where = f"{self.device}: {torch.cuda.get_device_name()}"
+        return f"{self.name} ({where}, {self.free_memory() / 2**30:.1f} GiB free)"
+
     def __str__(self) -> str:
         return f"{self.name} ({self.device})"
+
+
+def parse_memory(size: int | str, name: str = "size") -> int:
+    """A memory size in bytes from an int or a string such as ``"8GB"``, ``"512 MiB"``.
+
+    Examples
+    --------
+    >>> parse_memory("1.5 GB")
+    1500000000
+    """
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        if size <= 0:
+            raise ValueError(f"{name} must be a positive number of bytes, got {size!r}.")
+        return int(size)
+    if isinstance(size, str):
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", size)
+        if match and match.group(2).lower() in _UNITS and float(match.group(1)) > 0:
+            return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    raise ValueError(
+        f"{name} must be a fraction of free memory (float in (0, 1]), a number of bytes (int) or a "
+        f"size such as '8GB' or '512 MiB'; got {size!r}."
+    )
+
+
+def _host_available_memory() -> int:
+    """Bytes of RAM available to new allocations (psutil when installed, else /proc/meminfo)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
 
 def get_backend(backend: str | Backend = "auto") -> Backend:

@@ -36,6 +36,9 @@ _BUILTIN: dict[str, str] = {
     "best_match": "brainalign.metrics.neuronwise:BestMatch",
     "shape": "brainalign.metrics.shape:Shape",
     "stochastic_shape": "brainalign.metrics.shape:StochasticShape",
+    "ridge": "brainalign.encoders:RidgeEncoder",
+    "banded_ridge": "brainalign.encoders:BandedRidgeEncoder",
+    "attention_readout": "brainalign.encoders:AttentionReadout",
 }
 _REGISTRY: dict[str, Callable[..., Any] | str] = dict(_BUILTIN)
 _ENTRY_POINTS_LOADED = False

@@ -112,3 +112,28 @@ def tiny_causal_lm():
         return transformers.LlamaModel(cfg).eval()
 
     return make
+
+
+@pytest.fixture
+def one_thread():
+    """One BLAS thread and one torch thread inside the test.
+
+    For tests that solve many small problems: on a loaded 2-core machine the spinning worker
+    threads of OpenBLAS and torch made them 3-20x slower (and erratic), with no gain at these
+    sizes. The library itself never changes thread settings.
+    """
+    import importlib.util
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    torch = None
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+    old = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        with threadpoolctl.threadpool_limits(1, user_api="blas"):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(old)

@@ -53,3 +53,33 @@ def test_himalaya_backend_is_restored():
         assert module.name == "torch"
         assert hb.get_backend().name == "torch"
     assert hb.get_backend().name == before
+
+
+def test_memory_budget_and_description():
+    from brainalign.backend import parse_memory
+
+    be = get_backend("numpy")
+    free = be.free_memory()
+    assert free > 0
+    assert 0 < be.memory_budget(0.5) <= free
+    assert be.memory_budget("2 GiB") == 2 * 2**30 and be.memory_budget(1000) == 1000
+    assert parse_memory("1.5GB") == 1_500_000_000 and parse_memory("512 MiB") == 512 * 2**20
+    for bad in (0.0, 1.5, -3, "lots", "-1GB", True):
+        with pytest.raises(ValueError, match="memory_budget"):
+            be.memory_budget(bad)
+    assert be.describe().startswith("numpy (cpu, ") and "GiB free" in be.describe()
+    with be.tf32(True):  # a no-op off CUDA
+        pass
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not gpu_available(), reason="needs a CUDA device")
+def test_tf32_is_restored_on_cuda():
+    import torch
+
+    be = get_backend("torch_cuda")
+    before = torch.backends.cuda.matmul.allow_tf32
+    with be.tf32(True):
+        assert torch.backends.cuda.matmul.allow_tf32
+    assert torch.backends.cuda.matmul.allow_tf32 == before
+    assert "cuda" in be.describe()

@@ -31,6 +31,7 @@ _SCHEMAS: dict[str, _Schema] = {
     "activations": _Schema(
         "activations",
         ("presentation", "unit"),
+        optional_dims=("token",),
         coords={"stimulus_id": "presentation", "model": "unit", "layer": "unit", "unit_index": "unit"},
         description="model activations per stimulus",
     ),

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..utils import check_option, logger, soft_import
@@ -21,7 +22,7 @@ from ._extract import _check_layers, _extract_cached, resolve_device
 
 __all__ = ["extract_text", "load", "mlp_layers", "transformer_layers"]
 
-_POOLS = ("word", "sentence", "first", "last")
+_POOLS = ("word", "sentence", "first", "last", "token")
 _WORD_REDUCE = ("mean", "first", "last")
 _WORD = re.compile(r"\S+")
 
@@ -182,11 +183,13 @@ def extract_text(
     layers : sequence of str, optional
         Module names (see :func:`transformer_layers`, :func:`mlp_layers`). Default: the
         embeddings and every block.
-    pool : {"word", "sentence", "first", "last"}
+    pool : {"word", "sentence", "first", "last", "token"}
         ``"word"``: one row per word, pooling its sub-word tokens with ``word_reduce``;
         ``"sentence"``: the mean over all tokens of the text's words (special tokens excluded);
         ``"first"``/``"last"``: the first / last non-padding token (e.g. ``[CLS]``, or the
-        last token of a causal model).
+        last token of a causal model); ``"token"``: no pooling, every token of every text
+        (special tokens included), zero-padded to the longest text, for
+        :class:`brainalign.encoders.AttentionReadout`.
     word_reduce : {"mean", "first", "last"}
         How the tokens of one word are pooled.
     stimulus_id : sequence, optional
@@ -203,7 +206,9 @@ def extract_text(
     xarray.DataArray
         Activations ``(presentation, unit)``. With ``pool="word"`` the presentation coords
         are ``stimulus_id``, ``sentence_id``, ``word_index`` and ``word``; otherwise
-        ``stimulus_id`` and ``text``.
+        ``stimulus_id`` and ``text``. With ``pool="token"``: ``(presentation, token, unit)``,
+        with a boolean ``token_mask`` coordinate ``(presentation, token)`` that is False on
+        padding (and zeros there).
 
     Examples
     --------
@@ -253,9 +258,20 @@ def extract_text(
     def batches() -> Iterator[tuple[Any, Any]]:
         yield from encoded
 
+    n_tokens = max(int(enc["attention_mask"].shape[1]) for enc, _ in encoded)
+    if pool == "token":  # only this pool needs (and hashes) the padding masks
+        for enc, meta in encoded:
+            meta["mask"] = enc["attention_mask"].numpy().astype(bool)
+
     def post(layer: str, hidden: Any, meta: dict[str, Any]) -> np.ndarray:
         if hidden.ndim != 3:
             raise ValueError(f"Layer {layer!r} gives shape {tuple(hidden.shape)}, not (batch, tokens, features).")
+        if pool == "token":  # (batch, n_tokens × features), padding zeroed; unflattened below
+            torch = soft_import("torch")
+            mask = torch.as_tensor(meta["mask"], device=hidden.device)
+            padded = hidden.new_zeros((hidden.shape[0], n_tokens, hidden.shape[2]))
+            padded[:, : hidden.shape[1]] = hidden * mask[..., None]
+            return padded.reshape(hidden.shape[0], -1).float().cpu().numpy()
         return _pool(hidden, meta, pool, word_reduce).float().cpu().numpy()
 
     words_per_text = [m for _, meta in encoded for m in meta["words"]]
@@ -280,7 +296,7 @@ def extract_text(
 
     name = model_name or getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
     name = os.path.basename(str(name).rstrip("/")) or type(model).__name__
-    return _extract_cached(
+    out = _extract_cached(
         model,
         batches,
         len(encoded),
@@ -294,6 +310,37 @@ def extract_text(
         model_name=name,
         desc=f"extract {name}",
     )
+    if pool != "token":
+        return out
+    mask = np.zeros((len(texts), n_tokens), dtype=bool)
+    row = 0
+    for _, meta in encoded:
+        mask[row : row + len(meta["mask"]), : meta["mask"].shape[1]] = meta["mask"]
+        row += len(meta["mask"])
+    return _unflatten_tokens(out, n_tokens, mask)
+
+
+def _unflatten_tokens(flat: xr.DataArray, n_tokens: int, mask: np.ndarray) -> xr.DataArray:
+    """(presentation, layer-major n_tokens × features units) → (presentation, token, unit)."""
+    layer_of = np.asarray(flat["layer"].values)
+    blocks, layer_col, index_col = [], [], []
+    for layer in pd.unique(layer_of):
+        values = flat.values[:, layer_of == layer]
+        width = values.shape[1] // n_tokens
+        blocks.append(values.reshape(values.shape[0], n_tokens, width))
+        layer_col.append(np.full(width, layer, dtype=object))
+        index_col.append(np.arange(width))
+    coords = {k: v for k, v in flat.coords.items() if v.dims == ("presentation",)}
+    coords.update(
+        token=("token", np.arange(n_tokens)),
+        token_mask=(("presentation", "token"), mask),
+        model=("unit", np.full(sum(len(c) for c in layer_col), flat["model"].values[0], dtype=object)),
+        layer=("unit", np.concatenate(layer_col)),
+        unit_index=("unit", np.concatenate(index_col)),
+    )
+    out = xr.DataArray(np.concatenate(blocks, axis=2), dims=("presentation", "token", "unit"), coords=coords)
+    out.name, out.attrs = flat.name, dict(flat.attrs)
+    return out
 
 
 def _as_texts(sentences: Any) -> list[str]:

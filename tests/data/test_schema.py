@@ -181,3 +181,20 @@ def test_validate_map():
     bad = xr.Dataset({"score": score.rename(region="voxel")}, attrs={"method": "rsa"})
     with pytest.raises(ValueError, match="'layer' and 'region'"):
         data.validate(bad, "map")
+
+
+def test_token_level_activations_are_activations():
+    acts = xr.DataArray(
+        np.zeros((2, 3, 4)),
+        dims=("presentation", "token", "unit"),
+        coords={
+            "stimulus_id": ("presentation", ["a", "b"]),
+            "model": ("unit", ["m"] * 4),
+            "layer": ("unit", ["l"] * 4),
+            "unit_index": ("unit", np.arange(4)),
+            "token_mask": (("presentation", "token"), np.ones((2, 3), bool)),
+        },
+    )
+    assert data.validate(acts, "activations") == "activations"
+    with pytest.raises(ValueError, match=r"optionally also \('token',\)"):
+        data.validate(acts.rename(token="word"), "activations")

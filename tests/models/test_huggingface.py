@@ -163,3 +163,18 @@ def test_llama_mlp_neurons_are_gate_times_up(bpe_tokenizer, tiny_causal_lm):
     np.testing.assert_allclose(
         acts.sel(unit=acts.layer == "layers.0.mlp.down_proj:input").values, neurons.numpy(), rtol=1e-4, atol=1e-6
     )
+
+
+def test_minilm_token_features_match_transformers_hidden_states(minilm):
+    model, tok = minilm
+    acts = hf.extract_text(model, SENTENCES, tokenizer=tok, pool="token", device="cpu", batch_size=2)
+    hidden, enc, _ = _reference_hidden_states(model, tok, SENTENCES)
+    mask = enc["attention_mask"].bool().numpy()
+    assert acts.dims == ("presentation", "token", "unit") and acts.sizes["token"] == mask.shape[1]
+    np.testing.assert_array_equal(acts["token_mask"].values, mask)  # padded across batches to the longest text
+    assert data.validate(acts, "activations") == "activations"
+    for k, layer in enumerate(data.layer_names(acts)):
+        values = acts.sel(unit=acts.layer == layer).values
+        assert values.shape[2] == 384
+        np.testing.assert_allclose(values[mask], hidden[k].numpy()[mask], rtol=1e-4, atol=1e-5)
+        assert not values[~mask].any()  # zeros on padding
