@@ -359,27 +359,26 @@ def _encoder_map(
         folds = [np.flatnonzero(scores["fold"].values == f) for f in np.unique(scores["fold"].values) if f >= 0]
         P_all = scores["prediction"].transpose("layer", row, *target_dims).values
         P_all = P_all.reshape(len(layers), rec.sizes[row], -1)
+        # Target columns of every (region, subject[, latency]) cell, in the flattened order of Y.
+        groups = _target_groups(cells, rec.sizes["neuroid"], n_lat)
         boots, nulls = [], []
         for k in progress(range(len(layers)), desc=f"{name}: statistics"):
             P = P_all[k].astype(np.float64)
             if n_boot:
-                boots.append(_fold_bootstrap(Y, P, folds, n_boot, rng, kind == "continuous", block))
+                r_boot = _fold_bootstrap(Y, P, folds, n_boot, rng, kind == "continuous", block)
+                boots.append(_group_means(r_boot, groups))
             if n_perm:
-                nulls.append(_fold_permutation(Y, P, folds, n_perm, rng, kind == "continuous"))
+                nulls.append(_fold_permutation(Y, P, folds, groups, n_perm, rng, kind == "continuous"))
 
-        def to_cells(stack: np.ndarray) -> np.ndarray:  # (layer, draws, neuroid*latency) → cells
-            v = stack.reshape(*stack.shape[:2], rec.sizes["neuroid"], n_lat)
-            v = np.moveaxis(v, -1, -2)  # (layer, draws, latency, neuroid)
-            m = cells.means(v)  # (layer, draws, latency, region, subject)
-            m = np.moveaxis(m, 2, -1)  # (layer, draws, region, subject, latency)
-            return m if latency is not None else m[..., 0]
+        def to_cells(stack: np.ndarray) -> np.ndarray:  # (layer, draws, cell) → (draws, layer, region, subject[, lat])
+            v = stack.reshape(*stack.shape[:2], *cells.shape, n_lat)
+            v = np.moveaxis(v, 1, 0)
+            return v if latency is not None else v[..., 0]
 
         if n_boot:
-            lo, hi = _percentiles(np.moveaxis(to_cells(np.stack(boots)), 1, 0), ci)
-            values["ci_low"], values["ci_high"] = lo, hi
+            values["ci_low"], values["ci_high"] = _percentiles(to_cells(np.stack(boots)), ci)
         if n_perm:
-            null = np.moveaxis(to_cells(np.stack(nulls)), 1, 0)
-            values["p_value"] = _p_value(values["score"], null, True)
+            values["p_value"] = _p_value(values["score"], to_cells(np.stack(nulls)), True)
     out = _finish(values, layers, cells, latency)
     out.attrs.update(
         higher_is_better=1,
@@ -436,24 +435,69 @@ def _fold_bootstrap(
     return total / len(folds)
 
 
+def _target_groups(cells: _Cells, n_neuroids: int, n_lat: int) -> list[np.ndarray]:
+    """Flat target columns (neuroid-major, latency-minor) of each (region, subject, latency) cell."""
+    groups = []
+    for r in range(cells.shape[0]):
+        for s in range(cells.shape[1]):
+            cols = cells.columns[r, s]
+            for t in range(n_lat):
+                groups.append(cols * n_lat + t)
+    return groups
+
+
+def _group_means(values: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """``(draws, targets)`` → ``(draws, cells)`` NaN-aware means."""
+    import warnings
+
+    out = np.full((values.shape[0], len(groups)), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for g, cols in enumerate(groups):
+            if len(cols):
+                out[:, g] = np.nanmean(values[:, cols], axis=1)
+    return out
+
+
 def _fold_permutation(
-    Y: np.ndarray, P: np.ndarray, folds: list[np.ndarray], n_perm: int, rng: np.random.Generator, circular: bool
+    Y: np.ndarray,
+    P: np.ndarray,
+    folds: list[np.ndarray],
+    groups: list[np.ndarray],
+    n_perm: int,
+    rng: np.random.Generator,
+    circular: bool,
+    batch: int = 256,
 ) -> np.ndarray:
-    """Null fold-averaged r: predictions shuffled (or circularly shifted) within each fold."""
-    total = np.zeros((n_perm, Y.shape[1]))
+    """Null cell scores: held-out predictions shuffled (or circularly shifted) within each fold.
+
+    A cell's score is the mean over its targets of the fold-averaged r. Under a permutation ``π``
+    of a fold's rows only the cross products change, so with ``G = (Ŷ/‖Ŷ‖‖P̂‖) P̂ᵀ / n_targets``
+    (``Ŷ``, ``P̂`` centred) computed once per fold and cell, the permuted score is
+    ``Σ_i G[i, π(i)]``: one matrix product per fold, then ``O(rows)`` per permutation instead of a
+    pass over every target.
+    """
+    total = np.zeros((n_perm, len(groups)))
     for idx in folds:
         m = len(idx)
+        if circular:
+            shifts = rng.integers(max(1, m // 10), max(2, m - m // 10), size=n_perm)
+            perms = (np.arange(m)[None, :] + shifts[:, None]) % m
+        else:
+            perms = np.argsort(rng.random((n_perm, m)), axis=1)
         Yc = Y[idx] - Y[idx].mean(axis=0)
         Pc = P[idx] - P[idx].mean(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             norm = np.sqrt((Yc * Yc).sum(axis=0) * (Pc * Pc).sum(axis=0))
-        for p in range(n_perm):
-            if circular:
-                order = np.roll(np.arange(m), int(rng.integers(max(1, m // 10), max(2, m - m // 10))))
-            else:
-                order = rng.permutation(m)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                total[p] += np.einsum("ij,ij->j", Yc, Pc[order]) / norm
+        for g, cols in enumerate(groups):
+            ok = cols[np.isfinite(norm[cols]) & (norm[cols] > 0)]
+            if not len(ok):
+                total[:, g] = np.nan
+                continue
+            G = (Yc[:, ok] / norm[ok]) @ Pc[:, ok].T / len(ok)
+            for start in range(0, n_perm, batch):
+                block = perms[start : start + batch]
+                total[start : start + batch, g] += G[np.arange(m)[None, :], block].sum(axis=1)
     return total / len(folds)
 
 
@@ -515,25 +559,8 @@ def _similarity_map(
     values: dict[str, np.ndarray] = {"score": score}
 
     if ceiling and not needs_trials:
-        halves = _split_halves(recording, np.asarray(rec["stimulus_id"].values), rng)
-        if halves is not None:
-            ceil = np.full((n_r, n_s, n_t), np.nan)
-            correct = bool(getattr(method_obj, "spearman_brown", False))
-            A, B = halves
-            for t, lat in enumerate(latencies):
-                Ah = A.sel(latency=lat) if lat is not None else A
-                Bh = B.sel(latency=lat) if lat is not None else B
-                for (r, s), cols in cells.columns.items():
-                    if not len(cols):
-                        continue
-                    try:
-                        c = float(method_obj(Ah.values[:, cols], Bh.values[:, cols]))
-                    except ValueError:
-                        continue
-                    if correct:
-                        c = 2 * c / (1 + c) if c > -1 else np.nan
-                        c = np.sqrt(c) if c > 0 else np.nan
-                    ceil[r, s, t] = c
+        ceil = _similarity_ceiling(method_obj, recording, rec, cells, latencies, rng)
+        if ceil is not None:
             values["ceiling"] = ceil
             if higher:
                 with np.errstate(invalid="ignore", divide="ignore"):
@@ -544,7 +571,7 @@ def _similarity_map(
             lo, hi, p = _rdm_statistics(method_obj, blocks_x, views, acts, score.shape, n_boot, n_perm, ci, rng)
         else:
             lo, hi, p = _resampling_statistics(
-                method_obj, blocks_x, views, score.shape, n_boot, n_perm, ci, rng, higher, score, batched, needs_trials
+                method_obj, blocks_x, views, score.shape, n_boot, n_perm, ci, rng, higher, score, batched
             )
         if n_boot:
             values["ci_low"], values["ci_high"] = lo, hi
@@ -562,6 +589,51 @@ def _similarity_map(
         else "none",
     )
     return out
+
+
+def _similarity_ceiling(
+    method: Any,
+    recording: xr.DataArray,
+    rec: xr.DataArray,
+    cells: _Cells,
+    latencies: list,
+    rng: np.random.Generator,
+    n_splits: int = 10,
+) -> np.ndarray | None:
+    """The method's own score between two halves of the trials, averaged over random splits.
+
+    For methods whose scores are correlations (``spearman_brown``), the split-half value is
+    Spearman–Brown corrected to all trials (ρ) and the ceiling is √ρ, the largest score a
+    noise-free model can expect, as for encoders.
+    """
+    ids = np.asarray(rec["stimulus_id"].values)
+    correct = bool(getattr(method, "spearman_brown", False))
+    sums = np.zeros((*cells.shape, len(latencies)))
+    counts = np.zeros_like(sums)
+    for _ in range(n_splits):
+        halves = _split_halves(recording, ids, rng)
+        if halves is None:
+            return None
+        A, B = halves
+        for t, lat in enumerate(latencies):
+            Ah = A.sel(latency=lat) if lat is not None else A
+            Bh = B.sel(latency=lat) if lat is not None else B
+            for (r, s), cols in cells.columns.items():
+                if not len(cols):
+                    continue
+                try:
+                    c = float(method(Ah.values[:, cols], Bh.values[:, cols]))
+                except ValueError:  # e.g. a constant half
+                    continue
+                if np.isfinite(c):
+                    sums[r, s, t] += c
+                    counts[r, s, t] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ceil = sums / counts
+    if correct:
+        rho = 2 * ceil / (1 + ceil)
+        ceil = np.where(rho > 0, np.sqrt(np.clip(rho, 0, None)), np.nan)
+    return ceil
 
 
 def _stacked(reps: list[Any]) -> Any:
@@ -647,17 +719,16 @@ def _rdm_statistics(method, blocks_x, views, acts, shape, n_boot, n_perm, ci, rn
     return lo, hi, p
 
 
-def _resampling_statistics(method, blocks_x, views, shape, n_boot, n_perm, ci, rng, higher, score, batched, trials):
+def _resampling_statistics(method, blocks_x, views, shape, n_boot, n_perm, ci, rng, higher, score, batched):
     """Bootstrap and permutation statistics by recomputing representations on resampled stimuli."""
     n = blocks_x[0].shape[0]
     lo = hi = p = None
 
-    def score_all(xs: list[np.ndarray], perm_y: np.ndarray | None, rows: np.ndarray | None) -> np.ndarray:
+    def scores_for(reps: Any, xs: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+        """Every cell's scores with the region data's stimuli taken in the order ``rows``."""
         out = np.full(shape, np.nan)
-        reps = _stacked([method.represent(B) for B in xs]) if batched else None
         for (r, s, t), Yr in views.items():
-            Yb = Yr[..., rows, :] if rows is not None else Yr
-            Yb = Yb[..., perm_y, :] if perm_y is not None else Yb
+            Yb = Yr[..., rows, :]
             try:
                 if reps is not None:
                     out[:, r, s, t] = np.asarray(method.compare_represented(reps, method.represent(Yb)))[:, 0]
@@ -671,21 +742,12 @@ def _resampling_statistics(method, blocks_x, views, shape, n_boot, n_perm, ci, r
         draws = []
         for _ in progress(range(n_boot), desc="bootstrap"):
             rows = rng.integers(0, n, size=n)
-            draws.append(score_all([B[rows] for B in blocks_x], None, rows))
+            xs = [B[rows] for B in blocks_x]
+            draws.append(scores_for(_stacked([method.represent(B) for B in xs]) if batched else None, xs, rows))
         lo, hi = _percentiles(np.stack(draws), ci)
     if n_perm:
-        null = []
         reps_x = _stacked([method.represent(B) for B in blocks_x]) if batched else None
-        for _ in progress(range(n_perm), desc="permutations"):
-            perm = rng.permutation(n)
-            out = np.full(shape, np.nan)
-            for (r, s, t), Yr in views.items():
-                Yp = Yr[..., perm, :]
-                if reps_x is not None:
-                    out[:, r, s, t] = np.asarray(method.compare_represented(reps_x, method.represent(Yp)))[:, 0]
-                else:
-                    out[:, r, s, t] = [method(B, Yp) for B in blocks_x]
-            null.append(out)
+        null = [scores_for(reps_x, blocks_x, rng.permutation(n)) for _ in progress(range(n_perm), desc="permutations")]
         p = _p_value(score, np.stack(null), higher)
     return lo, hi, p
 
@@ -703,10 +765,12 @@ def group_map(
     """The group map of a per-subject map: mean over subjects, with subject-level statistics.
 
     ``ci_low``/``ci_high`` bootstrap the subjects; ``p_value`` is a sign-flip permutation test of
-    the mean over subjects against 0 (random effects: subjects are the unit of inference; for
-    distances, against the per-cell mean, so only ``score`` and the CIs are given); ``p_fdr`` and
-    ``significant`` control the false discovery rate across the map. ``ceiling`` and
-    ``normalized`` are the subjects' means.
+    the mean over subjects against 0 (random effects: subjects are the unit of inference; exact,
+    over all ``2**n_subjects`` sign patterns, when those are no more than ``n_perm`` — so with
+    few subjects the smallest possible p-value is ``2**-n_subjects``). Distances (shape metrics)
+    have no 0 to test against: they get ``score`` and the CIs only. ``p_fdr`` and ``significant``
+    control the false discovery rate across the map. ``ceiling`` and ``normalized`` are the
+    subjects' means.
 
     Parameters
     ----------
@@ -748,22 +812,32 @@ def group_map(
     if n_perm and higher:
         by_subject = scores.transpose("subject", ...)
         values = by_subject.values
-        signs = rng.choice([-1.0, 1.0], size=(n_perm, n_subjects))
+        if 2**n_subjects <= n_perm:  # few subjects: every sign pattern, an exact test
+            signs = 1.0 - 2.0 * ((np.arange(2**n_subjects)[:, None] >> np.arange(n_subjects)) & 1)
+        else:
+            signs = rng.choice([-1.0, 1.0], size=(n_perm, n_subjects))
         filled = np.where(np.isfinite(values), values, 0.0)
         counts = np.isfinite(values).sum(axis=0).astype(float)
         counts[counts == 0] = np.nan
         observed = filled.sum(axis=0) / counts
         null = np.tensordot(signs, filled, axes=(1, 0)) / counts
-        out["p_value"] = xr.DataArray(_p_value(observed, null, True), dims=by_subject.dims[1:])
+        if 2**n_subjects <= n_perm:  # exact: the identity is one of the enumerated patterns
+            p = np.sum(null >= observed[None] - 1e-12, axis=0) / len(signs)
+        else:
+            p = _p_value(observed, null, True)
+        out["p_value"] = xr.DataArray(p, dims=by_subject.dims[1:])
         significant, q = fdr_correction(out["p_value"], alpha)
         out["p_fdr"], out["significant"] = q, significant
     out.attrs.update({k: v for k, v in amap.attrs.items() if k not in ("n_boot", "n_perm")})
+    exact = bool(n_perm and 2**n_subjects <= n_perm)
     out.attrs.update(
         level="group",
         n_subjects=int(n_subjects),
         group_n_boot=int(n_boot),
-        group_n_perm=int(n_perm),
-        group_test="sign-flip permutation of subject scores against 0" if n_perm and higher else "none",
+        group_n_perm=int(2**n_subjects if exact else n_perm),
+        group_test=("sign-flip test of subject scores against 0" + (" (exact)" if exact else ""))
+        if n_perm and higher
+        else "none",
     )
     data.validate(out, "map")
     return out

@@ -72,7 +72,12 @@ def _weights(spec: str | Mapping[str, float], region: str, layers: list[str]) ->
 
 
 def _readout(
-    Z: np.ndarray, n: int, readout: str, nonlinearity: Callable[[np.ndarray], np.ndarray], rng: np.random.Generator, where: str
+    Z: np.ndarray,
+    n: int,
+    readout: str,
+    nonlinearity: Callable[[np.ndarray], np.ndarray],
+    rng: np.random.Generator,
+    where: str,
 ) -> np.ndarray:
     if readout == "sample":
         if n > Z.shape[1]:
@@ -96,7 +101,7 @@ def make_recording(
     readout: str = "linear",
     nonlinearity: str | Callable[[np.ndarray], np.ndarray] = "relu",
     n_neuroids: int = 100,
-    snr: float | None = 1.0,
+    snr: float | None = None,
     noise_ceiling: float | None = None,
     n_repetitions: int = 1,
     subject: str = "sim-01",
@@ -131,7 +136,7 @@ def make_recording(
     n_neuroids : int
         Neuroids per region (sources per region for ``time_resolved``).
     snr : float, optional
-        Per-trial signal-to-noise variance ratio of each neuroid (``np.inf``: no noise).
+        Per-trial signal-to-noise variance ratio of each neuroid (``np.inf``: no noise; default 1).
     noise_ceiling : float, optional
         Instead of ``snr``: the split-half reliability of the trial average (needs
         ``n_repetitions ≥ 2``; see :func:`snr_for_ceiling`).
@@ -187,8 +192,10 @@ def make_recording(
     for name, value in (("n_neuroids", n_neuroids), ("n_repetitions", n_repetitions), ("n_runs", n_runs)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if (snr is None) == (noise_ceiling is None):
-        raise ValueError("Give exactly one of snr (per-trial signal-to-noise ratio) or noise_ceiling.")
+    if snr is not None and noise_ceiling is not None:
+        raise ValueError("Give snr (per-trial signal-to-noise ratio) or noise_ceiling, not both.")
+    if snr is None and noise_ceiling is None:
+        snr = 1.0
     if noise_ceiling is not None:
         if n_repetitions < 2:
             raise ValueError("noise_ceiling needs n_repetitions >= 2 (it is the reliability of repeated trials).")
@@ -234,14 +241,28 @@ def make_recording(
         "n_neuroids_per_region": int(n_neuroids),
     }
     if readout == "nonlinear":
-        attrs["nonlinearity"] = nonlinearity if isinstance(nonlinearity, str) else getattr(nonlinearity, "__name__", "callable")
+        attrs["nonlinearity"] = (
+            nonlinearity if isinstance(nonlinearity, str) else getattr(nonlinearity, "__name__", "callable")
+        )
     ids = activations["stimulus_id"].values
     region_col = np.array(region_col, dtype=object)
     if kind == "condition":
         return _condition(signal, ids, region_col, subject, snr, n_repetitions, rng, attrs)
     if kind == "time_resolved":
-        return _time_resolved(signal, ids, region_col, subject, snr, n_repetitions, rng, attrs,
-                              list(mixtures), n_sensors, latency, peak_latency)
+        return _time_resolved(
+            signal,
+            ids,
+            region_col,
+            subject,
+            snr,
+            n_repetitions,
+            rng,
+            attrs,
+            list(mixtures),
+            n_sensors,
+            latency,
+            peak_latency,
+        )
     return _continuous(signal, ids, region_col, subject, snr, n_repetitions, rng, attrs, tr, isi, n_runs, hrf_model)
 
 
@@ -252,8 +273,14 @@ def _noise(shape: tuple[int, ...], scale: np.ndarray, snr: float, rng: np.random
 
 
 def _condition(
-    signal: np.ndarray, ids: np.ndarray, region: np.ndarray, subject: str, snr: float, n_rep: int,
-    rng: np.random.Generator, attrs: dict[str, Any],
+    signal: np.ndarray,
+    ids: np.ndarray,
+    region: np.ndarray,
+    subject: str,
+    snr: float,
+    n_rep: int,
+    rng: np.random.Generator,
+    attrs: dict[str, Any],
 ) -> xr.DataArray:
     sd = signal.std(axis=0)
     trials = signal[:, :, None] + _noise((*signal.shape, n_rep), sd[None, :, None], snr, rng)
@@ -267,9 +294,18 @@ def _evoked(latency: np.ndarray, peak: float, width: float = 0.05) -> np.ndarray
 
 
 def _time_resolved(
-    signal: np.ndarray, ids: np.ndarray, region: np.ndarray, subject: str, snr: float, n_rep: int,
-    rng: np.random.Generator, attrs: dict[str, Any], names: list[str], n_sensors: int | None,
-    latency: np.ndarray | None, peak_latency: Mapping[str, float] | None,
+    signal: np.ndarray,
+    ids: np.ndarray,
+    region: np.ndarray,
+    subject: str,
+    snr: float,
+    n_rep: int,
+    rng: np.random.Generator,
+    attrs: dict[str, Any],
+    names: list[str],
+    n_sensors: int | None,
+    latency: np.ndarray | None,
+    peak_latency: Mapping[str, float] | None,
 ) -> xr.DataArray:
     latency = np.round(np.arange(0.0, 0.61, 0.01), 10) if latency is None else np.asarray(latency, dtype=float)
     if peak_latency is None:
@@ -293,14 +329,30 @@ def _time_resolved(
     dims = ("presentation", "neuroid", "latency", "repetition")[: values.ndim]
     attrs = {**attrs, "peak_latency": peaks, "n_sources": int(n_sources), "sensor_mixing": "gaussian"}
     return data.recording(
-        values, dims=dims, stimulus_id=ids, latency=latency, subject=subject, region="sensors",
-        neuroid_coords={"channel": [f"S{i:03d}" for i in range(n_sensors)]}, attrs=attrs,
+        values,
+        dims=dims,
+        stimulus_id=ids,
+        latency=latency,
+        subject=subject,
+        region="sensors",
+        neuroid_coords={"channel": [f"S{i:03d}" for i in range(n_sensors)]},
+        attrs=attrs,
     )
 
 
 def _continuous(
-    signal: np.ndarray, ids: np.ndarray, region: np.ndarray, subject: str, snr: float, n_rep: int,
-    rng: np.random.Generator, attrs: dict[str, Any], tr: float, isi: float, n_runs: int, hrf_model: str,
+    signal: np.ndarray,
+    ids: np.ndarray,
+    region: np.ndarray,
+    subject: str,
+    snr: float,
+    n_rep: int,
+    rng: np.random.Generator,
+    attrs: dict[str, Any],
+    tr: float,
+    isi: float,
+    n_runs: int,
+    hrf_model: str,
 ) -> xr.DataArray:
     check_option("hrf_model", hrf_model, ("glover", "spm"))
     for name, value in (("tr", tr), ("isi", isi)):
@@ -326,8 +378,9 @@ def _continuous(
     sd = clean.std(axis=0)
     values = clean + _noise(clean.shape, sd[None, :], snr, rng)
     attrs = {**attrs, "events": events, "isi": float(isi), "hrf_model": hrf_model}
-    return data.recording(values, time=np.concatenate(times), run=np.asarray(runs), tr=tr, subject=subject,
-                          region=region, attrs=attrs)
+    return data.recording(
+        values, time=np.concatenate(times), run=np.asarray(runs), tr=tr, subject=subject, region=region, attrs=attrs
+    )
 
 
 def linear_recording(
