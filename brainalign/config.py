@@ -101,6 +101,9 @@ _METHOD = {
     "name": Field(_STR, True, help="a registered method (brainalign info lists them) or 'module:Class'"),
     "label": Field(_STR, help="label in results (default: the name); must be unique"),
     "options": Field((dict,), default={}, help="the method's options"),
+    "cv": Field((int, str), default=5, help="encoders: outer folds (an integer, or 'runs')"),
+    "delays": Field("list[int]", help="encoders, continuous recordings: FIR delays in samples"),
+    "hrf_model": Field(_STR, choices=("glover", "spm"), help="encoders, continuous recordings: HRF instead of delays"),
 }
 _STATISTICS = {
     "ceiling": Field(_BOOL, default=True, help="estimate noise ceilings where the recording allows"),
@@ -123,7 +126,7 @@ _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 def _type_name(types: Any) -> str:
     if isinstance(types, str):
-        return {"list": "a list", "list[str]": "a list of strings"}[types]
+        return {"list": "a list", "list[str]": "a list of strings", "list[int]": "a list of integers"}[types]
     names = {str: "a string", int: "an integer", float: "a number", bool: "true/false", dict: "a mapping"}
     return " or ".join(names[t] for t in types)
 
@@ -134,6 +137,8 @@ def _check_value(value: Any, spec: Field, where: str) -> None:
         ok = isinstance(value, list)
     elif types == "list[str]":
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif types == "list[int]":
+        ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     else:
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
     if not ok:
@@ -261,6 +266,11 @@ def validate_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") ->
                 f"{where}.simulate.model: {ds['simulate']['model']!r} is not one of the models "
                 f"({', '.join(model_names)})."
             )
+    for i, method in enumerate(cfg["methods"]):
+        if isinstance(method["cv"], str) and method["cv"] != "runs":
+            raise ConfigError(f"methods[{i}].cv: expected an integer or 'runs', got {method['cv']!r}.")
+        if isinstance(method["cv"], int) and method["cv"] < 2:
+            raise ConfigError(f"methods[{i}].cv: needs at least 2 folds, got {method['cv']}.")
     stats = cfg["statistics"]
     for key in ("n_boot", "n_perm"):
         if stats[key] < 0:

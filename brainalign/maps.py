@@ -20,7 +20,7 @@ from . import data, registry
 from ._version import __version__
 from .utils import check_option, check_random_state, logger, progress
 
-__all__ = ["alignment_map", "best_layer", "group_map"]
+__all__ = ["alignment_map", "best_layer", "group_map", "summary_view", "with_group"]
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -856,3 +856,50 @@ def best_layer(amap: xr.Dataset, variable: str = "score") -> xr.DataArray:
     if amap.attrs.get("higher_is_better", 1):
         return values.fillna(-np.inf).idxmax("layer")
     return values.fillna(np.inf).idxmin("layer")
+
+
+_GROUP = "group_"
+
+
+def with_group(amap: xr.Dataset, **options: Any) -> xr.Dataset:
+    """``amap`` plus its group map (:func:`group_map`) as ``group_*`` variables, when it has subjects.
+
+    One file then holds the per-subject and the group map.
+
+    Examples
+    --------
+    >>> both = with_group(per_subject_map, n_boot=1000, n_perm=1000)  # doctest: +SKIP
+    >>> both["group_score"].dims  # doctest: +SKIP
+    ('layer', 'region')
+    """
+    if "subject" not in amap["score"].dims or amap.sizes["subject"] < 2:
+        return amap
+    group = group_map(amap, **options)
+    out = amap.copy()
+    for var in group.data_vars:
+        out[_GROUP + var] = group[var]
+    for key in ("group_n_boot", "group_n_perm", "group_test", "n_subjects"):
+        out.attrs[key] = group.attrs[key]
+    return out
+
+
+def summary_view(amap: xr.Dataset) -> xr.Dataset:
+    """A ``layer × region`` view of any map, for tables and figures.
+
+    The group map when the file holds one (:func:`with_group`), else the mean over subjects;
+    time-resolved maps are averaged over latency.
+
+    Examples
+    --------
+    >>> summary_view(amap)["score"].dims  # doctest: +SKIP
+    ('layer', 'region')
+    """
+    if _GROUP + "score" in amap:
+        view = xr.Dataset({k[len(_GROUP) :]: v for k, v in amap.data_vars.items() if k.startswith(_GROUP)})
+    else:
+        view = amap[[v for v in amap.data_vars if not v.startswith(_GROUP)]]
+    extra = [d for d in view["score"].dims if d not in ("layer", "region")]
+    if extra:
+        view = view[["score"] + [v for v in ("ceiling", "normalized") if v in view]].mean(extra, keep_attrs=True)
+    view.attrs = dict(amap.attrs)
+    return view

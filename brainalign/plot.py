@@ -11,7 +11,7 @@ import xarray as xr
 
 from . import data
 
-__all__ = ["heatmap", "layer_profile", "save_figure", "tagging_profile"]
+__all__ = ["heatmap", "layer_profile", "save_figure", "tagging_profile", "time_course"]
 
 
 def heatmap(
@@ -92,7 +92,10 @@ def heatmap(
         for k, r in zip(*np.nonzero(significance), strict=True):
             ax.text(r, k, "*", ha="center", va="center", color="white", fontsize=12, fontweight="bold")
     if mark_best:
-        best = np.nanargmax(np.where(np.isnan(values.values), -np.inf, values.values), axis=0)
+        if amap.attrs.get("higher_is_better", 1):
+            best = np.nanargmax(np.where(np.isnan(values.values), -np.inf, values.values), axis=0)
+        else:  # distances: the smallest is the best
+            best = np.nanargmin(np.where(np.isnan(values.values), np.inf, values.values), axis=0)
         for r, k in enumerate(best):
             ax.add_patch(Rectangle((r - 0.5, k - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=2))
     handles = []
@@ -263,6 +266,77 @@ def tagging_profile(
     ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     if title is not None:
         ax.set_title(title)
+    return fig
+
+
+def time_course(
+    amap: xr.Dataset,
+    *,
+    variable: str = "score",
+    regions: list[str] | None = None,
+    title: str | None = None,
+) -> Any:
+    """Score against latency for every layer, one panel per region (time-resolved maps).
+
+    Layers are coloured from early (dark) to late (light); significant cells (FDR) are marked
+    with dots when the map has p-values.
+
+    Parameters
+    ----------
+    amap : xarray.Dataset
+        A map with a ``latency`` dim (MEG/EEG/iEEG epochs).
+    variable : str
+        The variable to draw.
+    regions : list of str, optional
+        Regions to draw (default: all).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = time_course(meg_map)  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    data.validate(amap, "map", name="amap")
+    values = amap[variable]
+    if "latency" not in values.dims:
+        raise ValueError(f"amap[{variable!r}] has no 'latency' dim; time courses need a time-resolved map.")
+    extra = [d for d in values.dims if d not in ("layer", "region", "latency")]
+    if extra:
+        raise ValueError(f"amap[{variable!r}] has dims {extra} besides layer × region × latency; select them first.")
+    regions = [str(r) for r in (regions or values["region"].values)]
+    layers = [str(v) for v in values["layer"].values]
+    latency = values["latency"].values
+    fig, axes = plt.subplots(
+        1, len(regions), figsize=(3.6 * len(regions) + 1.2, 3.2), squeeze=False, layout="constrained", sharey=True
+    )
+    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(layers)))
+    significant = amap["significant"] if "significant" in amap and amap["significant"].dims == values.dims else None
+    for ax, region in zip(axes[0], regions, strict=True):
+        for k, layer in enumerate(layers):
+            y = values.sel(region=region, layer=layer).values
+            ax.plot(latency, y, color=colors[k], label=layer, linewidth=1.2)
+            if significant is not None:
+                mask = significant.sel(region=region, layer=layer).values.astype(bool)
+                ax.plot(latency[mask], y[mask], "o", color=colors[k], markersize=2.5)
+        ax.axhline(0, color="0.7", linewidth=0.6)
+        ax.set_title(region)
+        ax.set_xlabel("latency (s)")
+    axes[0][0].set_ylabel(f"{variable} ({amap.attrs.get('method', '')})")
+    axes[0][-1].legend(
+        fontsize="x-small",
+        frameon=False,
+        title="layer",
+        title_fontsize="x-small",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+    )
+    if title:
+        fig.suptitle(title)
     return fig
 
 

@@ -180,20 +180,34 @@ def get_recording(dataset_cfg: Mapping[str, Any], simulate_from: xr.DataArray | 
 
 def compute_map(cell: Cell, activations: xr.DataArray, recording: xr.DataArray) -> xr.Dataset:
     """The map of one cell (a pure function of its inputs: the same on any worker)."""
-    from .maps import alignment_map
+    from . import registry
+    from .maps import alignment_map, with_group
 
     stats = cell.statistics
+    method = registry.get(cell.method["name"], **cell.method["options"])
+    encoder_options = {}
+    if hasattr(method, "fit"):
+        encoder_options = {
+            "cv": cell.method["cv"],
+            "delays": cell.method["delays"],
+            "hrf_model": cell.method["hrf_model"],
+        }
+    elif cell.method["delays"] is not None or cell.method["hrf_model"] is not None:
+        raise ConfigError(f"methods[{cell.method['label']}]: delays / hrf_model apply to encoders only.")
     amap = alignment_map(
         activations,
         recording,
-        cell.method["name"],
-        method_options=cell.method["options"] or None,
+        method,
         repetitions=cell.dataset["repetitions"],
         ceiling=stats["ceiling"],
         n_boot=stats["n_boot"],
         n_perm=stats["n_perm"],
         random_state=stats["random_state"],
+        **encoder_options,
     )
+    amap.attrs["method"] = cell.method["name"]
+    if "subject" in amap["score"].dims:
+        amap = with_group(amap, n_boot=stats["n_boot"], n_perm=stats["n_perm"], random_state=stats["random_state"])
     amap.attrs.update(
         cell=cell.name,
         cell_key=cell.key,
@@ -247,27 +261,18 @@ def _save_cell(output: Path, cell: Cell, amap: xr.Dataset, overwrite: bool) -> N
     import matplotlib.pyplot as plt
 
     from .io.arrays import save
+    from .maps import summary_view
     from .plot import heatmap, save_figure
 
     # Figures first, the map last: the map marks the cell as done, so a run killed in between
     # redoes the cell instead of leaving it without its figures.
-    fig = heatmap(_two_dims(amap), truth=amap.attrs.get("truth"), title=cell.name.replace(_SEP, " · "))
+    fig = heatmap(summary_view(amap), truth=amap.attrs.get("truth"), title=cell.name.replace(_SEP, " · "))
     try:
         save_figure(fig, output / "figures" / f"{cell.name}.png", dpi=150, overwrite=True)
         save_figure(fig, output / "figures" / f"{cell.name}.pdf", overwrite=True)
     finally:
         plt.close(fig)
     save(amap, _map_path(output, cell), overwrite=overwrite)
-
-
-def _two_dims(amap: xr.Dataset) -> xr.Dataset:
-    """A layer × region view of a map (subjects / latencies averaged) for a heatmap."""
-    extra = [d for d in amap["score"].dims if d not in ("layer", "region")]
-    if not extra:
-        return amap
-    out = amap[["score"]].mean(extra, keep_attrs=True)
-    out.attrs = dict(amap.attrs)
-    return out
 
 
 def _groups(cells: list[Cell]) -> Iterator[tuple[tuple[str, str], list[Cell]]]:

@@ -17,7 +17,9 @@ def _cfg(**overrides):
 def test_defaults_and_paths(tmp_path):
     cfg = validate_config(_cfg(), base=tmp_path)
     assert cfg["output"] == str(tmp_path / "results")
-    assert cfg["methods"] == [{"name": "rsa", "label": "rsa", "options": {}}]
+    assert cfg["methods"] == [
+        {"name": "rsa", "label": "rsa", "options": {}, "cv": 5, "delays": None, "hrf_model": None}
+    ]
     assert cfg["statistics"] == {"ceiling": True, "n_boot": 0, "n_perm": 0, "random_state": 0}
     assert cfg["datasets"][0]["recording"] == str(tmp_path / "rec.nc")
     assert cfg["models"][0]["batch_size"] == 32

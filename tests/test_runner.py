@@ -222,3 +222,53 @@ def test_report_command_rebuilds(bench, tmp_path, capsys):
     assert out.read_text().count("<img") == 8
     assert cli.main(["report", str(folder / "results"), "-o", str(out)]) == 2  # exists
     assert "overwrite" in capsys.readouterr().err
+
+
+def test_subjects_latencies_encoders_and_statistics(bench):
+    from brainalign import simulate
+
+    folder, cfg, truth = bench
+    acts = arrays.load(folder / "acts.nc")
+    subjects = [
+        simulate.make_recording(acts, truth, n_neuroids=12, snr=3.0, random_state=s, subject=f"S{s}") for s in range(3)
+    ]
+    multi = data.recording(
+        np.hstack([r.values for r in subjects]),
+        stimulus_id=subjects[0]["stimulus_id"].values,
+        subject=np.concatenate([r["subject"].values for r in subjects]),
+        region=np.concatenate([r["region"].values for r in subjects]),
+    )
+    arrays.save(multi, folder / "multi.nc")
+    meg = simulate.make_recording(
+        acts,
+        {"early": "layer0", "late": "layer3"},
+        kind="time_resolved",
+        n_neuroids=8,
+        snr=8.0,
+        latency=np.round(np.arange(0, 0.5, 0.1), 3),
+        random_state=0,
+        peak_latency={"early": 0.1, "late": 0.3},
+    )
+    arrays.save(meg, folder / "meg.nc")
+    cfg["datasets"] = [
+        {"name": "multi", "stimuli": {"type": "text", "path": "stimuli.txt"}, "recording": "multi.nc"},
+        {"name": "meg", "stimuli": {"type": "text", "path": "stimuli.txt"}, "recording": "meg.nc"},
+    ]
+    cfg["methods"] = [{"name": "ridge", "options": {"backend": "numpy"}, "cv": 4}, "rsa"]
+    cfg["statistics"] = {"n_boot": 50, "n_perm": 50, "random_state": 0}
+    (folder / "full.yaml").write_text(yaml.safe_dump(cfg))
+    result = run(folder / "full.yaml")
+    assert len(result.computed) == 4
+    maps = _maps(folder / "results")
+    multi_ridge = maps["multi__toy__ridge"]
+    assert multi_ridge["score"].dims == ("layer", "region", "subject")
+    assert multi_ridge["group_score"].dims == ("layer", "region")
+    assert multi_ridge.attrs["group_test"].endswith("(exact)")  # 2**3 <= 50 sign patterns
+    for var in ("ci_low", "ci_high", "p_value", "p_fdr", "significant"):
+        assert var in multi_ridge and "group_" + var in multi_ridge
+    assert multi_ridge.attrs["n_folds"] == 4 and multi_ridge.attrs["method"] == "ridge"
+    assert maps["meg__toy__rsa"]["score"].dims == ("layer", "region", "latency")
+    report = (folder / "results" / "report.html").read_text()
+    assert "group map (3 subjects" in report
+    assert report.count('alt="time course of') == 2  # the two time-resolved cells
+    assert report.count("<img") == 4 * 2 + 2

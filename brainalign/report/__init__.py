@@ -35,24 +35,21 @@ def _img(b64: str, alt: str) -> str:
     return f'<img src="data:image/png;base64,{b64}" alt="{html.escape(alt)}">'
 
 
-def _best_layers(amap: xr.Dataset) -> dict[str, str]:
-    score = amap["score"]
-    extra = [d for d in score.dims if d not in ("layer", "region")]
-    if extra:
-        score = score.mean(extra)
-    best = score.fillna(-np.inf).idxmax("layer")
-    return {str(r): str(best.sel(region=r).item()) for r in score["region"].values}
+def _best_layers(view: xr.Dataset) -> dict[str, str]:
+    from ..maps import best_layer
+
+    best = best_layer(view)
+    return {str(r): str(best.sel(region=r).item()) for r in view["region"].values}
 
 
-def _score_table(amap: xr.Dataset) -> str:
-    score = amap["score"]
-    extra = [d for d in score.dims if d not in ("layer", "region")]
-    note = f" (mean over {', '.join(extra)})" if extra else ""
-    if extra:
-        score = score.mean(extra)
-    score = score.transpose("layer", "region")
-    best = np.nanargmax(np.where(np.isnan(score.values), -np.inf, score.values), axis=0)
-    has_ci = "ci_low" in amap and "ci_high" in amap and not extra
+def _score_table(amap: xr.Dataset, note: str) -> str:
+    score = amap["score"].transpose("layer", "region")
+    if amap.attrs.get("higher_is_better", 1):
+        best = np.nanargmax(np.where(np.isnan(score.values), -np.inf, score.values), axis=0)
+    else:
+        best = np.nanargmin(np.where(np.isnan(score.values), np.inf, score.values), axis=0)
+    has_ci = "ci_low" in amap and "ci_high" in amap
+    significant = amap["significant"].transpose("layer", "region").values if "significant" in amap else None
     rows = [
         '<tr><th class="label">layer</th>'
         + "".join(f"<th>{html.escape(str(r))}</th>" for r in score["region"].values)
@@ -66,14 +63,30 @@ def _score_table(amap: xr.Dataset) -> str:
                 lo = float(amap["ci_low"].transpose("layer", "region").values[k, r])
                 hi = float(amap["ci_high"].transpose("layer", "region").values[k, r])
                 text += f" <small>[{lo:.2f}, {hi:.2f}]</small>"
+            if significant is not None and bool(significant[k, r]):
+                text += "*"
             cells.append(f'<td class="{"best" if best[r] == k else ""}">{text}</td>')
         rows.append(f'<tr><td class="label">{html.escape(str(layer))}</td>{"".join(cells)}</tr>')
-    return f'<p class="meta">score{note}; best layer of each region in bold.</p><table>{"".join(rows)}</table>'
+    sig = "; * significant (permutation test, FDR)" if significant is not None else ""
+    ci = "; [95 % interval]" if has_ci else ""
+    return f'<p class="meta">score{note}; best layer of each region in bold{ci}{sig}.</p><table>{"".join(rows)}</table>'
+
+
+def _checkable_truth(amap: xr.Dataset, regions: dict[str, str]) -> dict[str, str]:
+    """The planted layers of the regions the map scores (sensor-level simulations plant sources)."""
+    return {str(r): layer for r, layer in (amap.attrs.get("truth") or {}).items() if str(r) in regions}
 
 
 def _truth_line(amap: xr.Dataset, best: dict[str, str]) -> str:
-    truth = amap.attrs.get("truth")
+    truth = _checkable_truth(amap, best)
     if not truth:
+        planted = amap.attrs.get("truth")
+        if planted:
+            return (
+                "<p>Simulated recording; its planted layers drive sources "
+                f"({html.escape(', '.join(f'{r} ← {v}' for r, v in planted.items()))}) that are mixed into the "
+                "recorded channels, so they are not checked region by region.</p>"
+            )
         return ""
     parts = []
     for region, layer in truth.items():
@@ -88,30 +101,39 @@ def _truth_line(amap: xr.Dataset, best: dict[str, str]) -> str:
 
 
 def _section(name: str, amap: xr.Dataset) -> tuple[str, str]:
-    from ..plot import heatmap, layer_profile
+    from ..maps import summary_view
+    from ..plot import heatmap, layer_profile, time_course
 
-    best = _best_layers(amap)
+    view = summary_view(amap)
+    best = _best_layers(view)
     pretty = name.replace("__", " · ")
     params = amap.attrs.get("method_params", {})
+    direction = "" if amap.attrs.get("higher_is_better", 1) else " (a distance: lower is better)"
     meta = (
-        f"method <code>{html.escape(str(amap.attrs.get('method', '?')))}</code> "
+        f"method <code>{html.escape(str(amap.attrs.get('method', '?')))}</code>{direction} "
         f"{html.escape(json.dumps(params)) if params else ''} · "
         f"{amap.attrs.get('n_stimuli', '?')} stimuli · "
         f"brainalign {html.escape(str(amap.attrs.get('brainalign_version', '?')))}"
     )
-    score = amap["score"]
-    extra = [d for d in score.dims if d not in ("layer", "region")]
-    view = amap if not extra else amap[["score"]].mean(extra).assign_attrs(amap.attrs)
+    if "group_score" in amap:
+        note = f" of the group map ({amap.attrs.get('n_subjects')} subjects; {amap.attrs.get('group_test', '')})"
+    elif "latency" in amap["score"].dims:
+        note = " (mean over latency)"
+    else:
+        note = ""
+    truth = _checkable_truth(amap, best)
     figures = [
-        _img(_png(heatmap(view, truth=amap.attrs.get("truth"), title=pretty)), f"heatmap of {pretty}"),
-        _img(_png(layer_profile(view, truth=amap.attrs.get("truth"), title=pretty)), f"layer profile of {pretty}"),
+        _img(_png(heatmap(view, truth=truth, title=pretty)), f"heatmap of {pretty}"),
+        _img(_png(layer_profile(view, truth=truth, title=pretty)), f"layer profile of {pretty}"),
     ]
+    if "latency" in amap["score"].dims:
+        series = amap if "subject" not in amap["score"].dims else amap.mean("subject", keep_attrs=True)
+        figures.append(_img(_png(time_course(series, title=pretty)), f"time course of {pretty}"))
     body = (
-        f'<h2 id="{html.escape(name)}">{html.escape(name.replace("__", " · "))}</h2>'
-        f'<p class="meta">{meta}</p>{_truth_line(amap, best)}{_score_table(amap)}'
+        f'<h2 id="{html.escape(name)}">{html.escape(pretty)}</h2>'
+        f'<p class="meta">{meta}</p>{_truth_line(amap, best)}{_score_table(view, note)}'
         f'<div class="figures">{"".join(figures)}</div>'
     )
-    truth = amap.attrs.get("truth") or {}
     recovered = ""
     if truth:
         n_ok = sum(best.get(str(r)) == layer for r, layer in truth.items())
