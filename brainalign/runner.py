@@ -257,7 +257,7 @@ def _clean_stale_temporaries(folder: Path) -> None:
                 stale.unlink(missing_ok=True)
 
 
-def _save_cell(output: Path, cell: Cell, amap: xr.Dataset, overwrite: bool) -> None:
+def _save_cell(output: Path, cell: Cell, amap: xr.Dataset, brain: bytes | None, overwrite: bool) -> None:
     import matplotlib.pyplot as plt
 
     from .io.arrays import save
@@ -272,6 +272,11 @@ def _save_cell(output: Path, cell: Cell, amap: xr.Dataset, overwrite: bool) -> N
         save_figure(fig, output / "figures" / f"{cell.name}.pdf", overwrite=True)
     finally:
         plt.close(fig)
+    if brain is not None:
+        from .io.arrays import atomic_write
+
+        path = output / "figures" / f"{cell.name}.brain.png"
+        atomic_write(path, lambda tmp: tmp.write_bytes(brain), overwrite=True, kind="png")
     save(amap, _map_path(output, cell), overwrite=overwrite)
 
 
@@ -295,9 +300,37 @@ def _inputs(
     return acts, get_recording(dataset, source)
 
 
-def _compute_group(cfg: Mapping[str, Any], cells: list[Cell]) -> list[tuple[Cell, xr.Dataset]]:
+def _brain_png(amap: xr.Dataset, recording: xr.DataArray) -> bytes | None:
+    """The cell's best-layer brain map as PNG bytes, when the recording has coordinates."""
+    has_surface = "vertex" in recording.coords and "hemisphere" in recording.coords
+    has_xyz = all(c in recording.coords for c in ("x", "y", "z"))
+    if not (has_surface or has_xyz):
+        return None
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plot import brain_map
+
+    fig = brain_map(amap, recording)
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def _compute_group(cfg: Mapping[str, Any], cells: list[Cell]) -> list[tuple[Cell, xr.Dataset, bytes | None]]:
     acts, rec = _inputs(cfg, cells[0].dataset, cells[0].model)
-    return [(cell, compute_map(cell, acts, rec)) for cell in cells]
+    out = []
+    for cell in cells:
+        amap = compute_map(cell, acts, rec)
+        out.append((cell, amap, _brain_png(amap, rec)))
+    return out
 
 
 def run(
@@ -361,8 +394,8 @@ def run(
     if scheduler is None:
         bar = progress(range(len(pending)), desc="cells", total=len(pending), unit="cell")
         for _, group in groups:
-            for cell, amap in _compute_group(cfg, group):
-                _save_cell(output, cell, amap, overwrite=True)
+            for cell, amap, brain in _compute_group(cfg, group):
+                _save_cell(output, cell, amap, brain, overwrite=True)
                 result.computed.append(cell.name)
                 next(bar, None)
     else:
@@ -392,8 +425,8 @@ def _run_dask(cfg: Mapping[str, Any], groups: list, output: Path, scheduler: str
         total = sum(len(g) for _, g in groups)
         bar = progress(range(total), desc="cells (dask)", total=total, unit="cell")
         for future in distributed.as_completed(futures):
-            for cell, amap in future.result():
-                _save_cell(output, cell, amap, overwrite=True)
+            for cell, amap, brain in future.result():
+                _save_cell(output, cell, amap, brain, overwrite=True)
                 result.computed.append(cell.name)
                 next(bar, None)
     finally:

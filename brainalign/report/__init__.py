@@ -100,7 +100,7 @@ def _truth_line(amap: xr.Dataset, best: dict[str, str]) -> str:
     return "<p>Simulated recording with planted layers:</p><ul>" + "".join(parts) + "</ul>"
 
 
-def _section(name: str, amap: xr.Dataset) -> tuple[str, str]:
+def _section(name: str, amap: xr.Dataset, figures_dir: Path | None = None) -> tuple[str, str]:
     from ..maps import summary_view
     from ..plot import heatmap, layer_profile, time_course
 
@@ -126,6 +126,9 @@ def _section(name: str, amap: xr.Dataset) -> tuple[str, str]:
         _img(_png(heatmap(view, truth=truth, title=pretty)), f"heatmap of {pretty}"),
         _img(_png(layer_profile(view, truth=truth, title=pretty)), f"layer profile of {pretty}"),
     ]
+    brain = figures_dir / f"{name}.brain.png" if figures_dir is not None else None
+    if brain is not None and brain.is_file():
+        figures.append(_img(base64.b64encode(brain.read_bytes()).decode("ascii"), f"brain map of {pretty}"))
     if "latency" in amap["score"].dims:
         series = amap if "subject" not in amap["score"].dims else amap.mean("subject", keep_attrs=True)
         figures.append(_img(_png(time_course(series, title=pretty)), f"time course of {pretty}"))
@@ -200,7 +203,7 @@ def build_report(
         sections, rows = [], []
         for path in files:
             amap = load(path)
-            body, row = _section(path.stem, amap)
+            body, row = _section(path.stem, amap, results / "figures")
             sections.append(body)
             rows.append(row)
     finally:
