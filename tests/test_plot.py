@@ -15,8 +15,11 @@ def _map(regions=("V1", "IT"), latency=None, p=False):
     shape = (4, len(regions)) + ((len(latency),) if latency is not None else ())
     dims = ("layer", "region") + (("latency",) if latency is not None else ())
     score = rng.uniform(size=shape)
-    ds = xr.Dataset({"score": (dims, score)}, coords={"layer": [f"l{k}" for k in range(4)], "region": list(regions)},
-                    attrs={"method": "rsa", "higher_is_better": 1})
+    ds = xr.Dataset(
+        {"score": (dims, score)},
+        coords={"layer": [f"l{k}" for k in range(4)], "region": list(regions)},
+        attrs={"method": "rsa", "higher_is_better": 1},
+    )
     if latency is not None:
         ds = ds.assign_coords(latency=latency)
     if p:
@@ -87,11 +90,19 @@ def test_brain_map_on_the_fsaverage5_surface(monkeypatch, tmp_path):
     n = mesh.parts["left"].n_vertices
     y = np.concatenate([mesh.parts[h].coordinates[:, 1] for h in ("left", "right")])
     region = np.where(y > -20, "front", "back")
-    rec = data.recording(np.zeros((3, 2 * n)), tr=1.0, subject="S1", region=region,
-                         neuroid_coords={"hemisphere": ["left"] * n + ["right"] * n,
-                                         "vertex": np.r_[np.arange(n), np.arange(n)]}, attrs={"space": "fsaverage5"})
-    amap = xr.Dataset({"score": (("layer", "region"), [[0.9, 0.1], [0.1, 0.2], [0.2, 0.8]])},
-                      coords={"layer": ["l0", "l1", "l2"], "region": ["back", "front"]}, attrs={"method": "rsa"})
+    rec = data.recording(
+        np.zeros((3, 2 * n)),
+        tr=1.0,
+        subject="S1",
+        region=region,
+        neuroid_coords={"hemisphere": ["left"] * n + ["right"] * n, "vertex": np.r_[np.arange(n), np.arange(n)]},
+        attrs={"space": "fsaverage5"},
+    )
+    amap = xr.Dataset(
+        {"score": (("layer", "region"), [[0.9, 0.1], [0.1, 0.2], [0.2, 0.8]])},
+        coords={"layer": ["l0", "l1", "l2"], "region": ["back", "front"]},
+        attrs={"method": "rsa"},
+    )
     calls = _capture(monkeypatch, "plot_surf_stat_map")
     fig = plot.brain_map(amap, rec)
     assert len(calls) == 4  # lateral and medial views of both hemispheres
@@ -104,10 +115,18 @@ def test_brain_map_on_the_fsaverage5_surface(monkeypatch, tmp_path):
 
 def test_brain_map_glass_brain_for_electrodes(monkeypatch):
     pytest.importorskip("nilearn.plotting")
-    rec = data.recording(np.zeros((5, 4)), sfreq=100.0, subject="S1", region=["motor", "motor", "stn", "stn"],
-                         neuroid_coords={"x": [40.0, 45, 12, 13], "y": [-20.0, -15, -13, -12], "z": [60.0, 58, -8, -7]})
-    amap = xr.Dataset({"score": (("layer", "region"), [[0.9, 0.1], [0.1, 0.7]])},
-                      coords={"layer": ["l0", "l1"], "region": ["motor", "stn"]}, attrs={"method": "cka"})
+    rec = data.recording(
+        np.zeros((5, 4)),
+        sfreq=100.0,
+        subject="S1",
+        region=["motor", "motor", "stn", "stn"],
+        neuroid_coords={"x": [40.0, 45, 12, 13], "y": [-20.0, -15, -13, -12], "z": [60.0, 58, -8, -7]},
+    )
+    amap = xr.Dataset(
+        {"score": (("layer", "region"), [[0.9, 0.1], [0.1, 0.7]])},
+        coords={"layer": ["l0", "l1"], "region": ["motor", "stn"]},
+        attrs={"method": "cka"},
+    )
     calls = _capture(monkeypatch, "plot_markers")
     plot.brain_map(amap, rec)
     values, coords = calls[0][0][:2]
@@ -121,8 +140,11 @@ def test_brain_map_glass_brain_for_electrodes(monkeypatch):
 def test_brain_map_bad_input():
     pytest.importorskip("nilearn.plotting")
     rec = data.recording(np.zeros((3, 2)), stimulus_id=[0, 1, 2], subject="S1", region=["a", "b"])
-    amap = xr.Dataset({"score": (("layer", "region"), [[0.9, 0.1]])}, coords={"layer": ["l0"], "region": ["a", "b"]},
-                      attrs={"method": "rsa"})
+    amap = xr.Dataset(
+        {"score": (("layer", "region"), [[0.9, 0.1]])},
+        coords={"layer": ["l0"], "region": ["a", "b"]},
+        attrs={"method": "rsa"},
+    )
     with pytest.raises(ValueError, match="needs neuroid coordinates x, y, z"):
         plot.brain_map(amap, rec)
     with pytest.raises(ValueError, match="needs a surface recording"):
