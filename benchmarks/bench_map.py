@@ -14,6 +14,7 @@ On a GPU machine: ``--backend torch_cuda`` (both sides run on the GPU).
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 
 import numpy as np
@@ -74,7 +75,7 @@ def main() -> None:
     alphas = np.logspace(-2, 8, 11)
     n = args.stimuli
     bounds = np.linspace(0, n, args.folds + 1).astype(int)
-    folds = [(np.r_[0:a, b:n], np.arange(a, b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    folds = [(np.r_[0:a, b:n], np.arange(a, b)) for a, b in itertools.pairwise(bounds)]
     from himalaya.ridge import RidgeCV  # noqa: F401  (imported here so both sides pay the import)
 
     from brainalign.encoders import RidgeEncoder

@@ -49,7 +49,7 @@ def test_heatmap_marks_significant_cells_and_best_layer():
     assert len(stars) == int(amap["significant"].sum())
     distances = amap.assign_attrs(higher_is_better=0)
     best_boxes = [p for p in plot.heatmap(distances).axes[0].patches if p.get_edgecolor()[:3] == (1.0, 1.0, 1.0)]
-    rows = sorted(int(round(b.get_y() + 0.5)) for b in best_boxes)
+    rows = sorted(round(b.get_y() + 0.5) for b in best_boxes)
     assert rows == sorted(amap["score"].argmin("layer").values.tolist())
 
 
