@@ -99,6 +99,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_identify(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _quiet_transformers()
+    from .runner import identify, install_sigterm_handler
+
+    install_sigterm_handler()
+    result, files = identify(args.config, scheduler=args.scheduler, overwrite=args.overwrite)
+    table = (
+        result["accuracy"].mean(("n_stimuli", "n_neuroids"))
+        if result.sizes["n_stimuli"] * result.sizes["n_neuroids"] > 1
+        else result["accuracy"].squeeze(("n_stimuli", "n_neuroids"), drop=True)
+    )
+    print(
+        f"top-1 accuracy of the true {result.attrs['level']} (chance {float(result['chance']):.2f}), "
+        f"{result.attrs['n_trials_per_condition']} trials per cell:"
+    )
+    print(table.to_pandas().round(2).to_string())
+    for path in files:
+        print(f"wrote {path}")
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -149,6 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace results made by a different config")
     run.add_argument("--no-report", action="store_true", help="do not write report.html")
     run.set_defaults(func=_cmd_run)
+
+    ident = sub.add_parser(
+        "identify",
+        help="would each method find the true layer? a model-recovery study from a config",
+        description="Simulate brains from the configured models' layers with known truth, score every candidate "
+        "layer with every method, and report how often the true layer ranks first (identifiability.nc and a figure).",
+    )
+    ident.add_argument("config", help="the YAML config file")
+    ident.add_argument("--scheduler", default=None, help="run on Dask: 'local' or a scheduler address")
+    ident.add_argument("--overwrite", action="store_true", help="replace an earlier result")
+    ident.set_defaults(func=_cmd_identify)
 
     report = sub.add_parser("report", help="rebuild the HTML report from saved results")
     report.add_argument("results", help="a results folder written by 'brainalign run'")

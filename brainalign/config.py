@@ -111,6 +111,26 @@ _STATISTICS = {
     "n_perm": Field(_INT, default=0, help="permutations for p-values (0: none)"),
     "random_state": Field(_INT, default=0, help="seed of the bootstrap and permutations"),
 }
+_CONDITIONS = {
+    "snr": Field("list[number]", default=[0.01, 0.1, 1.0, 10.0], help="signal-to-noise variance ratios"),
+    "n_stimuli": Field("list[int]", help="numbers of stimuli (random subsets; default: all)"),
+    "n_neuroids": Field("list[int]", default=[100], help="neuroids per simulated region"),
+    "n_repeats": Field(_INT, default=20, help="repeats of every condition and true layer"),
+    "readout": Field(_STR, default="linear", choices=("linear", "sample", "nonlinear"), help="how regions read layers"),
+    "level": Field(_STR, default="layer", choices=("layer", "model"), help="rank layers, or models"),
+    "truth": Field("list[str]", help="candidate layers that take turns as the truth (default: all)"),
+    "random_state": Field(_INT, default=0, help="seed"),
+}
+IDENTIFY_SCHEMA: dict[str, Field] = {
+    "name": Field(_STR, default="identifiability", help="name of the study (figure title)"),
+    "output": Field(_STR, default="identifiability", help="folder for the result (netCDF) and the figure"),
+    "cache": Field(_STR, help="folder to cache model activations in (none if absent)"),
+    "models": Field("list", True, item=None, help="the candidate models (as in `brainalign run`)"),
+    "stimuli": Field((dict,), True, item=None, help="the stimuli (as in `brainalign run`)"),
+    "methods": Field("list", True, item=None, help="the methods (as in `brainalign run`)"),
+    "conditions": Field((dict,), default={}, item=_CONDITIONS, help="the simulated designs"),
+}
+
 SCHEMA: dict[str, Field] = {
     "name": Field(_STR, default="benchmark", help="name of the benchmark (report title)"),
     "output": Field(_STR, default="results", help="folder for maps, figures and the report"),
@@ -126,7 +146,12 @@ _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 def _type_name(types: Any) -> str:
     if isinstance(types, str):
-        return {"list": "a list", "list[str]": "a list of strings", "list[int]": "a list of integers"}[types]
+        return {
+            "list": "a list",
+            "list[str]": "a list of strings",
+            "list[int]": "a list of integers",
+            "list[number]": "a list of numbers",
+        }[types]
     names = {str: "a string", int: "an integer", float: "a number", bool: "true/false", dict: "a mapping"}
     return " or ".join(names[t] for t in types)
 
@@ -139,6 +164,10 @@ def _check_value(value: Any, spec: Field, where: str) -> None:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
     elif types == "list[int]":
         ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    elif types == "list[number]":
+        ok = isinstance(value, list) and all(
+            (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in (".inf", "inf") for v in value
+        )
     else:
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
     if not ok:
@@ -190,6 +219,57 @@ def _normalise_item(key: str, value: Any) -> Any:
     return value
 
 
+def _check_labels(cfg: dict[str, Any], groups: tuple[tuple[str, str], ...]) -> None:
+    for group, label_key in groups:
+        seen: set[str] = set()
+        for i, item in enumerate(cfg[group]):
+            if group == "methods" and item["label"] is None:
+                item["label"] = item["name"].rpartition(":")[2]  # "module:Class" plug-ins: "Class"
+            label = item[label_key]
+            if not _LABEL.match(label):
+                raise ConfigError(
+                    f"{group}[{i}].{label_key}: {label!r} must start with a letter or digit and hold only "
+                    "letters, digits, '-', '_' and '.' (it names result files)."
+                )
+            if label in seen:
+                raise ConfigError(f"{group}[{i}].{label_key}: {label!r} is used twice; labels must be unique.")
+            seen.add(label)
+
+
+def _check_models_and_methods(cfg: dict[str, Any], base: Path) -> None:
+    """Checks shared by ``run`` and ``identify`` configs: labels, methods, model types, paths."""
+    from . import registry
+
+    _check_labels(cfg, (("models", "name"), ("methods", "label")))
+    known = registry.list_methods()
+    for i, method in enumerate(cfg["methods"]):
+        if ":" in method["name"]:  # a plug-in by import path: checked when imported
+            import_object(method["name"], f"methods[{i}].name")
+        elif method["name"] not in known:
+            raise ConfigError(
+                f"methods[{i}].name: {method['name']!r} is not a registered method. Registered: {', '.join(known)}."
+            )
+        if isinstance(method["cv"], str) and method["cv"] != "runs":
+            raise ConfigError(f"methods[{i}].cv: expected an integer or 'runs', got {method['cv']!r}.")
+        if isinstance(method["cv"], int) and method["cv"] < 2:
+            raise ConfigError(f"methods[{i}].cv: needs at least 2 folds, got {method['cv']}.")
+    for i, model in enumerate(cfg["models"]):
+        where = f"models[{i}]"
+        if model["type"] == "huggingface" and (model["path"] is None) == (model["path_from"] is None):
+            raise ConfigError(f"{where}: a huggingface model needs exactly one of path / path_from.")
+        if model["type"] == "torch" and model["factory"] is None:
+            raise ConfigError(f"{where}.factory: required for a torch model ('module:callable').")
+        if model["type"] == "activations" and model["path"] is None:
+            raise ConfigError(f"{where}.path: required for saved activations.")
+        for key in ("path_from", "factory", "preprocess"):
+            if model[key] is not None and not re.match(r"^[\w.]+:[\w.]+$", model[key]):
+                raise ConfigError(f"{where}.{key}: expected 'module:callable', got {model[key]!r}.")
+        if model["path"] is not None and model["type"] == "activations":
+            model["path"] = str((base / model["path"]).resolve())
+        elif model["path"] is not None and (base / model["path"]).exists():
+            model["path"] = str((base / model["path"]).resolve())
+
+
 def validate_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") -> dict[str, Any]:
     """Validate a configuration mapping and fill in defaults.
 
@@ -208,52 +288,14 @@ def validate_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") ->
     ConfigError
         Naming the key and what was expected.
     """
-    from . import registry
-
     cfg = _validate_mapping(raw, SCHEMA, "")
     base = Path(base)
     for key in ("output", "cache"):
         if cfg[key] is not None:
             cfg[key] = str((base / cfg[key]).resolve())
-    for group, label_key in (("models", "name"), ("datasets", "name"), ("methods", "label")):
-        seen: set[str] = set()
-        for i, item in enumerate(cfg[group]):
-            if group == "methods" and item["label"] is None:
-                item["label"] = item["name"].rpartition(":")[2]  # "module:Class" plug-ins: "Class"
-            label = item[label_key]
-            if not _LABEL.match(label):
-                raise ConfigError(
-                    f"{group}[{i}].{label_key}: {label!r} must start with a letter or digit and hold only "
-                    "letters, digits, '-', '_' and '.' (it names result files)."
-                )
-            if label in seen:
-                raise ConfigError(f"{group}[{i}].{label_key}: {label!r} is used twice; labels must be unique.")
-            seen.add(label)
-    known = registry.list_methods()
-    for i, method in enumerate(cfg["methods"]):
-        if ":" in method["name"]:  # a plug-in by import path: checked when imported
-            import_object(method["name"], f"methods[{i}].name")
-            continue
-        if method["name"] not in known:
-            raise ConfigError(
-                f"methods[{i}].name: {method['name']!r} is not a registered method. Registered: {', '.join(known)}."
-            )
+    _check_models_and_methods(cfg, base)
+    _check_labels(cfg, (("datasets", "name"),))
     model_names = [m["name"] for m in cfg["models"]]
-    for i, model in enumerate(cfg["models"]):
-        where = f"models[{i}]"
-        if model["type"] == "huggingface" and (model["path"] is None) == (model["path_from"] is None):
-            raise ConfigError(f"{where}: a huggingface model needs exactly one of path / path_from.")
-        if model["type"] == "torch" and model["factory"] is None:
-            raise ConfigError(f"{where}.factory: required for a torch model ('module:callable').")
-        if model["type"] == "activations" and model["path"] is None:
-            raise ConfigError(f"{where}.path: required for saved activations.")
-        for key in ("path_from", "factory", "preprocess"):
-            if model[key] is not None and not re.match(r"^[\w.]+:[\w.]+$", model[key]):
-                raise ConfigError(f"{where}.{key}: expected 'module:callable', got {model[key]!r}.")
-        if model["path"] is not None and model["type"] == "activations":
-            model["path"] = str((base / model["path"]).resolve())
-        elif model["path"] is not None and (base / model["path"]).exists():
-            model["path"] = str((base / model["path"]).resolve())
     for i, ds in enumerate(cfg["datasets"]):
         where = f"datasets[{i}]"
         if (ds["recording"] is None) == (ds["simulate"] is None):
@@ -266,11 +308,6 @@ def validate_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") ->
                 f"{where}.simulate.model: {ds['simulate']['model']!r} is not one of the models "
                 f"({', '.join(model_names)})."
             )
-    for i, method in enumerate(cfg["methods"]):
-        if isinstance(method["cv"], str) and method["cv"] != "runs":
-            raise ConfigError(f"methods[{i}].cv: expected an integer or 'runs', got {method['cv']!r}.")
-        if isinstance(method["cv"], int) and method["cv"] < 2:
-            raise ConfigError(f"methods[{i}].cv: needs at least 2 folds, got {method['cv']}.")
     stats = cfg["statistics"]
     for key in ("n_boot", "n_perm"):
         if stats[key] < 0:
@@ -278,13 +315,42 @@ def validate_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") ->
     return cfg
 
 
-def load_config(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate a YAML configuration file.
+def validate_identify_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") -> dict[str, Any]:
+    """Validate an identifiability configuration (``brainalign identify``) and fill in defaults.
 
-    Examples
-    --------
-    >>> cfg = load_config("bench.yaml")  # doctest: +SKIP
+    ``models``, ``stimuli`` and ``methods`` follow the same schema as in ``brainalign run``;
+    ``conditions`` sets the simulated designs.
     """
+    schema = dict(IDENTIFY_SCHEMA)
+    schema["models"] = Field("list", True, item=_MODEL, help=IDENTIFY_SCHEMA["models"].help)
+    schema["stimuli"] = Field((dict,), True, item=_STIMULI, help=IDENTIFY_SCHEMA["stimuli"].help)
+    schema["methods"] = Field("list", True, item=_METHOD, help=IDENTIFY_SCHEMA["methods"].help)
+    cfg = _validate_mapping(raw, schema, "")
+    base = Path(base)
+    for key in ("output", "cache"):
+        if cfg[key] is not None:
+            cfg[key] = str((base / cfg[key]).resolve())
+    cfg["stimuli"]["path"] = str((base / cfg["stimuli"]["path"]).resolve())
+    _check_models_and_methods(cfg, base)
+    cond = cfg["conditions"]
+    cond["snr"] = [float("inf") if v in (".inf", "inf") else float(v) for v in cond["snr"]]
+    for key in ("snr", "n_neuroids", "n_stimuli"):
+        if cond[key] is not None and any(v <= 0 for v in cond[key]):
+            raise ConfigError(
+                f"conditions.{key}: values must be above 0"
+                + (" (a ratio; .inf for no noise, a tiny ratio such as 1e-9 for pure noise)." if key == "snr" else ".")
+            )
+    if cond["n_repeats"] < 1:
+        raise ConfigError(f"conditions.n_repeats: must be at least 1, got {cond['n_repeats']}.")
+    return cfg
+
+
+def load_identify_config(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate an identifiability configuration file (YAML)."""
+    return validate_identify_config(_read_yaml(path), base=Path(path).parent)
+
+
+def _read_yaml(path: str | os.PathLike) -> Any:
     import yaml
 
     path = Path(path)
@@ -296,7 +362,17 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML: {err}") from err
     if raw is None:
         raise ConfigError(f"{path}: the file is empty.")
-    return validate_config(raw, base=path.parent)
+    return raw
+
+
+def load_config(path: str | os.PathLike) -> dict[str, Any]:
+    """Read and validate a YAML configuration file.
+
+    Examples
+    --------
+    >>> cfg = load_config("bench.yaml")  # doctest: +SKIP
+    """
+    return validate_config(_read_yaml(path), base=Path(path).parent)
 
 
 def fingerprint(obj: Any) -> str:

@@ -11,7 +11,7 @@ import xarray as xr
 
 from . import data
 
-__all__ = ["brain_map", "heatmap", "layer_profile", "save_figure", "tagging_profile", "time_course"]
+__all__ = ["brain_map", "heatmap", "identifiability", "layer_profile", "save_figure", "tagging_profile", "time_course"]
 
 
 def heatmap(
@@ -503,6 +503,74 @@ def _colorbar(fig: Any, cmap: str, vmin: float, vmax: float, label: str, layer_n
             ticks = np.linspace(0, len(layer_names) - 1, 12).round().astype(int)
         bar.set_ticks(ticks, labels=[layer_names[i] for i in ticks])
         bar.ax.tick_params(labelsize="x-small")
+
+
+def identifiability(result: xr.Dataset, *, title: str | None = None) -> Any:
+    """Accuracy of recovering the true layer (or model), one line per method.
+
+    One panel against the signal-to-noise ratio and, when the design varies it, one against the
+    number of stimuli (other factors at their largest level). Bands are the 95 % Wilson
+    intervals; the dashed line is chance.
+
+    Parameters
+    ----------
+    result : xarray.Dataset
+        The output of :func:`brainalign.identifiability`.
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = identifiability(brainalign.identifiability(acts, ["ridge", "rsa"]))  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    for var in ("accuracy", "accuracy_low", "accuracy_high", "chance"):
+        if var not in result:
+            raise ValueError(f"result must be the output of brainalign.identifiability (it lacks {var!r}).")
+    panels = [("snr", "signal-to-noise ratio (per trial)")]
+    if result.sizes["n_stimuli"] > 1:
+        panels.append(("n_stimuli", "number of stimuli"))
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.6 * len(panels) + 1.6, 3.6), squeeze=False, layout="constrained"
+    )
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (dim, xlabel) in zip(axes[0], panels, strict=True):
+        others = {d: result[d].values[-1] for d in ("snr", "n_stimuli", "n_neuroids") if d != dim}
+        for m, method in enumerate(result["method_name"].values):
+            sel = {"method_name": method, **others}
+            x = result[dim].values.astype(float)
+            finite = np.isfinite(x)
+            shown = np.where(finite, x, np.nanmax(x[finite]) * 10 if finite.any() else 1.0)
+            acc = result["accuracy"].sel(sel).values
+            lo, hi = result["accuracy_low"].sel(sel).values, result["accuracy_high"].sel(sel).values
+            color = colors[m % len(colors)]
+            ax.plot(shown, acc, marker="o", color=color, label=str(method))
+            ax.fill_between(shown, lo, hi, color=color, alpha=0.15, linewidth=0)
+        ax.axhline(float(result["chance"]), color="0.4", linestyle="--", linewidth=1, label="chance")
+        if dim == "snr":
+            ax.set_xscale("log")
+            if not np.all(np.isfinite(result["snr"].values)):
+                ax.annotate(
+                    "∞ = no noise",
+                    xy=(1, 0),
+                    xycoords="axes fraction",
+                    ha="right",
+                    va="bottom",
+                    fontsize="x-small",
+                    color="0.4",
+                )
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"top-1 accuracy ({result.attrs.get('level', 'layer')})")
+        fixed = ", ".join(f"{k}={v:g}" for k, v in others.items())
+        ax.set_title(fixed, fontsize="small")
+    axes[0][-1].legend(fontsize="small", frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.suptitle(title if title is not None else "Would the method find the true layer?")
+    return fig
 
 
 def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 300, overwrite: bool = False) -> Path:
