@@ -122,6 +122,7 @@ def alignment_map(
     block: int = 20,
     repetitions: str | None = None,
     on_missing: str = "raise",
+    on_error: str = "raise",
 ) -> xr.Dataset:
     """Score every layer against every region with one method: the alignment map.
 
@@ -162,6 +163,10 @@ def alignment_map(
         Block length (samples) of the bootstrap of continuous recordings.
     repetitions, on_missing
         Passed to :func:`brainalign.data.align`.
+    on_error : {"raise", "nan"}
+        What to do when a similarity method cannot score a region (e.g. its RDM is constant):
+        raise, naming the region (default), or record NaN for it and log a warning (for
+        simulation studies where degenerate draws are expected).
 
     Returns
     -------
@@ -203,6 +208,7 @@ def alignment_map(
     'l2'
     """
     method_obj, name = _method(method, dict(method_options or {}))
+    check_option("on_error", on_error, ("raise", "nan"))
     for label, value in (("n_boot", n_boot), ("n_perm", n_perm), ("block", block)):
         if (
             not isinstance(value, (int, np.integer))
@@ -237,7 +243,18 @@ def alignment_map(
         if delays is not None or hrf_model is not None:
             raise ValueError(f"delays / hrf_model apply to encoders; {name!r} compares representations.")
         out = _similarity_map(
-            activations, recording, method_obj, name, ceiling, n_boot, n_perm, ci, rng, repetitions, on_missing
+            activations,
+            recording,
+            method_obj,
+            name,
+            ceiling,
+            n_boot,
+            n_perm,
+            ci,
+            rng,
+            repetitions,
+            on_missing,
+            on_error,
         )
     if "p_value" in out:
         from .stats import fdr_correction
@@ -503,7 +520,7 @@ def _fold_permutation(
 
 # --------------------------------------------------------------------------- similarity methods
 def _similarity_map(
-    activations, recording, method_obj, name, ceiling, n_boot, n_perm, ci, rng, repetitions, on_missing
+    activations, recording, method_obj, name, ceiling, n_boot, n_perm, ci, rng, repetitions, on_missing, on_error
 ) -> xr.Dataset:
     needs_trials = bool(getattr(method_obj, "needs_trials", False))
     if needs_trials:
@@ -525,8 +542,19 @@ def _similarity_map(
     blocks_x = [X[:, layer_of == layer] for layer in layers]
     batched = hasattr(method_obj, "represent") and hasattr(method_obj, "compare_represented") and not needs_trials
     reps_x = None
+    usable = np.ones(len(layers), dtype=bool)  # layers the method can represent
     if batched:
-        reps_x = _stacked([method_obj.represent(B) for B in progress(blocks_x, desc=f"{name}: layers")])
+        reps = []
+        for k, B in enumerate(progress(blocks_x, desc=f"{name}: layers")):
+            try:
+                reps.append(method_obj.represent(B))
+            except ValueError as err:
+                message = f"{name}: layer {layers[k]!r}: {err}"
+                if on_error == "raise":
+                    raise ValueError(message) from err
+                logger.warning("%s (scored NaN)", message)
+                usable[k] = False
+        reps_x = _stacked(reps) if reps else None
 
     def region_data(R: xr.DataArray, cols: np.ndarray) -> np.ndarray:
         if needs_trials:
@@ -536,8 +564,11 @@ def _similarity_map(
         return R.transpose("presentation", "neuroid").values[:, cols]
 
     def score_block(rep_x: Any, blocks: list[np.ndarray], Yr: np.ndarray) -> np.ndarray:
-        if rep_x is not None:
-            return np.asarray(method_obj.compare_represented(rep_x, method_obj.represent(Yr)))[:, 0]
+        if batched:
+            out = np.full(len(blocks), np.nan)
+            if rep_x is not None:
+                out[usable] = np.asarray(method_obj.compare_represented(rep_x, method_obj.represent(Yr)))[:, 0]
+            return out
         return np.array([method_obj(B, Yr) for B in blocks])
 
     n_l, (n_r, n_s), n_t = len(layers), cells.shape, len(latencies)
@@ -553,9 +584,10 @@ def _similarity_map(
             try:
                 score[:, r, s, t] = score_block(reps_x, blocks_x, Yr)
             except ValueError as err:
-                raise ValueError(
-                    f"{name}: region {cells.regions[r]!r} of subject {cells.subjects[s]!r}: {err}"
-                ) from err
+                message = f"{name}: region {cells.regions[r]!r} of subject {cells.subjects[s]!r}: {err}"
+                if on_error == "raise":
+                    raise ValueError(message) from err
+                logger.warning("%s (scored NaN)", message)
     values: dict[str, np.ndarray] = {"score": score}
 
     if ceiling and not needs_trials:

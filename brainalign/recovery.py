@@ -149,8 +149,8 @@ def identifiability(
     n_repeats : int
         Repeats of every condition and true layer.
     truth : sequence of str, optional
-        The candidates that take turns as the truth (default: every candidate layer; with
-        ``level="model"``, the layers of the first model).
+        The candidate layers that take turns as the truth (default: all of them, of every model,
+        so that a method biased towards one model scores at chance).
     level : {"layer", "model"}
         Rank layers, or rank models (a model's score is that of its best layer).
     readout : {"linear", "sample", "nonlinear"}
@@ -173,7 +173,8 @@ def identifiability(
         Over ``method_name × snr × n_stimuli × n_neuroids``: ``accuracy`` (share of true layers ranked
         first), ``accuracy_low``/``accuracy_high`` (95 % Wilson interval), ``mean_rank`` (1 is
         best), ``margin`` (score of the truth minus the best other candidate, sign-adjusted so
-        positive means correctly identified) and ``chance`` (1 / candidates); per
+        positive means correctly identified), ``n_failed`` (trials the method could not score,
+        e.g. a constant RDM: counted as misses) and ``chance`` (1 / candidates); per
         ``true_layer × repeat``: ``rank`` and ``trial_margin``. ``attrs`` record the design.
 
     Examples
@@ -188,8 +189,8 @@ def identifiability(
     models = list(dict.fromkeys(owner.values()))
     if level == "model" and len(models) < 2:
         raise ValueError("level='model' needs activations of at least two models: {name: activations, ...}.")
-    if truth is None:
-        truth = layers if level == "layer" else [layer for layer in layers if owner[layer] == models[0]]
+    if truth is None:  # every candidate takes its turn (a method biased towards one model cannot look right)
+        truth = layers
     truth = list(truth)
     unknown = [t for t in truth if t not in layers]
     if unknown:
@@ -273,8 +274,9 @@ def identifiability(
     out["accuracy"] = hits / n
     out["accuracy_low"] = (hits.dims, lo)
     out["accuracy_high"] = (hits.dims, hi)
-    out["mean_rank"] = out["rank"].mean(("true_layer", "repeat"))
-    out["margin"] = out["trial_margin"].mean(("true_layer", "repeat"))
+    out["mean_rank"] = out["rank"].mean(("true_layer", "repeat"), skipna=True)
+    out["margin"] = out["trial_margin"].mean(("true_layer", "repeat"), skipna=True)
+    out["n_failed"] = out["rank"].isnull().sum(("true_layer", "repeat"))
     n_candidates = len(layers) if level == "layer" else len(models)
     out["chance"] = xr.DataArray(1.0 / n_candidates)
     out.attrs.update(
@@ -361,7 +363,7 @@ def _run_job(
     out = np.full((len(methods), len(snrs), len(neuroid_levels), len(truth), len(job["repeats"]), len(layers)), np.nan)
     for m, method in enumerate(methods):
         extra = {"cv": cv} if _is_encoder(method) else {}
-        amap = alignment_map(acts, recording, method, ceiling=False, **extra)
+        amap = alignment_map(acts, recording, method, ceiling=False, on_error="nan", **extra)
         score = amap["score"].transpose("layer", "region")
         for j, region in enumerate(score["region"].values):
             s, v, t, r_i = (int(x) for x in str(region).split("|"))
@@ -388,9 +390,12 @@ def _ranks(scores, layers, truth, owner, level, models, higher):
     true_score = np.take_along_axis(signed, np.broadcast_to(idx, (*signed.shape[:-1], 1)), axis=-1)[..., 0]
     others = signed.copy()
     np.put_along_axis(others, np.broadcast_to(idx, (*signed.shape[:-1], 1)), -np.inf, axis=-1)
-    rank = 1 + np.sum(np.nan_to_num(signed, nan=-np.inf) > true_score[..., None], axis=-1)
-    margin = true_score - np.max(others, axis=-1)
-    return rank.astype(float), margin
+    rank = (1 + np.sum(np.nan_to_num(signed, nan=-np.inf) > true_score[..., None], axis=-1)).astype(float)
+    # A trial the method could not score (NaN for the truth) is a miss, not a win by default.
+    rank[~np.isfinite(true_score)] = np.nan
+    margin = true_score - np.max(np.nan_to_num(others, nan=-np.inf), axis=-1)
+    margin[~np.isfinite(true_score)] = np.nan
+    return rank, margin
 
 
 def _run_dask(

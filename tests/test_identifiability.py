@@ -93,7 +93,7 @@ def test_which_model(layered, rng):
     )
     assert float(res["chance"]) == 0.5
     assert list(res["candidate"].values) == ["trained", "random"]
-    assert list(res["true_layer"].values) == [f"trained/layer{k}" for k in range(4)]
+    assert list(res["true_layer"].values) == [f"{m}/layer{k}" for m in ("trained", "random") for k in range(4)]
     assert float(res["accuracy"].squeeze()) == 1.0
 
 
