@@ -401,23 +401,9 @@ def _ranks(scores, layers, truth, owner, level, models, higher):
 def _run_dask(
     acts: xr.DataArray, jobs: list[dict[str, Any]], kwargs: dict[str, Any], scheduler: str
 ) -> list[np.ndarray]:
-    from .utils import soft_import
+    from .utils import dask_client, quietly
 
-    distributed = soft_import("distributed", "running on Dask")
-    if scheduler == "local":
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = distributed.Client(cluster)
-    else:
-        cluster = None
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except OSError as err:
-            raise ValueError(f"scheduler: cannot reach the Dask scheduler at {scheduler!r} ({err}).") from err
-    try:
+    with dask_client(scheduler) as client:
         shared = client.scatter(acts, broadcast=True)
-        futures = [client.submit(_run_job, shared, job, pure=False, **kwargs) for job in jobs]
+        futures = [client.submit(quietly, _run_job, shared, job, pure=False, **kwargs) for job in jobs]
         return client.gather(futures)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

@@ -408,20 +408,11 @@ def run(
 
 
 def _run_dask(cfg: Mapping[str, Any], groups: list, output: Path, scheduler: str, result: RunResult) -> None:
-    from .utils import soft_import
+    from .utils import dask_client, quietly, soft_import
 
     distributed = soft_import("distributed", "running cells on Dask")
-    if scheduler == "local":
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = distributed.Client(cluster)
-    else:
-        cluster = None
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except OSError as err:
-            raise ValueError(f"scheduler: cannot reach the Dask scheduler at {scheduler!r} ({err}).") from err
-    try:
-        futures = [client.submit(_compute_group, dict(cfg), group, pure=False) for _, group in groups]
+    with dask_client(scheduler) as client:
+        futures = [client.submit(quietly, _compute_group, dict(cfg), group, pure=False) for _, group in groups]
         total = sum(len(g) for _, g in groups)
         bar = progress(range(total), desc="cells (dask)", total=total, unit="cell")
         for future in distributed.as_completed(futures):
@@ -429,10 +420,6 @@ def _run_dask(cfg: Mapping[str, Any], groups: list, output: Path, scheduler: str
                 _save_cell(output, cell, amap, brain, overwrite=True)
                 result.computed.append(cell.name)
                 next(bar, None)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _write_json(path: Path, obj: Any) -> None:

@@ -244,3 +244,20 @@ def test_identifiability_figure(layered):
     assert len(fig.axes[0].get_lines()) == 3  # two methods + chance
     with pytest.raises(ValueError, match=r"output of brainalign\.identifiability"):
         plot.identifiability(res[["rank"]])
+
+
+def test_dask_gives_the_same_result(layered):
+    distributed = pytest.importorskip("distributed")
+    serial = identifiability(layered, ["rsa", "cka"], snr=[0.1, 1.0], n_stimuli=[40, 90], n_repeats=3)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        on_dask = identifiability(
+            layered,
+            ["rsa", "cka"],
+            snr=[0.1, 1.0],
+            n_stimuli=[40, 90],
+            n_repeats=3,
+            scheduler=cluster.scheduler_address,
+        )
+    xr.testing.assert_identical(serial, on_dask)

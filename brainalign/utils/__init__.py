@@ -5,6 +5,8 @@ from ._checks import (
     check_random_state,
     check_writable_dir,
     close_matches,
+    dask_client,
+    quietly,
     soft_import,
     validate_type,
 )
@@ -15,6 +17,8 @@ __all__ = [
     "check_random_state",
     "check_writable_dir",
     "close_matches",
+    "dask_client",
+    "quietly",
     "get_options",
     "logger",
     "progress",
