@@ -13,7 +13,7 @@ setup(
     packages=find_packages(include=["brainalign", "brainalign.*"]) + _datasets,
     package_dir={"brainalign.datasets": "datasets"},
     package_data={
-        "brainalign": ["_resources/*"],
+        "brainalign": ["_resources/*", "report/*.html"],
         **{pkg: ["*.md", "checksums.txt"] for pkg in _datasets},
     },
 )

@@ -34,6 +34,10 @@ _SUBMODULES = (
     "maps",
     "plot",
     "simulate",
+    "recovery",
+    "runner",
+    "config",
+    "report",
     "stats",
     "demo",
     "cli",
@@ -41,6 +45,7 @@ _SUBMODULES = (
 )
 _FUNCTIONS = {
     "alignment_map": "maps",
+    "identifiability": "recovery",
     "encode": "encoding",
 }
 

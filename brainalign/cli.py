@@ -27,16 +27,21 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
         logger.addHandler(handler)
 
 
+def _quiet_transformers() -> None:
+    """transformers' own weight-loading bar adds nothing to brainalign's progress output."""
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is not None:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    try:  # transformers' own weight-loading bar adds nothing to the demo's output
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    except ImportError:
-        pass
+    _quiet_transformers()
     from .demo import DEMO_REGIONS, format_map, run_demo
 
     print("brainalign demo: all-MiniLM-L6-v2 (a real 6-layer transformer) on built-in sentences")
@@ -79,6 +84,57 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _quiet_transformers()
+    from .runner import install_sigterm_handler, run
+
+    install_sigterm_handler()
+    result = run(args.config, scheduler=args.scheduler, overwrite=args.overwrite, report=not args.no_report)
+    print(f"{len(result.computed)} cell(s) computed, {len(result.skipped)} already done; results in {result.output}")
+    if result.report is not None:
+        print(f"report: {result.report}")
+    return 0
+
+
+def _cmd_identify(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _quiet_transformers()
+    from .runner import identify, install_sigterm_handler
+
+    install_sigterm_handler()
+    result, files = identify(args.config, scheduler=args.scheduler, overwrite=args.overwrite)
+    table = (
+        result["accuracy"].mean(("n_stimuli", "n_neuroids"))
+        if result.sizes["n_stimuli"] * result.sizes["n_neuroids"] > 1
+        else result["accuracy"].squeeze(("n_stimuli", "n_neuroids"), drop=True)
+    )
+    print(
+        f"top-1 accuracy of the true {result.attrs['level']} (chance {float(result['chance']):.2f}), "
+        f"{result.attrs['n_trials_per_condition']} trials per cell:"
+    )
+    print(table.to_pandas().round(2).to_string())
+    for path in files:
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .report import build_report
+
+    out = args.output or f"{args.results.rstrip('/')}/report.html"
+    path = build_report(args.results, out, overwrite=args.overwrite)
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="brainalign",
@@ -105,6 +161,35 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--snr", type=float, default=2.0, help="signal-to-noise variance ratio (default 2)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the simulated brain (default 0)")
     demo.set_defaults(func=_cmd_demo)
+
+    run = sub.add_parser(
+        "run",
+        help="run a benchmark config (models × datasets × methods): maps, figures, HTML report",
+        description="Run every (dataset, model, method) cell of a YAML config. Finished cells are kept on "
+        "disk, so an interrupted run resumes where it stopped. See docs/config.md for the keys.",
+    )
+    run.add_argument("config", help="the YAML config file")
+    run.add_argument("--scheduler", default=None, help="run cells on Dask: 'local' or a scheduler address")
+    run.add_argument("--overwrite", action="store_true", help="replace results made by a different config")
+    run.add_argument("--no-report", action="store_true", help="do not write report.html")
+    run.set_defaults(func=_cmd_run)
+
+    ident = sub.add_parser(
+        "identify",
+        help="would each method find the true layer? a model-recovery study from a config",
+        description="Simulate brains from the configured models' layers with known truth, score every candidate "
+        "layer with every method, and report how often the true layer ranks first (identifiability.nc and a figure).",
+    )
+    ident.add_argument("config", help="the YAML config file")
+    ident.add_argument("--scheduler", default=None, help="run on Dask: 'local' or a scheduler address")
+    ident.add_argument("--overwrite", action="store_true", help="replace an earlier result")
+    ident.set_defaults(func=_cmd_identify)
+
+    report = sub.add_parser("report", help="rebuild the HTML report from saved results")
+    report.add_argument("results", help="a results folder written by 'brainalign run'")
+    report.add_argument("-o", "--output", default=None, help="the HTML file (default: RESULTS/report.html)")
+    report.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    report.set_defaults(func=_cmd_report)
 
     info = sub.add_parser("info", help="versions of brainalign and its dependencies, registered methods")
     info.set_defaults(func=_cmd_info)

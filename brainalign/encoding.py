@@ -68,12 +68,14 @@ def encode(
     cv: Any = 5,
     groups: str | Sequence[Any] | None = "run",
     delays: Sequence[int] | None = None,
+    hrf_model: str | None = None,
     ceiling: bool | str = "auto",
     layers: Sequence[str] | None = None,
     encoder_options: dict[str, Any] | None = None,
     repetitions: str | None = None,
     on_missing: str = "raise",
     random_state: int | None = 0,
+    return_predictions: bool = False,
 ) -> xr.Dataset:
     """Encoding scores of every neuroid: fit on training folds, score on held-out data.
 
@@ -102,6 +104,9 @@ def encode(
         (continuous recordings always do). Runs must be contiguous blocks of samples.
     delays : sequence of int, optional
         Continuous recordings: FIR delays in samples (see :func:`brainalign.data.align`).
+    hrf_model : {"glover", "spm"}, optional
+        Continuous recordings: convolve the event-time features with this haemodynamic
+        response instead of learning delays (see :func:`brainalign.data.align`).
     ceiling : "auto", bool
         Normalise by the split-half noise ceiling (Spearman–Brown) when the recording has
         repetitions (``"auto"``), always (``True``: an error without repetitions), or never.
@@ -113,6 +118,10 @@ def encode(
         Passed to :func:`brainalign.data.align` (repetitions are averaged for fitting).
     random_state : int, optional
         Seed of the split-half ceiling.
+    return_predictions : bool
+        Also return every sample's held-out prediction (``prediction``, over ``layer``, the
+        sample dim and the targets) with the outer fold that held it out (the ``fold``
+        coordinate): what bootstrap and permutation statistics resample.
 
     Returns
     -------
@@ -181,7 +190,9 @@ def encode(
             "recording has none. Pass ceiling=False (or 'auto')."
         )
 
-    acts, rec = data.align(features, recording, repetitions=repetitions, on_missing=on_missing, delays=delays)
+    acts, rec = data.align(
+        features, recording, repetitions=repetitions, on_missing=on_missing, delays=delays, hrf_model=hrf_model
+    )
     row = "time" if rec_kind == "continuous" else "presentation"
     n = acts.sizes[row]
     run = None
@@ -218,6 +229,10 @@ def encode(
     r2 = np.full_like(r, np.nan)
     alphas = np.full_like(r, np.nan)
     split, band_names = None, None
+    predictions = np.full((len(groups_out), n, n_targets), np.nan, dtype=np.float32) if return_predictions else None
+    fold_of = np.full(n, -1)
+    for f, (_, test) in enumerate(folds):
+        fold_of[test] = f
     for g, (layer, cols) in enumerate(groups_out):
         X = acts.isel(unit=np.flatnonzero(cols)).transpose(*inner).values
         est_template = clone(template)
@@ -234,6 +249,8 @@ def encode(
                 est.fit(X[train], Y[train], **fit_kw)
                 pred = est.predict(X[test])
             pred = np.asarray(pred, dtype=np.float64).reshape(len(test), -1)
+            if predictions is not None:
+                predictions[g, test] = pred
             Yte = np.asarray(Y[test], dtype=np.float64)
             r[g, f] = pearson_columns(Yte, pred)
             r2[g, f] = r2_columns(Yte, pred)
@@ -272,6 +289,10 @@ def encode(
         with np.errstate(divide="ignore", invalid="ignore"):
             out["share"] = out["r2_split"] / out["r2_split"].sum("band")
         out = out.assign_coords(band=("band", np.asarray(bands, dtype=object)))
+    if predictions is not None:
+        pred = predictions.reshape(len(groups_out), n, *shape)
+        out["prediction"] = xr.DataArray(pred[0] if banded else pred, dims=[*lead, row, *target_dims])
+        out = out.assign_coords(fold=(row, fold_of))
     if use_ceiling:
         ids = np.asarray(rec["stimulus_id"].values)
         rho = _ceiling(recording, ids, random_state).transpose(*target_dims)
@@ -293,6 +314,7 @@ def encode(
         n_folds=len(folds),
         cv_groups="run" if run is not None else "none (contiguous blocks)",
         delays=list(delays) if delays is not None else "none",
+        hrf_model=hrf_model or "none",
         ceiling="split_half_spearman_brown" if use_ceiling else "none",
         n_samples=int(n),
         model=str(acts["model"].values[0]),

@@ -100,6 +100,9 @@ def list_methods() -> list[str]:
 def get(name: str, **options: Any) -> Any:
     """An instance of the method registered as ``name``, built with ``options``.
 
+    ``name`` may also be an import path ``"package.module:Class"`` (a plug-in used without
+    registering it).
+
     Examples
     --------
     >>> from brainalign import registry
@@ -107,6 +110,14 @@ def get(name: str, **options: Any) -> Any:
     'euclidean'
     """
     _load_entry_points()
+    if name not in _REGISTRY and isinstance(name, str) and ":" in name:
+        # A plug-in given by its import path, e.g. "my_package.metrics:MyMetric".
+        module, _, attr = name.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as err:
+            raise ValueError(f"Cannot import the method {name!r}: {err}") from err
+        return _build(name, factory, options)
     if name not in _REGISTRY:
         raise ValueError(
             f"Unknown method {name!r}.{close_matches(str(name), list(_REGISTRY))} "
@@ -120,6 +131,10 @@ def get(name: str, **options: Any) -> Any:
         except (ImportError, AttributeError) as err:
             raise ImportError(f"Cannot load the method {name!r} from {_REGISTRY[name]!r}: {err}") from err
         _REGISTRY[name] = factory
+    return _build(name, factory, options)
+
+
+def _build(name: str, factory: Callable[..., Any], options: dict[str, Any]) -> Any:
     try:
         return factory(**options)
     except TypeError as err:

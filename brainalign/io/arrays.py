@@ -12,9 +12,11 @@ netCDF file or zarr store (never an unrelated file or folder).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +36,11 @@ FORMATS = {"netcdf": (".nc", ".nc4", ".netcdf", ".cdf"), "zarr": (".zarr",)}
 _PREFIX = "_brainalign_"
 _DATAARRAY_VAR = "__brainalign_dataarray__"
 _NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
+
+# The HDF5 library under netCDF4 is not thread-safe: two threads reading or writing netCDF at
+# once (Dask's threaded workers, a user's thread pool) can crash the process. Every netCDF
+# access of this module holds this lock.
+_NETCDF_LOCK = threading.RLock()
 
 
 def _format_of(path: Path, format: str | None) -> str:
@@ -298,7 +305,8 @@ def save(
 
     def writer(tmp: Path) -> None:
         if fmt == "netcdf":
-            encoded.to_netcdf(tmp, engine=_netcdf_engine())
+            with _NETCDF_LOCK:
+                encoded.to_netcdf(tmp, engine=_netcdf_engine())
         else:
             encoded.to_zarr(tmp, mode="w-", consolidated=False, zarr_format=3)
 
@@ -346,14 +354,16 @@ def load(
         )
         raise FileNotFoundError(f"No such file: {str(path)!r}.{hint}")
     chunks = {} if lazy else None
-    try:
-        if fmt == "netcdf":
-            ds = xr.open_dataset(path, engine=_netcdf_engine(), chunks=chunks)
-        else:
-            ds = xr.open_zarr(path, consolidated=False, chunks=chunks)
-    except Exception as err:
-        raise ValueError(f"Cannot read {str(path)!r} as {fmt}: {err}") from err
-    if not lazy:
-        with ds:
-            ds = ds.load()
-    return _decode(ds)
+    lock = _NETCDF_LOCK if fmt == "netcdf" else contextlib.nullcontext()
+    with lock:
+        try:
+            if fmt == "netcdf":
+                ds = xr.open_dataset(path, engine=_netcdf_engine(), chunks=chunks)
+            else:
+                ds = xr.open_zarr(path, consolidated=False, chunks=chunks)
+        except Exception as err:
+            raise ValueError(f"Cannot read {str(path)!r} as {fmt}: {err}") from err
+        if not lazy:
+            with ds:
+                ds = ds.load()
+        return _decode(ds)

@@ -709,6 +709,8 @@ class RSA(SimilarityMethod):
     """
 
     _param_names = ("metric", "compare")
+    #: Scores are correlations: split-half ceilings are Spearman–Brown corrected.
+    spearman_brown = True
 
     def __init__(self, metric: str = "correlation", compare: str = "spearman", backend: str | None = None) -> None:
         self.metric = metric
@@ -730,6 +732,15 @@ class RSA(SimilarityMethod):
         be, arr = self._prepare(X)
         v = _upper(be, _rdm_kernel(be, arr, self.metric)[None])
         return _represent_condensed(be, v, self.compare, "X")[0]
+
+    def rdm_matrix(self, X: Any) -> np.ndarray:
+        """The square RDM of one representation (numpy), before the comparison's transform.
+
+        What :mod:`brainalign.stats` resamples and permutes for the map's statistics.
+        """
+        self._check()
+        be, arr = self._prepare(X)
+        return be.to_numpy(_rdm_kernel(be, arr, self.metric))
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:
         """All pairs of represented RDMs (stacks ``(k, ·)`` and ``(l, ·)``) → ``(k, l)`` scores."""

@@ -188,6 +188,8 @@ class TRSA(SimilarityMethod):
     """
 
     _param_names = ("lower", "upper", "geodesic", "thresholds", "metric", "compare")
+    #: Scores are correlations: split-half ceilings are Spearman–Brown corrected.
+    spearman_brown = True
 
     def __init__(
         self,
@@ -222,6 +224,15 @@ class TRSA(SimilarityMethod):
         v = _upper(be, T)
         _check_finite_rdm(be.to_numpy(v), "the transformed RDM")
         return _represent_condensed(be, v, self.compare, "the transformed RDM")[0]
+
+    def rdm_matrix(self, X: Any) -> np.ndarray:
+        """The transformed square RDM of one representation (numpy), before the comparison's transform."""
+        self._check()
+        be, arr = self._prepare(X)
+        T = _transform(
+            be, _rdm_kernel(be, arr, self.metric)[None], self.lower, self.upper, self.thresholds, self.geodesic
+        )
+        return be.to_numpy(T[0])
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:
         """All pairs of represented RDMs → ``(len(A), len(B))`` scores."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -101,3 +102,33 @@ def check_writable_dir(name: str, folder: str | os.PathLike) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{name}: the folder {str(folder)!r} is not writable. Choose a folder you can write to.")
     return folder
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str) -> Iterator[Any]:
+    """A ``dask.distributed`` client: ``"local"`` starts a local cluster (closed after), anything
+    else is the address of a running scheduler."""
+    distributed = soft_import("distributed", "running on Dask")
+    cluster = None
+    if scheduler == "local":
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = distributed.Client(cluster)
+    else:
+        try:
+            client = distributed.Client(scheduler, timeout="10s")
+        except OSError as err:
+            raise ValueError(f"scheduler: cannot reach the Dask scheduler at {scheduler!r} ({err}).") from err
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def quietly(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` with progress bars off (for tasks run on Dask workers)."""
+    from ._logging import set_options
+
+    with set_options(progress=False):
+        return fn(*args, **kwargs)

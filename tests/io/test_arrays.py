@@ -182,3 +182,20 @@ def test_bad_paths_and_objects(tmp_path, rng):
     (tmp_path / "junk.nc").write_bytes(b"not a netcdf file")
     with pytest.raises(ValueError, match="Cannot read"):
         arrays.load(tmp_path / "junk.nc")
+
+
+def test_threads_can_save_and_load_at_once(tmp_path, rng):
+    # HDF5 under netCDF4 is not thread-safe; brainalign serialises its netCDF access.
+    from concurrent.futures import ThreadPoolExecutor
+
+    obj = _objects(rng)["activations"]
+    paths = [arrays.save(obj, tmp_path / f"a{i}.nc") for i in range(8)]
+
+    def work(i):
+        for _ in range(4):
+            arrays.save(arrays.load(paths[i]), tmp_path / f"b{i}.nc", overwrite=True)
+        return arrays.load(tmp_path / f"b{i}.nc")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for back in pool.map(work, range(8)):
+            xr.testing.assert_identical(back, obj)

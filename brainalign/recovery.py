@@ -1,0 +1,409 @@
+"""Model recovery: would each method find the layer (or model) that generated the data?
+
+:func:`identifiability` simulates brains from real model activations with a known driving layer
+(:func:`brainalign.simulate.make_recording`), scores every candidate layer with each method, and
+reports how often the true layer is ranked first — for every level of noise, number of stimuli
+and number of neuroids a lab might have. It follows the logic of Han, Poggio & Cheung (2023),
+"System identification of neural systems: if we got it right, would we know?", and of Lin &
+Kriegeskorte (2024) on topological RSA.
+
+Work is shared: for a given stimulus set, all true layers × SNRs × neuroid counts × repeats
+become regions of **one** simulated recording and each method scores all candidate layers
+against all of them in one :func:`brainalign.alignment_map` call (one encoder fit per layer and
+fold for all regions; each candidate's RDM or kernel computed once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import data, registry, simulate
+from ._version import __version__
+from .utils import check_option, check_random_state, logger, progress
+
+__all__ = ["identifiability", "wilson_interval"]
+
+
+def wilson_interval(
+    successes: np.ndarray, n: np.ndarray | int, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a binomial proportion.
+
+    Examples
+    --------
+    >>> lo, hi = wilson_interval(np.array([5]), 10)
+    >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
+    (0.237, 0.763)
+    """
+    from scipy.stats import norm
+
+    z = norm.ppf(0.5 + confidence / 2)
+    n = np.asarray(n, dtype=float)
+    p = np.asarray(successes, dtype=float) / n
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def _candidates(activations: xr.DataArray | Mapping[str, xr.DataArray]) -> tuple[xr.DataArray, dict[str, str]]:
+    """One activations array of every candidate layer, and each layer's model."""
+    if isinstance(activations, xr.DataArray):
+        data.validate(activations, "activations", name="activations")
+        model = str(activations["model"].values[0])
+        return activations, dict.fromkeys(data.layer_names(activations), model)
+    if not isinstance(activations, Mapping) or not activations:
+        raise TypeError("activations must be an activations DataArray or a mapping {model name: activations}.")
+    parts, owner, ids = [], {}, None
+    for name, acts in activations.items():
+        data.validate(acts, "activations", name=f"activations[{name!r}]")
+        these = pd.Index(acts["stimulus_id"].values)
+        if ids is None:
+            ids = these
+        elif not these.sort_values().equals(ids.sort_values()):
+            raise ValueError(
+                f"activations[{name!r}] has other stimuli than the first model; give all models the same stimuli."
+            )
+        acts = acts.isel(presentation=these.get_indexer(ids))
+        layers = [f"{name}/{layer}" for layer in acts["layer"].values]
+        parts.append(
+            acts.assign_coords(
+                layer=("unit", np.asarray(layers, dtype=object)),
+                model=("unit", np.full(acts.sizes["unit"], name, dtype=object)),
+            )
+        )
+        owner.update(dict.fromkeys(pd.unique(np.asarray(layers)), name))
+    combined = xr.concat(parts, dim="unit")
+    combined["stimulus_id"] = ("presentation", np.asarray(ids))
+    return combined, owner
+
+
+def _check_levels(name: str, values: Sequence[Any] | None, *, positive: bool, integer: bool) -> list[Any]:
+    if values is None:
+        return [None]
+    values = list(np.atleast_1d(values))
+    if not values:
+        raise ValueError(f"{name} is empty; give at least one value.")
+    for v in values:
+        if integer and (not isinstance(v, (int, np.integer)) or isinstance(v, bool)):
+            raise TypeError(f"{name} must hold integers, got {v!r}.")
+        if positive and not (v > 0):
+            raise ValueError(
+                f"{name} must hold positive values, got {v!r}"
+                + (
+                    " (a signal-to-noise *ratio* is above 0; use np.inf for no noise and a tiny ratio such as 1e-9 "
+                    "for pure noise)."
+                    if name == "snr"
+                    else "."
+                )
+            )
+    return values
+
+
+def identifiability(
+    activations: xr.DataArray | Mapping[str, xr.DataArray],
+    methods: Sequence[str | Any] = ("ridge", "rsa"),
+    *,
+    snr: Sequence[float] = (0.1, 1.0, 10.0),
+    n_stimuli: Sequence[int] | None = None,
+    n_neuroids: Sequence[int] = (100,),
+    n_repeats: int = 20,
+    truth: Sequence[str] | None = None,
+    level: str = "layer",
+    readout: str = "linear",
+    method_options: Mapping[str, Mapping[str, Any]] | None = None,
+    cv: Any = 5,
+    max_regions: int = 2000,
+    scheduler: str | None = None,
+    random_state: int | None = 0,
+) -> xr.Dataset:
+    """How often does each method rank the data-generating layer (or model) first?
+
+    For every condition (``snr`` × ``n_stimuli`` × ``n_neuroids``), every true layer and every
+    repeat, a region is simulated as a noisy read-out of the true layer (fresh read-out weights,
+    noise and — when ``n_stimuli`` is below the number of stimuli — a fresh stimulus subset
+    per repeat); each method scores every candidate layer for it; the rank of the true layer is
+    recorded.
+
+    Parameters
+    ----------
+    activations : xarray.DataArray or mapping of str to DataArray
+        The candidates: the layers of one model, or ``{model name: activations}`` of several
+        models on the same stimuli (e.g. a trained and a randomly initialised network) to ask
+        "would we pick the right model?" (``level="model"``).
+    methods : sequence of str or method objects, or mapping of label to those
+        Registered names (``"ridge"``, ``"rsa"``, ``"trsa"``, ``"cka"``, ``"mutual_knn"``,
+        ``"shape"``, ...) or method objects (e.g. ``TRSA(lower=0.2, upper=0.6)``; labelled by
+        ``repr``, or by the mapping's keys).
+    snr : sequence of float
+        Per-neuroid signal-to-noise variance ratios (``np.inf``: no noise).
+    n_stimuli : sequence of int, optional
+        Numbers of stimuli (random subsets); default: all.
+    n_neuroids : sequence of int
+        Neuroids per simulated region.
+    n_repeats : int
+        Repeats of every condition and true layer.
+    truth : sequence of str, optional
+        The candidate layers that take turns as the truth (default: all of them, of every model,
+        so that a method biased towards one model scores at chance).
+    level : {"layer", "model"}
+        Rank layers, or rank models (a model's score is that of its best layer).
+    readout : {"linear", "sample", "nonlinear"}
+        How a region reads its layer out (see :func:`brainalign.simulate.make_recording`).
+    method_options : mapping, optional
+        ``{method name or label: options}`` for methods given by name.
+    cv : int or splitter
+        Outer folds of the encoders (contiguous blocks; must be fewer than the stimuli).
+    max_regions : int
+        At most this many simulated regions per map call (memory: regions × neuroids × stimuli
+        values); repeats are split into chunks beyond it.
+    scheduler : str, optional
+        Run the map calls as ``dask.distributed`` tasks (``"local"`` or a scheduler address).
+    random_state : int, optional
+        Seed: the same seed gives the same result, bit for bit.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over ``method_name × snr × n_stimuli × n_neuroids``: ``accuracy`` (share of true layers ranked
+        first), ``accuracy_low``/``accuracy_high`` (95 % Wilson interval), ``mean_rank`` (1 is
+        best), ``margin`` (score of the truth minus the best other candidate, sign-adjusted so
+        positive means correctly identified), ``n_failed`` (trials the method could not score,
+        e.g. a constant RDM: counted as misses) and ``chance`` (1 / candidates); per
+        ``true_layer × repeat``: ``rank`` and ``trial_margin``. ``attrs`` record the design.
+
+    Examples
+    --------
+    >>> res = identifiability(acts, ["ridge", "rsa"], snr=[0.1, 1, 10], n_repeats=20)  # doctest: +SKIP
+    >>> res["accuracy"].sel(method_name="rsa").to_pandas()  # doctest: +SKIP
+    """
+    acts, owner = _candidates(activations)
+    check_option("level", level, ("layer", "model"))
+    check_option("readout", readout, simulate.READOUTS)
+    layers = data.layer_names(acts)
+    models = list(dict.fromkeys(owner.values()))
+    if level == "model" and len(models) < 2:
+        raise ValueError("level='model' needs activations of at least two models: {name: activations, ...}.")
+    if truth is None:  # every candidate takes its turn (a method biased towards one model cannot look right)
+        truth = layers
+    truth = list(truth)
+    unknown = [t for t in truth if t not in layers]
+    if unknown:
+        raise ValueError(f"truth {unknown} are not candidate layers; candidates: {layers}.")
+    snrs = _check_levels("snr", snr, positive=True, integer=False)
+    n_total = acts.sizes["presentation"]
+    stim_levels = _check_levels("n_stimuli", n_stimuli, positive=True, integer=True)
+    stim_levels = [n_total if s is None else int(s) for s in stim_levels]
+    too_many = [s for s in stim_levels if s > n_total]
+    if too_many:
+        raise ValueError(f"n_stimuli {too_many} exceed the {n_total} stimuli of the activations.")
+    neuroid_levels = [int(v) for v in _check_levels("n_neuroids", n_neuroids, positive=True, integer=True)]
+    if not isinstance(n_repeats, (int, np.integer)) or n_repeats < 1:
+        raise ValueError(f"n_repeats must be a positive integer, got {n_repeats!r}.")
+    if readout == "sample":
+        widths = {layer: int((acts["layer"].values == layer).sum()) for layer in truth}
+        narrow = {layer: w for layer, w in widths.items() if w < max(neuroid_levels)}
+        if narrow:
+            raise ValueError(
+                f"n_neuroids={max(neuroid_levels)} is more than the units of {narrow} (readout='sample' draws "
+                "units without replacement); ask for fewer neuroids or use readout='linear'."
+            )
+    method_objs, labels = _methods(methods, dict(method_options or {}))
+    n_folds = cv if isinstance(cv, int) else None
+    if n_folds is not None and any(_is_encoder(m) for m in method_objs) and min(stim_levels) <= n_folds:
+        raise ValueError(f"n_stimuli={min(stim_levels)} is not more than the {n_folds} cross-validation folds (cv).")
+    rng = check_random_state(random_state)
+
+    # One job per (n_stimuli, chunk of repeats): its own stimulus subsets and simulated regions.
+    per_call = max(1, max_regions // (len(truth) * len(snrs) * len(neuroid_levels)))
+    jobs = []
+    for n_stim in stim_levels:
+        resample = n_stim < n_total
+        chunk = 1 if resample else per_call
+        for start in range(0, n_repeats, chunk):
+            reps = list(range(start, min(n_repeats, start + chunk)))
+            jobs.append({"n_stimuli": n_stim, "repeats": reps, "seed": int(rng.integers(2**31)), "resample": resample})
+    kwargs = {
+        "truth": truth,
+        "snrs": snrs,
+        "neuroid_levels": neuroid_levels,
+        "readout": readout,
+        "cv": cv,
+        "methods": method_objs,
+        "labels": labels,
+    }
+    if scheduler is None:
+        results = [_run_job(acts, job, **kwargs) for job in progress(jobs, desc="identifiability", total=len(jobs))]
+    else:
+        results = _run_dask(acts, jobs, kwargs, scheduler)
+
+    # (Not "method": DataArray.sel(method=...) is sel's own keyword, so such a dim could not be selected.)
+    dims = ("method_name", "snr", "n_stimuli", "n_neuroids", "true_layer", "repeat")
+    shape = (len(labels), len(snrs), len(stim_levels), len(neuroid_levels), len(truth), n_repeats)
+    scores = np.full((*shape, len(layers)), np.nan)
+    for job, block in zip(jobs, results, strict=True):
+        s = stim_levels.index(job["n_stimuli"])
+        scores[:, :, s, :, :, job["repeats"][0] : job["repeats"][-1] + 1, :] = block
+    higher = np.array([not getattr(m, "is_distance", False) for m in method_objs])
+    rank, margin = _ranks(scores, layers, truth, owner, level, models, higher)
+    coords = {
+        "method_name": labels,
+        "snr": np.asarray(snrs, dtype=float),
+        "n_stimuli": stim_levels,
+        "n_neuroids": neuroid_levels,
+        "true_layer": np.asarray(truth, dtype=object),
+        "repeat": np.arange(n_repeats),
+        "candidate": np.asarray(layers if level == "layer" else models, dtype=object),
+    }
+    out = xr.Dataset(
+        {
+            "rank": (dims, rank),
+            "trial_margin": (dims, margin),
+            "score": ((*dims, "layer"), scores),
+        },
+        coords={**coords, "layer": np.asarray(layers, dtype=object)},
+    )
+    hits = (out["rank"] == 1).sum(("true_layer", "repeat"))
+    n = len(truth) * n_repeats
+    lo, hi = wilson_interval(hits.values, n)
+    out["accuracy"] = hits / n
+    out["accuracy_low"] = (hits.dims, lo)
+    out["accuracy_high"] = (hits.dims, hi)
+    out["mean_rank"] = out["rank"].mean(("true_layer", "repeat"), skipna=True)
+    out["margin"] = out["trial_margin"].mean(("true_layer", "repeat"), skipna=True)
+    out["n_failed"] = out["rank"].isnull().sum(("true_layer", "repeat"))
+    n_candidates = len(layers) if level == "layer" else len(models)
+    out["chance"] = xr.DataArray(1.0 / n_candidates)
+    out.attrs.update(
+        level=level,
+        readout=readout,
+        n_candidates=int(n_candidates),
+        n_repeats=int(n_repeats),
+        n_trials_per_condition=int(n),
+        total_stimuli=int(n_total),
+        cv=repr(cv) if not isinstance(cv, int) else cv,
+        random_state=random_state if isinstance(random_state, (int, type(None))) else "generator",
+        methods={label: _params(m) for label, m in zip(labels, method_objs, strict=True)},
+        brainalign_version=__version__,
+    )
+    logger.info(
+        "identifiability: %d methods × %d conditions × %d trials",
+        len(labels),
+        len(snrs) * len(stim_levels) * len(neuroid_levels),
+        n,
+    )
+    return out
+
+
+def _is_encoder(method: Any) -> bool:
+    return hasattr(method, "fit") and hasattr(method, "predict")
+
+
+def _params(method: Any) -> dict[str, Any]:
+    import json
+
+    params = method.get_params() if hasattr(method, "get_params") else {}
+    return json.loads(json.dumps(params, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+
+
+def _methods(
+    methods: Sequence[str | Any] | Mapping[str, str | Any], options: dict[str, Mapping[str, Any]]
+) -> tuple[list[Any], list[str]]:
+    if isinstance(methods, str):
+        methods = [methods]
+    items = list(methods.items()) if isinstance(methods, Mapping) else [(None, m) for m in methods]
+    objs, labels = [], []
+    for label, m in items:
+        if isinstance(m, str):
+            objs.append(registry.get(m, **dict(options.get(label or m, {}))))
+            labels.append(label or m)
+        else:
+            objs.append(m)
+            labels.append(label or repr(m))
+    unknown = [k for k in options if k not in labels]
+    if unknown:
+        raise ValueError(f"method_options names {unknown}, which are not in methods {labels}.")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"methods are listed twice: {labels}.")
+    return objs, labels
+
+
+def _run_job(
+    acts: xr.DataArray, job: dict[str, Any], *, truth, snrs, neuroid_levels, readout, cv, methods, labels
+) -> np.ndarray:
+    """Scores ``(method, snr, n_neuroids, true_layer, repeat_in_job, candidate_layer)`` of one job."""
+    from .maps import alignment_map
+
+    rng = np.random.default_rng(job["seed"])
+    if job["resample"]:
+        rows = np.sort(rng.choice(acts.sizes["presentation"], size=job["n_stimuli"], replace=False))
+        acts = acts.isel(presentation=rows)
+    parts, names = [], []
+    for v, n_neur in enumerate(neuroid_levels):
+        for s, ratio in enumerate(snrs):
+            # Every true layer × repeat of this condition in one simulation call (fresh weights and
+            # noise per region).
+            regions = {
+                f"{s}|{v}|{t}|{r_i}": layer for r_i in range(len(job["repeats"])) for t, layer in enumerate(truth)
+            }
+            rec = simulate.make_recording(
+                acts, regions, n_neuroids=n_neur, snr=ratio, readout=readout, random_state=rng
+            )
+            parts.append(rec.values)
+            names.append(np.asarray(rec["region"].values))
+    values = np.concatenate(parts, axis=1)
+    names = np.concatenate(names)
+    recording = data.recording(values, stimulus_id=acts["stimulus_id"].values, subject="sim", region=np.asarray(names))
+    layers = data.layer_names(acts)
+    out = np.full((len(methods), len(snrs), len(neuroid_levels), len(truth), len(job["repeats"]), len(layers)), np.nan)
+    for m, method in enumerate(methods):
+        extra = {"cv": cv} if _is_encoder(method) else {}
+        amap = alignment_map(acts, recording, method, ceiling=False, on_error="nan", **extra)
+        score = amap["score"].transpose("layer", "region")
+        for j, region in enumerate(score["region"].values):
+            s, v, t, r_i = (int(x) for x in str(region).split("|"))
+            out[m, s, v, t, r_i] = score.values[:, j]
+    return out
+
+
+def _ranks(scores, layers, truth, owner, level, models, higher):
+    """Rank of the truth (1 = best) and its margin over the best other candidate, per trial."""
+    signed = np.where(higher[:, None, None, None, None, None, None], scores, -scores)
+    if level == "model":
+        per_model = np.stack(
+            [
+                np.nanmax(signed[..., [i for i, layer in enumerate(layers) if owner[layer] == model]], axis=-1)
+                for model in models
+            ],
+            axis=-1,
+        )
+        truth_index = np.array([models.index(owner[layer]) for layer in truth])
+        signed = per_model
+    else:
+        truth_index = np.array([layers.index(layer) for layer in truth])
+    idx = truth_index[None, None, None, None, :, None, None]
+    true_score = np.take_along_axis(signed, np.broadcast_to(idx, (*signed.shape[:-1], 1)), axis=-1)[..., 0]
+    others = signed.copy()
+    np.put_along_axis(others, np.broadcast_to(idx, (*signed.shape[:-1], 1)), -np.inf, axis=-1)
+    rank = (1 + np.sum(np.nan_to_num(signed, nan=-np.inf) > true_score[..., None], axis=-1)).astype(float)
+    # A trial the method could not score (NaN for the truth) is a miss, not a win by default.
+    rank[~np.isfinite(true_score)] = np.nan
+    margin = true_score - np.max(np.nan_to_num(others, nan=-np.inf), axis=-1)
+    margin[~np.isfinite(true_score)] = np.nan
+    return rank, margin
+
+
+def _run_dask(
+    acts: xr.DataArray, jobs: list[dict[str, Any]], kwargs: dict[str, Any], scheduler: str
+) -> list[np.ndarray]:
+    from .utils import dask_client, quietly
+
+    with dask_client(scheduler) as client:
+        shared = client.scatter(acts, broadcast=True)
+        futures = [client.submit(quietly, _run_job, shared, job, pure=False, **kwargs) for job in jobs]
+        return client.gather(futures)

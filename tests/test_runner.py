@@ -1,0 +1,274 @@
+"""``brainalign run``: cells, resume after interruption, protection of results, Dask, CLI."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+
+from brainalign import cli, data
+from brainalign.config import ConfigError
+from brainalign.io import arrays
+from brainalign.runner import run
+
+N = 50
+
+
+def _layered_activations(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(N, 16))
+    layers = {}
+    for k in range(4):
+        x = np.tanh(x @ rng.normal(scale=1 / 4, size=(16, 16)) * 2)
+        layers[f"layer{k}"] = x
+    return data.activations(layers, stimulus_id=np.arange(N), model="toy")
+
+
+SLOW_METHOD = '''
+import time
+from brainalign.metrics.rsa import RSA
+
+class SlowRSA(RSA):
+    """RSA that takes its time, so that a test can interrupt a run between cells."""
+    def represent(self, X):
+        time.sleep(0.06)
+        return super().represent(X)
+'''
+
+
+@pytest.fixture
+def bench(tmp_path):
+    """A benchmark folder: saved activations, stimuli, a config with several cells."""
+    arrays.save(_layered_activations(), tmp_path / "acts.nc")
+    (tmp_path / "stimuli.txt").write_text("\n".join(f"stimulus {i}" for i in range(N)))
+    (tmp_path / "slow_method.py").write_text(SLOW_METHOD)
+    truth = {"V1": "layer0", "V4": "layer1", "IT": "layer3"}
+    cfg = {
+        "name": "toy benchmark",
+        "output": "results",
+        "models": [{"name": "toy", "type": "activations", "path": "acts.nc"}],
+        "datasets": [
+            {
+                "name": f"sim{s}",
+                "stimuli": {"type": "text", "path": "stimuli.txt"},
+                "simulate": {"model": "toy", "regions": truth, "n_neuroids": 60, "snr": 4.0, "random_state": s},
+            }
+            for s in (1, 2)
+        ],
+        "methods": [
+            {"name": "rsa"},
+            {"name": "rsa", "label": "rsa-euclidean", "options": {"metric": "euclidean"}},
+        ],
+    }
+    (tmp_path / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    return tmp_path, cfg, truth
+
+
+def _maps(folder):
+    return {p.stem: arrays.load(p) for p in sorted((folder / "maps").glob("*.nc"))}
+
+
+def test_run_recovers_planted_layers_and_resumes(bench):
+    folder, _, truth = bench
+    result = run(folder / "bench.yaml")
+    assert len(result.computed) == 4 and not result.skipped
+    maps = _maps(folder / "results")
+    assert sorted(maps) == ["sim1__toy__rsa", "sim1__toy__rsa-euclidean", "sim2__toy__rsa", "sim2__toy__rsa-euclidean"]
+    for amap in maps.values():
+        best = amap["score"].idxmax("layer")
+        assert {r: str(best.sel(region=r).item()) for r in truth} == truth
+        assert amap.attrs["truth"] == truth
+    for name in maps:
+        assert (folder / "results" / "figures" / f"{name}.png").exists()
+        assert (folder / "results" / "figures" / f"{name}.pdf").exists()
+    report = (folder / "results" / "report.html").read_text()
+    assert report.count('<span class="ok">3/3</span>') == 4  # the report shows every recovery
+    again = run(folder / "bench.yaml")
+    assert again.computed == [] and len(again.skipped) == 4
+
+
+def test_changed_config_never_overwrites_results(bench):
+    folder, cfg, _ = bench
+    run(folder / "bench.yaml", report=False)
+    before = (folder / "results" / "maps" / "sim1__toy__rsa.nc").read_bytes()
+    cfg["datasets"][0]["simulate"]["snr"] = 1.0
+    (folder / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match=r"different configuration.*--overwrite"):
+        run(folder / "bench.yaml", report=False)
+    assert (folder / "results" / "maps" / "sim1__toy__rsa.nc").read_bytes() == before
+    result = run(folder / "bench.yaml", overwrite=True, report=False)
+    assert sorted(result.computed) == ["sim1__toy__rsa", "sim1__toy__rsa-euclidean"]  # only the changed cells
+    assert (folder / "results" / "maps" / "sim1__toy__rsa.nc").read_bytes() != before
+
+
+def _cli(folder, *args, **kwargs):
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{folder}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+        "BRAINALIGN_PROGRESS": "0",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "brainalign.cli", *args],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_interrupted_run_finishes_remaining_cells_only(bench, sig):
+    folder, cfg, _ = bench
+    for method in cfg["methods"]:
+        method["name"] = "slow_method:SlowRSA"
+    (folder / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    proc = _cli(folder, "run", "bench.yaml")
+    maps_dir = folder / "results" / "maps"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(maps_dir.glob("*.nc")):
+        time.sleep(0.05)
+    assert list(maps_dir.glob("*.nc")), proc.communicate()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), err
+    done = sorted(p.stem for p in maps_dir.glob("*.nc"))
+    assert 1 <= len(done) < 4
+    for path in maps_dir.glob("*.nc"):  # every map in place is complete
+        arrays.load(path)
+    # The rerun computes the remaining cells only ...
+    proc = _cli(folder, "run", "bench.yaml")
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert f"{4 - len(done)} cell(s) computed, {len(done)} already done" in out
+    assert not [p for p in maps_dir.iterdir() if p.name.startswith(".")]  # no temporary files left
+    # ... and the maps equal those of an uninterrupted run.
+    cfg["output"] = "fresh"
+    (folder / "fresh.yaml").write_text(yaml.safe_dump(cfg))
+    sys.path.insert(0, str(folder))  # the slow plug-in method
+    try:
+        run(folder / "fresh.yaml", report=False)
+    finally:
+        sys.path.remove(str(folder))
+    resumed, uninterrupted = _maps(folder / "results"), _maps(folder / "fresh")
+    assert sorted(resumed) == sorted(uninterrupted)
+    for name in resumed:
+        xr.testing.assert_identical(resumed[name], uninterrupted[name])
+
+
+def test_dask_run_equals_serial_run(bench):
+    distributed = pytest.importorskip("distributed")
+    folder, cfg, _ = bench
+    serial = run(folder / "bench.yaml", report=False)
+    cfg["output"] = "dask-results"
+    (folder / "dask.yaml").write_text(yaml.safe_dump(cfg))
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        result = run(folder / "dask.yaml", scheduler=cluster.scheduler_address, report=False)
+    assert sorted(result.computed) == sorted(serial.computed)
+    a, b = _maps(folder / "results"), _maps(folder / "dask-results")
+    assert sorted(a) == sorted(b)
+    for name in a:
+        xr.testing.assert_identical(a[name], b[name])
+
+
+def test_cli_errors_are_one_line_and_exit_2(bench, capsys):
+    folder, cfg, _ = bench
+    cfg["methods"] = ["not_a_method"]
+    (folder / "typo.yaml").write_text(yaml.safe_dump(cfg))
+    assert cli.main(["run", str(folder / "typo.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("brainalign: error: methods[0].name: 'not_a_method' is not a registered method")
+    assert "rsa" in err and "\n" not in err
+    cfg["methods"] = ["rsa"]
+    cfg["datasets"][0]["stimuli"]["path"] = "missing.txt"
+    (folder / "missing.yaml").write_text(yaml.safe_dump(cfg))
+    assert cli.main(["run", str(folder / "missing.yaml")]) == 2
+    assert "stimuli.path" in capsys.readouterr().err
+    cfg["datasets"][0]["stimuli"]["path"] = "stimuli.txt"
+    cfg["datasets"][0]["simulate"]["regions"] = {"V1": "layer9"}
+    (folder / "layer.yaml").write_text(yaml.safe_dump(cfg))
+    assert cli.main(["run", str(folder / "layer.yaml")]) == 2
+    assert "'layer9' is not a layer of 'toy'" in capsys.readouterr().err
+    assert cli.main(["report", str(folder / "nowhere")]) == 2
+    assert "No maps" in capsys.readouterr().err
+
+
+def test_no_stimulus_in_common(bench, capsys):
+    folder, cfg, _ = bench
+    rec = data.recording(
+        np.random.default_rng(0).normal(size=(5, 3)), stimulus_id=np.arange(100, 105), subject="S1", region="V1"
+    )
+    arrays.save(rec, folder / "rec.nc")
+    cfg["datasets"] = [{"name": "real", "stimuli": {"type": "text", "path": "stimuli.txt"}, "recording": "rec.nc"}]
+    (folder / "nocommon.yaml").write_text(yaml.safe_dump(cfg))
+    assert cli.main(["run", str(folder / "nocommon.yaml")]) == 2
+    assert "no stimulus_id in common" in capsys.readouterr().err
+    assert not list((folder / "results" / "maps").glob("*.nc"))
+
+
+def test_report_command_rebuilds(bench, tmp_path, capsys):
+    folder, _, _ = bench
+    run(folder / "bench.yaml", report=False)
+    out = tmp_path / "r.html"
+    assert cli.main(["report", str(folder / "results"), "-o", str(out)]) == 0
+    assert out.read_text().count("<img") == 8
+    assert cli.main(["report", str(folder / "results"), "-o", str(out)]) == 2  # exists
+    assert "overwrite" in capsys.readouterr().err
+
+
+def test_subjects_latencies_encoders_and_statistics(bench):
+    from brainalign import simulate
+
+    folder, cfg, truth = bench
+    acts = arrays.load(folder / "acts.nc")
+    subjects = [
+        simulate.make_recording(acts, truth, n_neuroids=12, snr=3.0, random_state=s, subject=f"S{s}") for s in range(3)
+    ]
+    multi = data.recording(
+        np.hstack([r.values for r in subjects]),
+        stimulus_id=subjects[0]["stimulus_id"].values,
+        subject=np.concatenate([r["subject"].values for r in subjects]),
+        region=np.concatenate([r["region"].values for r in subjects]),
+    )
+    arrays.save(multi, folder / "multi.nc")
+    meg = simulate.make_recording(
+        acts,
+        {"early": "layer0", "late": "layer3"},
+        kind="time_resolved",
+        n_neuroids=8,
+        snr=8.0,
+        latency=np.round(np.arange(0, 0.5, 0.1), 3),
+        random_state=0,
+        peak_latency={"early": 0.1, "late": 0.3},
+    )
+    arrays.save(meg, folder / "meg.nc")
+    cfg["datasets"] = [
+        {"name": "multi", "stimuli": {"type": "text", "path": "stimuli.txt"}, "recording": "multi.nc"},
+        {"name": "meg", "stimuli": {"type": "text", "path": "stimuli.txt"}, "recording": "meg.nc"},
+    ]
+    cfg["methods"] = [{"name": "ridge", "options": {"backend": "numpy"}, "cv": 4}, "rsa"]
+    cfg["statistics"] = {"n_boot": 50, "n_perm": 50, "random_state": 0}
+    (folder / "full.yaml").write_text(yaml.safe_dump(cfg))
+    result = run(folder / "full.yaml")
+    assert len(result.computed) == 4
+    maps = _maps(folder / "results")
+    multi_ridge = maps["multi__toy__ridge"]
+    assert multi_ridge["score"].dims == ("layer", "region", "subject")
+    assert multi_ridge["group_score"].dims == ("layer", "region")
+    assert multi_ridge.attrs["group_test"].endswith("(exact)")  # 2**3 <= 50 sign patterns
+    for var in ("ci_low", "ci_high", "p_value", "p_fdr", "significant"):
+        assert var in multi_ridge and "group_" + var in multi_ridge
+    assert multi_ridge.attrs["n_folds"] == 4 and multi_ridge.attrs["method"] == "ridge"
+    assert maps["meg__toy__rsa"]["score"].dims == ("layer", "region", "latency")
+    report = (folder / "results" / "report.html").read_text()
+    assert "group map (3 subjects" in report
+    assert report.count('alt="time course of') == 2  # the two time-resolved cells
+    assert report.count("<img") == 4 * 2 + 2
