@@ -87,6 +87,8 @@ _SIMULATE = {
     "regions": Field((dict,), True, help="region name -> layer name"),
     "n_neuroids": Field(_INT, default=100, help="neuroids per region"),
     "snr": Field(_FLOAT, default=2.0, help="signal-to-noise variance ratio"),
+    "readout": Field(_STR, default="linear", choices=("linear", "sample", "nonlinear"), help="how regions read layers"),
+    "n_repetitions": Field(_INT, default=1, help="trials per stimulus (ceilings; stochastic_shape needs 2 or more)"),
     "shuffle": Field(_BOOL, default=True, help="list the stimuli in a shuffled order, as a real recording would"),
     "random_state": Field(_INT, default=0, help="seed"),
 }

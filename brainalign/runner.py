@@ -169,8 +169,14 @@ def get_recording(dataset_cfg: Mapping[str, Any], simulate_from: xr.DataArray | 
                 f"datasets[{dataset_cfg['name']}].simulate.regions.{region}: {layer!r} is not a layer of "
                 f"{sim['model']!r}; its layers: {known}."
             )
-    rec = simulate.linear_recording(
-        simulate_from, sim["regions"], n_neuroids=sim["n_neuroids"], snr=sim["snr"], random_state=sim["random_state"]
+    rec = simulate.make_recording(
+        simulate_from,
+        sim["regions"],
+        readout=sim["readout"],
+        n_neuroids=sim["n_neuroids"],
+        snr=sim["snr"],
+        n_repetitions=sim["n_repetitions"],
+        random_state=sim["random_state"],
     )
     if sim["shuffle"]:
         order = np.random.default_rng(sim["random_state"]).permutation(rec.sizes["presentation"])

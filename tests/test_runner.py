@@ -272,3 +272,21 @@ def test_subjects_latencies_encoders_and_statistics(bench):
     assert "group map (3 subjects" in report
     assert report.count('alt="time course of') == 2  # the two time-resolved cells
     assert report.count("<img") == 4 * 2 + 2
+
+
+def test_every_method_recovers_a_planted_benchmark_and_the_report_shows_it(bench):
+    folder, cfg, _ = bench
+    # Neuron-sampled regions (best_match looks for single best units) with 4 trials per stimulus
+    # (stochastic_shape compares trials), listed in a shuffled order.
+    for ds in cfg["datasets"]:
+        ds["simulate"].update(readout="sample", n_neuroids=12, n_repetitions=4)
+    cfg["datasets"] = cfg["datasets"][:1]
+    # anc needs units in correspondence and attention_readout token-level features: not these.
+    names = ["ridge", "banded_ridge", "rsa", "trsa", "cka", "mutual_knn", "best_match", "shape", "stochastic_shape"]
+    cfg["methods"] = [{"name": n, "options": {"backend": "numpy"}} if "ridge" in n else n for n in names]
+    (folder / "all.yaml").write_text(yaml.safe_dump(cfg))
+    result = run(folder / "all.yaml")
+    assert len(result.computed) == len(names)
+    report = (folder / "results" / "report.html").read_text()
+    assert report.count('<span class="ok">3/3</span>') == len(names)  # every cell recovers every region
+    assert '<span class="bad">' not in report
