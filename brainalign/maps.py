@@ -82,12 +82,10 @@ class _Cells:
             for r, region in enumerate(self.regions)
             for s, subject in enumerate(self.subjects)
         }
-        n = rec.sizes["neuroid"]
-        # Averaging matrix: neuroid values @ M → cell means (NaN-safe via counts).
-        self.M = np.zeros((n, len(self.regions) * len(self.subjects)))
+        # Membership: neuroid values @ member → cell sums.
+        self.member = np.zeros((rec.sizes["neuroid"], len(self.regions) * len(self.subjects)))
         for (r, s), cols in self.columns.items():
-            if len(cols):
-                self.M[cols, r * len(self.subjects) + s] = 1.0 / len(cols)
+            self.member[cols, r * len(self.subjects) + s] = 1.0
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -96,11 +94,14 @@ class _Cells:
     def means(self, values: np.ndarray) -> np.ndarray:
         """``(..., neuroid)`` → ``(..., region, subject)`` means (NaN neuroids left out)."""
         finite = np.isfinite(values)
-        weights = finite.astype(float) @ (self.M > 0)
-        sums = np.where(finite, values, 0.0) @ (self.M > 0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = sums / weights
+            out = (np.where(finite, values, 0.0) @ self.member) / (finite.astype(float) @ self.member)
         return out.reshape(*values.shape[:-1], *self.shape)
+
+    def target_means(self, values: np.ndarray, n_lat: int) -> np.ndarray:
+        """``(..., neuroid·latency)`` flattened targets → ``(..., region, subject, latency)`` means."""
+        v = values.reshape(*values.shape[:-1], -1, n_lat)
+        return np.moveaxis(self.means(np.moveaxis(v, -1, -2)), -3, -1)
 
 
 # ------------------------------------------------------------------------------- alignment map
@@ -339,13 +340,8 @@ def _encoder_map(
         random_state=seed,
         return_predictions=want,
     )
-    acts, rec = data.align(
-        activations, recording, repetitions=repetitions, on_missing=on_missing, delays=delays, hrf_model=hrf_model
-    )
-    kind = data.detect_kind(rec)
-    row = "time" if kind == "continuous" else "presentation"
-    cells = _Cells(rec)
-    latency = rec["latency"].values if "latency" in rec.dims else None
+    cells = _Cells(scores)  # encode keeps the recording's neuroid coordinates
+    latency = scores["latency"].values if "latency" in scores.dims else None
     n_lat = 1 if latency is None else len(latency)
     target_dims = ["neuroid", "latency"] if latency is not None else ["neuroid"]
 
@@ -353,10 +349,8 @@ def _encoder_map(
         """(lead..., neuroid[, latency]) → (lead..., region, subject[, latency])."""
         lead = [d for d in var.dims if d not in target_dims]
         v = var.transpose(*lead, *target_dims).values
-        if latency is None:
-            return cells.means(v)
-        v = np.moveaxis(v, -1, -2)  # (..., latency, neuroid)
-        return np.moveaxis(cells.means(v), -3, -1)  # (..., region, subject, latency)
+        out = cells.target_means(v.reshape(*v.shape[: len(lead)], -1), n_lat)
+        return out if latency is not None else out[..., 0]
 
     values: dict[str, np.ndarray] = {}
     if banded:
@@ -372,6 +366,12 @@ def _encoder_map(
         with np.errstate(invalid="ignore", divide="ignore"):
             values["normalized"] = values["score"] / ceil[None]
     if want:
+        # The held-out targets, aligned exactly as encode aligned them.
+        _, rec = data.align(
+            activations, recording, repetitions=repetitions, on_missing=on_missing, delays=delays, hrf_model=hrf_model
+        )
+        row = "time" if data.detect_kind(rec) == "continuous" else "presentation"
+        continuous = row == "time"
         Y = rec.transpose(row, *target_dims).values.reshape(rec.sizes[row], -1).astype(np.float64)
         folds = [np.flatnonzero(scores["fold"].values == f) for f in np.unique(scores["fold"].values) if f >= 0]
         P_all = scores["prediction"].transpose("layer", row, *target_dims).values
@@ -382,14 +382,14 @@ def _encoder_map(
         for k in progress(range(len(layers)), desc=f"{name}: statistics"):
             P = P_all[k].astype(np.float64)
             if n_boot:
-                r_boot = _fold_bootstrap(Y, P, folds, n_boot, rng, kind == "continuous", block)
-                boots.append(_group_means(r_boot, groups))
+                r_boot = _fold_bootstrap(Y, P, folds, n_boot, rng, continuous, block)
+                boots.append(cells.target_means(r_boot, n_lat))
             if n_perm:
-                nulls.append(_fold_permutation(Y, P, folds, groups, n_perm, rng, kind == "continuous"))
+                null = _fold_permutation(Y, P, folds, groups, n_perm, rng, continuous)
+                nulls.append(null.reshape(n_perm, *cells.shape, n_lat))
 
-        def to_cells(stack: np.ndarray) -> np.ndarray:  # (layer, draws, cell) → (draws, layer, region, subject[, lat])
-            v = stack.reshape(*stack.shape[:2], *cells.shape, n_lat)
-            v = np.moveaxis(v, 1, 0)
+        def to_cells(stack: np.ndarray) -> np.ndarray:  # (layer, draws, ...) → (draws, layer, region, subject[, lat])
+            v = np.moveaxis(stack, 1, 0)
             return v if latency is not None else v[..., 0]
 
         if n_boot:
@@ -406,8 +406,8 @@ def _encoder_map(
         delays=scores.attrs["delays"],
         hrf_model=scores.attrs.get("hrf_model", "none"),
         ceiling_method=scores.attrs["ceiling"],
-        n_stimuli=int(rec.sizes[row]),
-        model=str(acts["model"].values[0]),
+        n_stimuli=int(scores.attrs["n_samples"]),
+        model=scores.attrs["model"],
     )
     return out
 
@@ -461,19 +461,6 @@ def _target_groups(cells: _Cells, n_neuroids: int, n_lat: int) -> list[np.ndarra
             for t in range(n_lat):
                 groups.append(cols * n_lat + t)
     return groups
-
-
-def _group_means(values: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
-    """``(draws, targets)`` → ``(draws, cells)`` NaN-aware means."""
-    import warnings
-
-    out = np.full((values.shape[0], len(groups)), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for g, cols in enumerate(groups):
-            if len(cols):
-                out[:, g] = np.nanmean(values[:, cols], axis=1)
-    return out
 
 
 def _fold_permutation(
@@ -638,12 +625,17 @@ def _similarity_ceiling(
     Spearman–Brown corrected to all trials (ρ) and the ceiling is √ρ, the largest score a
     noise-free model can expect, as for encoders.
     """
-    ids = np.asarray(rec["stimulus_id"].values)
+    trials = _trials(recording)
+    if trials is None:
+        return None
+    # The trials in the aligned recording's stimulus order, pivoted once for all splits.
+    ids = pd.Index(np.asarray(trials["stimulus_id"].values))
+    trials = trials.isel(presentation=ids.get_indexer(np.asarray(rec["stimulus_id"].values)))
     correct = bool(getattr(method, "spearman_brown", False))
     sums = np.zeros((*cells.shape, len(latencies)))
     counts = np.zeros_like(sums)
     for _ in range(n_splits):
-        halves = _split_halves(recording, ids, rng)
+        halves = _split_halves(trials, rng)
         if halves is None:
             return None
         A, B = halves
@@ -697,14 +689,8 @@ def _trials(recording: xr.DataArray) -> xr.DataArray | None:
     return xr.DataArray(values, dims=dims, coords=coords)
 
 
-def _split_halves(
-    recording: xr.DataArray, ids: np.ndarray, rng: np.random.Generator
-) -> tuple[xr.DataArray, xr.DataArray] | None:
-    """Two trial-averaged halves of the recording's trials, in the order of ``ids`` (or None)."""
-    trials = _trials(recording)
-    if trials is None:
-        return None
-    trials = trials.isel(presentation=pd.Index(np.asarray(trials["stimulus_id"].values)).get_indexer(ids))
+def _split_halves(trials: xr.DataArray, rng: np.random.Generator) -> tuple[xr.DataArray, xr.DataArray] | None:
+    """Two averages of a random half of the trials each (None when fewer than 3 stimuli remain)."""
     order = rng.permutation(trials.sizes["repetition"])
     half = trials.sizes["repetition"] // 2
     import warnings
@@ -724,30 +710,29 @@ def _split_halves(
 
 
 def _rdm_statistics(method, blocks_x, views, acts, shape, n_boot, n_perm, ci, rng):
-    """Bootstrap and permutation statistics of RDM-based methods with brainalign.stats."""
+    """Bootstrap and permutation statistics of RDM-based methods with brainalign.stats.
+
+    All layers against all (region, subject, latency) cells in one call each: every cell is
+    resampled and permuted with the same draws.
+    """
     from . import stats
 
     ids = np.asarray(acts["stimulus_id"].values)
     coords = {"stimulus_id": ids, "stimulus_id_2": ids}
-    layer_rdms = xr.DataArray(
-        np.stack([method.rdm_matrix(B) for B in blocks_x]),
-        dims=("layer", "stimulus_id", "stimulus_id_2"),
-        coords=coords,
-    )
-    lo = np.full(shape, np.nan)
-    hi = np.full(shape, np.nan)
-    p = np.full(shape, np.nan)
+    dims = ("stimulus_id", "stimulus_id_2")
+    layer_rdms = xr.DataArray(np.stack([method.rdm_matrix(B) for B in blocks_x]), dims=("layer", *dims), coords=coords)
+    keys = list(views)
+    cell_rdms = xr.DataArray(np.stack([method.rdm_matrix(views[k]) for k in keys]), dims=("cell", *dims), coords=coords)
+    lo, hi, p = (np.full(shape, np.nan) for _ in range(3))
+    index = tuple(np.array(i) for i in zip(*keys, strict=True))  # (r, s, t) of every cell
     seed = int(rng.integers(2**31))
-    for (r, s, t), Yr in progress(list(views.items()), desc="statistics"):
-        region_rdm = xr.DataArray(method.rdm_matrix(Yr), dims=("stimulus_id", "stimulus_id_2"), coords=coords)
-        if n_boot:
-            boot = stats.bootstrap_stimuli(
-                layer_rdms, region_rdm, method.compare, n_boot=n_boot, ci=ci, random_state=seed
-            )
-            lo[:, r, s, t], hi[:, r, s, t] = boot["ci_low"].values, boot["ci_high"].values
-        if n_perm:
-            test = stats.permutation_test(layer_rdms, region_rdm, method.compare, n_perm=n_perm, random_state=seed + 1)
-            p[:, r, s, t] = test["p_value"].values
+    if n_boot:
+        boot = stats.bootstrap_stimuli(layer_rdms, cell_rdms, method.compare, n_boot=n_boot, ci=ci, random_state=seed)
+        lo[(slice(None), *index)] = boot["ci_low"].transpose("layer", "cell").values
+        hi[(slice(None), *index)] = boot["ci_high"].transpose("layer", "cell").values
+    if n_perm:
+        test = stats.permutation_test(layer_rdms, cell_rdms, method.compare, n_perm=n_perm, random_state=seed + 1)
+        p[(slice(None), *index)] = test["p_value"].transpose("layer", "cell").values
     return lo, hi, p
 
 

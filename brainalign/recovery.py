@@ -24,6 +24,7 @@ import xarray as xr
 
 from . import data, registry, simulate
 from ._version import __version__
+from .maps import _is_encoder, _params
 from .utils import check_option, check_random_state, logger, progress
 
 __all__ = ["identifiability", "wilson_interval"]
@@ -298,17 +299,6 @@ def identifiability(
         n,
     )
     return out
-
-
-def _is_encoder(method: Any) -> bool:
-    return hasattr(method, "fit") and hasattr(method, "predict")
-
-
-def _params(method: Any) -> dict[str, Any]:
-    import json
-
-    params = method.get_params() if hasattr(method, "get_params") else {}
-    return json.loads(json.dumps(params, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
 
 
 def _methods(

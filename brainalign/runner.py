@@ -187,12 +187,12 @@ def get_recording(dataset_cfg: Mapping[str, Any], simulate_from: xr.DataArray | 
 def compute_map(cell: Cell, activations: xr.DataArray, recording: xr.DataArray) -> xr.Dataset:
     """The map of one cell (a pure function of its inputs: the same on any worker)."""
     from . import registry
-    from .maps import alignment_map, with_group
+    from .maps import _is_encoder, alignment_map, with_group
 
     stats = cell.statistics
     method = registry.get(cell.method["name"], **cell.method["options"])
     encoder_options = {}
-    if hasattr(method, "fit"):
+    if _is_encoder(method):
         encoder_options = {
             "cv": cell.method["cv"],
             "delays": cell.method["delays"],
@@ -294,16 +294,35 @@ def _groups(cells: list[Cell]) -> Iterator[tuple[tuple[str, str], list[Cell]]]:
 
 
 def _inputs(
-    cfg: Mapping[str, Any], dataset: Mapping[str, Any], model: Mapping[str, Any]
+    cfg: Mapping[str, Any], dataset: Mapping[str, Any], model: Mapping[str, Any], memo: dict[Any, Any]
 ) -> tuple[xr.DataArray, xr.DataArray]:
-    """Activations of ``model`` and the recording of ``dataset`` (built from the simulate model)."""
-    stimuli, ids = load_stimuli(dataset["stimuli"])
-    acts = get_activations(model, stimuli, ids, cfg["cache"])
-    source = None
-    if dataset["simulate"] is not None:
-        sim_model = next(m for m in cfg["models"] if m["name"] == dataset["simulate"]["model"])
-        source = acts if sim_model["name"] == model["name"] else get_activations(sim_model, stimuli, ids, cfg["cache"])
-    return acts, get_recording(dataset, source)
+    """Activations of ``model`` and the recording of ``dataset`` (built from the simulate model).
+
+    ``memo`` keeps what a run has already loaded or computed (stimuli, activations, recordings),
+    so that each dataset's recording is built once, whatever the number of models.
+    """
+
+    def once(key: Any, make: Any) -> Any:
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
+    name = dataset["name"]
+    stimuli, ids = once(("stimuli", name), lambda: load_stimuli(dataset["stimuli"]))
+
+    def activations(m: Mapping[str, Any]) -> xr.DataArray:
+        return once(("activations", name, m["name"]), lambda: get_activations(m, stimuli, ids, cfg["cache"]))
+
+    def recording() -> xr.DataArray:
+        source = None
+        if dataset["simulate"] is not None:
+            source = activations(next(m for m in cfg["models"] if m["name"] == dataset["simulate"]["model"]))
+        return get_recording(dataset, source)
+
+    acts = activations(model)
+    rec = once(("recording", name), recording)
+    memo.pop(("activations", name, model["name"]), None)  # kept only while another model may need it
+    return acts, rec
 
 
 def _brain_png(amap: xr.Dataset, recording: xr.DataArray) -> bytes | None:
@@ -330,13 +349,19 @@ def _brain_png(amap: xr.Dataset, recording: xr.DataArray) -> bytes | None:
     return buf.getvalue()
 
 
-def _compute_group(cfg: Mapping[str, Any], cells: list[Cell]) -> list[tuple[Cell, xr.Dataset, bytes | None]]:
-    acts, rec = _inputs(cfg, cells[0].dataset, cells[0].model)
-    out = []
+def _iter_group(
+    cfg: Mapping[str, Any], cells: list[Cell], memo: dict[Any, Any] | None = None
+) -> Iterator[tuple[Cell, xr.Dataset, bytes | None]]:
+    """Each cell of a (dataset, model) group as soon as it is computed."""
+    acts, rec = _inputs(cfg, cells[0].dataset, cells[0].model, {} if memo is None else memo)
     for cell in cells:
         amap = compute_map(cell, acts, rec)
-        out.append((cell, amap, _brain_png(amap, rec)))
-    return out
+        yield cell, amap, _brain_png(amap, rec)
+
+
+def _compute_group(cfg: Mapping[str, Any], cells: list[Cell]) -> list[tuple[Cell, xr.Dataset, bytes | None]]:
+    """All cells of a group (one Dask task)."""
+    return list(_iter_group(cfg, cells))
 
 
 def run(
@@ -399,8 +424,9 @@ def run(
     groups = list(_groups(pending))
     if scheduler is None:
         bar = progress(range(len(pending)), desc="cells", total=len(pending), unit="cell")
+        memo: dict[Any, Any] = {}
         for _, group in groups:
-            for cell, amap, brain in _compute_group(cfg, group):
+            for cell, amap, brain in _iter_group(cfg, group, memo):  # saved one by one: resumable per cell
                 _save_cell(output, cell, amap, brain, overwrite=True)
                 result.computed.append(cell.name)
                 next(bar, None)

@@ -290,3 +290,19 @@ def test_every_method_recovers_a_planted_benchmark_and_the_report_shows_it(bench
     report = (folder / "results" / "report.html").read_text()
     assert report.count('<span class="ok">3/3</span>') == len(names)  # every cell recovers every region
     assert '<span class="bad">' not in report
+
+
+def test_each_datasets_inputs_are_built_once(bench, monkeypatch):
+    from brainalign import runner
+
+    folder, cfg, _ = bench
+    arrays.save(_layered_activations(seed=1), folder / "other.nc")
+    cfg["models"].append({"name": "other", "type": "activations", "path": "other.nc"})
+    (folder / "two.yaml").write_text(yaml.safe_dump(cfg))
+    calls = []
+    real = runner.get_activations
+    monkeypatch.setattr(runner, "get_activations", lambda m, *a: calls.append(m["name"]) or real(m, *a))
+    result = run(folder / "two.yaml", report=False)
+    assert len(result.computed) == 8  # 2 datasets × 2 models × 2 methods
+    # Each model once per dataset: the simulation's source ("toy") is not extracted again for "other".
+    assert sorted(calls) == ["other", "other", "toy", "toy"]
