@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from importlib import resources
@@ -10,7 +9,7 @@ from pathlib import Path
 
 from brainalign.utils import check_writable_dir, get_options, logger, soft_import
 
-__all__ = ["fetch_files", "file_hash", "get_data_dir", "local_files", "read_checksums"]
+__all__ = ["fetch_files", "get_data_dir", "local_files", "read_checksums", "resolve_files"]
 
 ENV_VAR = "BRAINALIGN_DATA"
 
@@ -51,18 +50,10 @@ def read_checksums(dataset: str) -> dict[str, str]:
     return out
 
 
-def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB blocks."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _verify(path: Path, digest: str) -> None:
+    pooch = soft_import("pooch", "verifying dataset files against their checksums")
     algorithm, expected = digest.split(":", 1)
-    got = file_hash(path, algorithm)
+    got = pooch.file_hash(str(path), alg=algorithm)
     if got != expected:
         raise ValueError(
             f"The file {str(path)!r} does not match its checksum ({algorithm} {got}, expected {expected}): it is "
@@ -125,3 +116,27 @@ def fetch_files(
             )
         )
     return out
+
+
+def resolve_files(
+    dataset: str,
+    files: Iterable[str],
+    *,
+    path: str | os.PathLike | None,
+    base_url: str,
+    data_dir: str | os.PathLike | None = None,
+    verify: bool = True,
+    optional: Iterable[str] = (),
+) -> dict[str, Path]:
+    """Paths of ``files``: in the local copy ``path`` (checked against the checksum list when
+    ``verify``), or, with ``path=None``, in the cache, downloading what is missing.
+
+    ``optional`` files are downloaded too, but a local copy may lack them (they are then left
+    out of the result).
+    """
+    files, optional = list(files), list(optional)
+    if path is None:
+        return fetch_files(dataset, [*files, *optional], base_url=base_url, data_dir=data_dir)
+    folder = Path(path).expanduser()
+    present = [f for f in optional if (folder / f).exists() or (folder / Path(f).name).exists()]
+    return local_files(dataset, folder, [*files, *present], verify=verify)

@@ -15,6 +15,11 @@ from ._schema import validate
 
 __all__ = ["align", "fir_delays", "hrf_matrix", "lanczos_matrix"]
 
+#: Where the HRF grid starts, in seconds from a run's first frame (nilearn's ``min_onset``): events
+#: that early still drive the first frames through the HRF, so ``align(..., hrf_model=...)``
+#: accepts them.
+HRF_MIN_ONSET = -24.0
+
 
 def align(
     activations: xr.DataArray,
@@ -79,7 +84,9 @@ def align(
         amplitude = the unit's value): a boxcar on a grid ``oversampling`` times finer than the
         recording's, convolved with nilearn's HRF (normalised to unit sum on that grid), linearly
         interpolated at the recording's times. All units are computed at once, as one matrix.
-        ``resample`` is not used then.
+        ``resample`` is not used then. Events up to 24 s before a run's first frame are used
+        (the HRF carries their response into the first frames; e.g. words heard before the
+        first recorded volume); with resampling, events must lie within a sample of the run.
     oversampling : int
         Grid refinement for ``hrf_model`` (nilearn's default, 50).
 
@@ -267,7 +274,7 @@ def hrf_matrix(
     hrf_model: Literal["glover", "spm"] = "glover",
     step: float | None = None,
     oversampling: int = 50,
-    min_onset: float = -24.0,
+    min_onset: float = HRF_MIN_ONSET,
 ) -> np.ndarray:
     """Weights ``W`` (frames × events) such that ``W @ amplitudes`` are HRF-convolved regressors.
 
@@ -277,6 +284,8 @@ def hrf_matrix(
     0) on a grid of step ``step / oversampling`` starting ``min_onset`` seconds before the first
     frame, convolved with nilearn's ``glover_hrf`` or ``spm_hrf``, linearly interpolated at
     ``frame_times``. The model is linear in the amplitudes, so one matrix serves every unit.
+    Events may start up to ``-min_onset`` seconds before the first frame (their response still
+    reaches the first frames); earlier ones are an error.
 
     Examples
     --------
@@ -296,9 +305,16 @@ def hrf_matrix(
         step = float(np.min(np.diff(frame_times))) if len(frame_times) > 1 else None
     if step is None or not step > 0:
         raise ValueError("hrf_matrix needs the sampling step: frame times must increase, or pass step=...")
+    if not (np.isfinite(min_onset) and min_onset <= 0):
+        raise ValueError(f"min_onset must be seconds <= 0 (the grid's start from the first frame), got {min_onset!r}.")
     kernel = getattr(first_level, f"{hrf_model}_hrf")(step, oversampling)
     dt = step / oversampling
     start = frame_times[0] + min_onset
+    if onsets.size and onsets.min() < start:
+        raise ValueError(
+            f"onsets: an event at {onsets.min():g} s starts before the HRF grid, which begins {-min_onset:g} s before "
+            f"the first frame ({frame_times[0]:g} s). Drop events that early, or pass a lower min_onset=..."
+        )
     n_grid = int(np.rint((frame_times[-1] + step - start) / dt)) + 1
     grid = start + dt * np.arange(n_grid)
     on = np.minimum(np.searchsorted(grid, onsets), n_grid - 1)
@@ -328,6 +344,22 @@ def _average_matrix(new_times: np.ndarray, old_times: np.ndarray, step: float) -
     return inside / np.maximum(counts, 1)
 
 
+def run_blocks(runs: np.ndarray) -> list[slice]:
+    """Slices of the runs' blocks of consecutive samples: a new block starts wherever the run
+    label changes (shared by FIR delays and the iEEG envelope/resampling, run by run).
+
+    Examples
+    --------
+    >>> run_blocks(np.array(["a", "a", "b", "b", "b"]))
+    [slice(0, 2, None), slice(2, 5, None)]
+    """
+    runs = np.asarray(runs)
+    if runs.size == 0:
+        return []
+    bounds = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1], True])
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
 def fir_delays(values: np.ndarray, runs: np.ndarray, delays: Sequence[int]) -> np.ndarray:
     """Stack copies of ``values`` (time × features) delayed by each of ``delays`` samples.
 
@@ -343,9 +375,8 @@ def fir_delays(values: np.ndarray, runs: np.ndarray, delays: Sequence[int]) -> n
     delays = [int(d) for d in delays]
     out = np.zeros((values.shape[0], len(delays) * values.shape[1]), dtype=values.dtype)
     width = values.shape[1]
-    runs = np.asarray(runs)
-    bounds = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1], True])
-    for start, stop in itertools.pairwise(bounds):
+    for block_slice in run_blocks(runs):
+        start, stop = block_slice.start, block_slice.stop
         block = values[start:stop]
         n = stop - start
         for k, d in enumerate(delays):
@@ -402,10 +433,15 @@ def _align_continuous(
         events = np.flatnonzero(act_runs == r)
         t_new, t_old = rec_time[rows], act_time[events]
         step = float(np.median(np.diff(t_new))) if len(t_new) > 1 else _step_from_attrs(recording)
-        if t_old.min() < t_new[0] - step or t_old.max() > t_new[-1] + step:
+        # Resampling reads events within a sample of the run; the HRF carries an event's response
+        # up to HRF_MIN_ONSET s (the grid hrf_matrix builds) into the run's first frames.
+        lower = t_new[0] + HRF_MIN_ONSET if hrf_model is not None else t_new[0] - step
+        if t_old.min() < lower or t_old.max() > t_new[-1] + step:
+            allowed = f"{lower:.3g}–{t_new[-1] + step:.3g} s"
             raise ValueError(
                 f"activations of run {r!r} have events at {t_old.min():.3g}–{t_old.max():.3g} s, "
-                f"outside the recording's samples of that run ({t_new[0]:.3g}–{t_new[-1]:.3g} s). "
+                f"outside the recording's samples of that run ({t_new[0]:.3g}–{t_new[-1]:.3g} s; events may lie "
+                f"at {allowed}{' with hrf_model' if hrf_model is not None else ''}). "
                 "Event times and the recording's 'time' must both count seconds from the run's start."
             )
         if hrf_model is not None:

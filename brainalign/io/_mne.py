@@ -101,7 +101,8 @@ def channel_table(info: Any, sel: np.ndarray) -> tuple[pd.DataFrame, str]:
     """Names, types and positions (mm; NaN where unknown) of the selected channels, and the
     coordinate frame of the montage."""
     names = [info["ch_names"][i] for i in sel]
-    types = [info.get_channel_types()[i] for i in sel]
+    all_types = info.get_channel_types()
+    types = [all_types[i] for i in sel]
     xyz = np.array([info["chs"][i]["loc"][:3] for i in sel], dtype=float).reshape(-1, 3)
     missing = ~np.all(np.isfinite(xyz), axis=1) | np.all(xyz == 0, axis=1)
     xyz[missing] = np.nan
@@ -200,6 +201,7 @@ def from_mne(
         Run label (continuous: of every sample; epochs: of every epoch).
     window : (float, float), optional
         Epochs/Evoked: average the samples in ``[tmin, tmax]`` s → condition-based recording.
+        Only the window's samples are kept in memory (epochs on disk are read in blocks).
     dtype : numpy dtype
         Dtype of the values (float32 by default; MNE computes in float64).
     modality : str, optional
@@ -277,7 +279,8 @@ def from_mne(
     if evokeds is not None:
         if len({tuple(e.ch_names) for e in evokeds}) != 1 or len({(len(e.times), e.times[0]) for e in evokeds}) != 1:
             raise ValueError("All Evoked must have the same channels and time points; equalise them first.")
-        data = np.stack([e.data[sel] for e in evokeds])
+        keep = _window_samples(evokeds[0].times, window)
+        data = np.stack([e.data[sel][:, keep] for e in evokeds])
         ids = list(stimulus_id) if stimulus_id is not None else [e.comment for e in evokeds]
         if len(ids) != len(evokeds):
             raise ValueError(f"stimulus_id must give one id per Evoked ({len(evokeds)}), got {len(ids)}.")
@@ -289,7 +292,7 @@ def from_mne(
         )
 
     if isinstance(inst, mne.BaseEpochs):
-        data = inst.get_data(picks=sel)
+        data = _epochs_data(inst, sel, window)  # drops bad epochs (as get_data does) before the ids are read
         ids = _epoch_ids(inst, stimulus_id)
         pres = {
             "event_code": inst.events[:, 2].astype(int),
@@ -358,18 +361,64 @@ def _epoch_ids(epochs: Any, stimulus_id: Any) -> list[Any]:
     return ids
 
 
+def _window_samples(times: np.ndarray, window: tuple[float, float] | None) -> slice:
+    """The samples of ``times`` inside ``[tmin, tmax]`` (all without a window), as a slice."""
+    if window is None:
+        return slice(None)
+    latency = np.asarray(times, dtype=float)
+    inside = np.flatnonzero((latency >= window[0]) & (latency <= window[1]))
+    if not len(inside):
+        raise ValueError(f"window {window} holds no sample (epochs span {latency[0]:g}–{latency[-1]:g} s).")
+    return slice(int(inside[0]), int(inside[-1]) + 1)
+
+
+#: Values (channels × samples × epochs) read from disk at once for a latency window.
+_READ_BLOCK = 1 << 26
+
+
+def _epochs_data(epochs: Any, sel: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+    """``epochs.get_data`` of the picked channels; with a window, memory holds only the
+    window's samples: in-memory epochs are sliced by MNE (``tmin``/``tmax``), epochs on disk
+    are read a block of epochs at a time (MNE reads whole epochs) and cut to the window."""
+    keep = _window_samples(epochs.times, window)
+    if window is None:
+        return epochs.get_data(picks=sel)
+    n_win = keep.stop - keep.start
+    # MNE (>= 1.6) reads the samples [tmin, tmax), seconds turned into sample indices rounded
+    # down: bounds a quarter sample past the first and past the last + 1 pick exactly ours.
+    step = 1.0 / float(epochs.info["sfreq"])
+    bounds = {
+        "tmin": float(epochs.times[keep.start]) + 0.25 * step,
+        "tmax": float(epochs.times[keep.stop - 1]) + 1.25 * step,
+    }
+    if epochs.preload:
+        data = epochs.get_data(picks=sel, **bounds)
+    else:
+        epochs.drop_bad(verbose="error")  # as get_data would; a no-op for epochs read from FIF
+        n = len(epochs)
+        data = np.empty((n, len(sel), n_win))
+        block = max(1, _READ_BLOCK // (len(epochs.ch_names) * len(epochs.times)))
+        for a in range(0, n, block):
+            part = epochs.get_data(picks=sel, item=slice(a, a + block), **bounds)
+            if part.shape[-1] != n_win:  # pragma: no cover - an MNE that bounds differently
+                part = epochs.get_data(picks=sel, item=slice(a, a + block))[..., keep]
+            data[a : a + block] = part
+        return data
+    if data.shape[-1] != n_win:  # pragma: no cover - an MNE that bounds differently
+        data = epochs.get_data(picks=sel)[..., keep]
+    return data
+
+
 def _epoch_like(data, times, ids, pres, window, regions, neuroid_coords, attrs, info, subject, dtype, name):
+    """``data`` holds every latency of ``times``, or with ``window`` only the window's samples."""
     attrs = dict(attrs)
     latency = np.asarray(times, dtype=float)
     if window is None:
         attrs["sfreq"] = float(info["sfreq"])
         values, extra = data, {"latency": latency}
     else:
-        keep = (latency >= window[0]) & (latency <= window[1])
-        if not keep.any():
-            raise ValueError(f"window {window} holds no sample (epochs span {latency[0]:g}–{latency[-1]:g} s).")
         attrs.update(window_tmin=window[0], window_tmax=window[1])
-        values, extra = data[:, :, keep].mean(axis=2), {}
+        values, extra = data.mean(axis=2), {}
     return _recording(
         values.astype(dtype),
         stimulus_id=ids,

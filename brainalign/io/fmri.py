@@ -19,9 +19,10 @@ HRF convolution of continuous designs lives in :func:`brainalign.data.align`
 
 from __future__ import annotations
 
+import inspect
 import os
-import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ import xarray as xr
 from ..data import recording as _recording
 from ..utils import logger, progress, soft_import
 from ._atlas import describe, integer_labels, load_image, read_labels, region_names
+from ._bids import Sidecars, norm_run, parse_name, raw_entities, run_sort_key, strip_prefix
 
 __all__ = ["from_bids", "load_bids_events", "load_fmri"]
 
@@ -288,12 +290,14 @@ def from_bids(
 ) -> xr.DataArray:
     """Load every run of a task from a BIDS dataset, with its events, into a recording.
 
-    The repetition time comes from the runs' JSON sidecars (``RepetitionTime``) when present,
-    else from the NIfTI headers. Runs are found by BIDS entities in file names:
+    The repetition time comes from the runs' JSON sidecars (``RepetitionTime``; BIDS
+    inheritance: dataset-, subject-, session- and run-level ``*_bold.json`` merged, the most
+    specific last) when present, else from the NIfTI headers. Runs are found by BIDS entities
+    in file names:
     ``sub-<subject>[_ses-<session>]_task-<task>[_run-<run>][_space-<space>][_desc-<desc>]_bold.nii[.gz]``
-    under ``func/`` folders of
-    ``derivatives`` (e.g. fMRIPrep's output) or, by default, of ``root``. Events come from the
-    matching ``*_events.tsv`` in ``root`` (BIDS inheritance: the most specific file wins).
+    under ``func/`` folders of ``derivatives`` (e.g. fMRIPrep's output) or, by default, of
+    ``root`` (its ``derivatives/`` folder left out). Events come from the matching
+    ``*_events.tsv`` in ``root`` (BIDS inheritance: the most specific file wins).
 
     Parameters
     ----------
@@ -308,7 +312,9 @@ def from_bids(
         Folder of preprocessed runs (fMRIPrep layout), searched instead of ``root``.
     confounds : sequence of str, optional
         Columns of fMRIPrep's ``*_desc-confounds_timeseries.tsv`` to regress out (missing values
-        in the first rows, as fMRIPrep writes for derivatives, are set to 0).
+        in the first rows, as fMRIPrep writes for derivatives, are set to 0). Each run's file is
+        the one beside it whose entities are exactly the run's (all but ``space``, ``desc``,
+        ``res``...); none or several is an error.
     stimulus_column : str, optional
         Events column of the stimulus ids (see :func:`load_bids_events`).
     **kwargs
@@ -329,30 +335,38 @@ def from_bids(
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"The BIDS folder {str(root)!r} does not exist.")
-    subject = _strip(subject, "sub")
-    task = _strip(task, "task")
+    if confounds is not None and (isinstance(confounds, str) or not all(isinstance(c, str) for c in confounds)):
+        raise TypeError(f"confounds must be a list of column names of the fMRIPrep confounds file, got {confounds!r}.")
+    subject = strip_prefix(subject, "sub")
+    task = strip_prefix(task, "task")
     search = Path(derivatives) if derivatives is not None else root
     if not search.is_dir():
         raise FileNotFoundError(f"The derivatives folder {str(search)!r} does not exist.")
     wanted = {"sub": subject, "task": task}
     if session is not None:
-        wanted["ses"] = _strip(session, "ses")
+        wanted["ses"] = strip_prefix(session, "ses")
     if space is not None:
-        wanted["space"] = _strip(space, "space")
+        wanted["space"] = strip_prefix(space, "space")
     if desc is not None:
-        wanted["desc"] = _strip(desc, "desc")
+        wanted["desc"] = strip_prefix(desc, "desc")
     runs_wanted = None
     if run is not None:
-        runs_wanted = {_norm_run(r) for r in (run if isinstance(run, (list, tuple)) else [run])}
-    candidates = sorted(search.glob(f"**/sub-{subject}*_bold.nii*"))
+        runs_wanted = {norm_run(r) for r in (run if isinstance(run, (list, tuple)) else [run])}
+    # Raw runs only, unless a derivatives folder is named: root/derivatives/... holds preprocessed
+    # copies of the same runs.
+    candidates = sorted(
+        p
+        for p in search.glob(f"**/sub-{subject}*_bold.nii*")
+        if derivatives is not None or "derivatives" not in p.relative_to(search).parts
+    )
     found = []
     for path in candidates:
-        ents = _entities(path.name)
+        ents = parse_name(path.name)
         if ents is None or path.parent.name != "func":
             continue
         if any(ents.get(k) != v for k, v in wanted.items()):
             continue
-        if runs_wanted is not None and _norm_run(ents.get("run", "")) not in runs_wanted:
+        if runs_wanted is not None and norm_run(ents.get("run", "")) not in runs_wanted:
             continue
         found.append((path, ents))
     if not found:
@@ -361,23 +375,33 @@ def from_bids(
             f"{', run ' + str(sorted(runs_wanted)) if runs_wanted else ''}) under {str(search)!r}. Files found for "
             f"that subject: {[p.name for p in candidates[:5]]}. Check the entities (space=..., desc=...)."
         )
-    keys = [tuple(sorted((k, v) for k, v in ents.items() if k not in ("space", "desc", "res"))) for _, ents in found]
+    keys = [tuple(sorted(raw_entities(ents).items())) for _, ents in found]
     if len(set(keys)) != len(keys):
         dup = [p.name for p, _ in found]
         raise ValueError(
             f"Several files match the same run: {dup[:6]}. Narrow the search with space=... and/or desc=..."
         )
-    found.sort(key=lambda pe: (pe[1].get("ses", ""), _run_sort_key(pe[1].get("run", ""))))
-    events, conf, labels = [], [], []
+    found.sort(key=lambda pe: (pe[1].get("ses", ""), run_sort_key(pe[1].get("run", ""))))
+    # One finder: each folder of the dataset is listed once, whatever the number of runs.
+    sidecars = Sidecars()
+    json_roots = [root] if derivatives is None else [root, search]
+    events, conf, labels, trs = [], [], [], set()
     for path, ents in found:
-        ev_path = _find_events(root, ents)
-        events.append(load_bids_events(ev_path, stimulus_column=stimulus_column) if ev_path else None)
+        # Events belong to the raw run (BIDS inheritance in root, the most specific file wins).
+        ev_path = sidecars.nearest(path, "events", ".tsv", ents=raw_entities(ents), roots=[root])
+        if ev_path is not None:
+            events.append(_ParsedEvents(load_bids_events(ev_path, stimulus_column=stimulus_column), ev_path))
+        else:
+            events.append(None)
         if confounds is not None:
-            conf.append(_fmriprep_confounds(path, ents, confounds))
+            conf.append(_fmriprep_confounds(path, ents, confounds, sidecars))
         label = ents.get("run", "1")
         labels.append(f"ses-{ents['ses']}_run-{label}" if "ses" in ents and session is None else label)
+        if "tr" not in kwargs:
+            tr = sidecars.read_json(path, "bold", ents=ents, roots=json_roots).get("RepetitionTime")
+            if tr is not None:
+                trs.add(float(tr))
     if "tr" not in kwargs:
-        trs = {_sidecar_tr(root, p, task) for p, _ in found} - {None}
         if len(trs) > 1:
             raise ValueError(f"The runs' JSON sidecars give different RepetitionTime values {sorted(trs)}.")
         if trs:
@@ -401,6 +425,14 @@ def from_bids(
     if session is not None:
         rec.attrs["bids_session"] = wanted["ses"]
     return rec
+
+
+@dataclass(frozen=True)
+class _ParsedEvents:
+    """Events already read by :func:`load_bids_events` (from_bids), with their file."""
+
+    frame: pd.DataFrame
+    path: Path
 
 
 # ----------------------------------------------------------------------------------- sources
@@ -552,6 +584,17 @@ class _VolumeReader:
                 "(nilearn.image.resample_to_img) before loading them together."
             )
 
+    def scan(self, i: int) -> tuple[int, float | None]:
+        """Volumes and header TR of run ``i``, from its header (nibabel reads data lazily)."""
+        img = self.first if i == 0 else self.open(i)
+        self.check_grid(img, i)
+        if len(img.shape) == 3:
+            raise ValueError(
+                f"Run {i} ({self.source.name(i)}) is a 3-D image (one volume); continuous runs are 4-D. For one "
+                "beta/contrast map per stimulus pass stimulus_id=..."
+            )
+        return self.n_frames(img), self.header_tr(img)
+
     def n_frames(self, img) -> int:
         return 1 if len(img.shape) == 3 else int(img.shape[3])
 
@@ -591,12 +634,12 @@ class _VolumeReader:
         affines = soft_import("nibabel.affines")
         if self.parcellate:
             ids = _region_ids(masker)
-            mask = np.asanyarray(masker.mask_img_.dataobj) != 0 if masker.mask_img_ is not None else True
-            centroids = []
-            for value in ids:
-                ijk = np.argwhere((self.atlas_data == value) & mask)
-                centroids.append(affines.apply_affine(self.affine, ijk).mean(axis=0))
-            xyz = np.asarray(centroids, dtype=float).reshape(-1, 3)
+            inside = self.atlas_data != 0
+            if masker.mask_img_ is not None:
+                inside &= np.asanyarray(masker.mask_img_.dataobj) != 0
+            # Mean voxel index of every parcel in one pass, then mm (the affine is linear).
+            mean_ijk = _label_means(self.atlas_data[inside], np.argwhere(inside), ids)
+            xyz = affines.apply_affine(self.affine, mean_ijk).reshape(-1, 3)
             regions = region_names(np.asarray(ids), self.table, f"The atlas {self.atlas_name}")
             coords = _xyz_coords(xyz, label_value=np.asarray(ids))
             return coords, regions
@@ -692,6 +735,42 @@ class _SurfaceReader:
             if hemi in img.data.parts and np.asarray(img.data.parts[hemi]).shape[0] != n:
                 raise ValueError(f"Surface run {i} ({self.source.name(i)}) does not match the mesh ({hemi}).")
 
+    def scan(self, i: int) -> tuple[int, float | None]:
+        """Volumes of run ``i``, from the file headers where the format allows (GIfTI, .mgz,
+        NIfTI), so that pass 1 does not read the data; other inputs are opened."""
+        if i == 0:
+            return self.n_frames(self.first), None
+        item = self.source.items[i]
+        counts: dict[str, int] = {}
+        if isinstance(item, Mapping):
+            for key, value in item.items():
+                hemi = _hemi(key)
+                shape = None
+                if isinstance(value, (str, os.PathLike)):
+                    if not Path(value).exists():
+                        raise FileNotFoundError(f"Surface run {i}: the file {str(value)!r} does not exist.")
+                    shape = _surface_file_shape(value)
+                if shape is None:
+                    break
+                n = self.n_vertices.get(hemi)
+                if n is not None and shape[0] != n:
+                    raise ValueError(
+                        f"Surface run {i}: {describe(value)} has {shape[0]} vertices but the {hemi} hemisphere of "
+                        f"the mesh has {n}. Use the mesh the data were sampled on."
+                    )
+                counts[hemi] = shape[1]
+            else:
+                if len(set(counts.values())) > 1:
+                    raise ValueError(
+                        f"Surface run {i} ({self.source.name(i)}): the hemispheres hold different numbers of volumes "
+                        f"({counts})."
+                    )
+                if counts:
+                    return next(iter(counts.values())), None
+        img = self.open(i)  # in-memory images, or formats whose header does not tell
+        self.check_grid(img, i)
+        return self.n_frames(img), None
+
     def n_frames(self, img) -> int:
         part = np.asarray(next(iter(img.data.parts.values())))
         return 1 if part.ndim == 1 else int(part.shape[1])
@@ -703,6 +782,8 @@ class _SurfaceReader:
         maskers = soft_import("nilearn.maskers", "masking surface data")
         if options.pop("smoothing_fwhm", None) is not None:
             raise ValueError("smoothing_fwhm applies to volumes; smooth surface data on the mesh beforehand.")
+        if "dtype" not in inspect.signature(maskers.SurfaceMasker).parameters:
+            options.pop("dtype", None)  # nilearn < 0.14: the result's dtype is set when it is stored
         if self.parcellate:
             masker = maskers.SurfaceLabelsMasker(labels_img=self.atlas_img, mask_img=self.mask_img, **options)
             masker.fit()
@@ -720,17 +801,12 @@ class _SurfaceReader:
     def neuroids(self, masker, region: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
         if self.parcellate:
             ids = _region_ids(masker)
-            xyz, hemis = [], []
-            for value in ids:
-                pts, hs = [], []
-                for h in self.atlas_data:
-                    sel = self.atlas_data[h] == value
-                    pts.append(np.asarray(self.mesh.parts[h].coordinates)[sel])
-                    hs.extend([h] * int(sel.sum()))
-                pts = np.concatenate(pts)
-                xyz.append(pts.mean(axis=0))
-                hemis.append(hs[0] if len(set(hs)) == 1 else "both")
-            xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
+            hemi_names = list(self.atlas_data)
+            values = np.concatenate([self.atlas_data[h] for h in hemi_names])
+            points = np.concatenate([np.asarray(self.mesh.parts[h].coordinates, dtype=float) for h in hemi_names])
+            xyz = _label_means(values, points, ids).reshape(-1, 3)
+            where = np.stack([np.isin(ids, self.atlas_data[h]) for h in hemi_names], axis=1)  # parcel × hemisphere
+            hemis = [hemi_names[int(np.argmax(w))] if w.sum() == 1 else "both" for w in where]
             regions = region_names(np.asarray(ids), self.table, f"The atlas {self.atlas_name}")
             return _xyz_coords(xyz, hemisphere=np.asarray(hemis, dtype=object), label_value=np.asarray(ids)), regions
         parts = masker.mask_img_.data.parts if masker.mask_img_ is not None else None
@@ -754,11 +830,72 @@ class _SurfaceReader:
         return self.source.mesh_name or "surface"
 
 
+def _label_means(values: np.ndarray, points: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+    """Mean of ``points`` (n × 3) over the points of each label in ``ids``, in one pass over
+    the labels (``np.bincount`` weighted by each coordinate); NaN for a label with no point."""
+    ids = np.asarray(ids, dtype=np.int64)
+    uniq, inverse = np.unique(np.asarray(values, dtype=np.int64), return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(uniq))
+    sums = np.stack(
+        [np.bincount(inverse, weights=np.asarray(points[:, c], dtype=float), minlength=len(uniq)) for c in range(3)],
+        axis=1,
+    )
+    pos = np.minimum(np.searchsorted(uniq, ids), max(len(uniq) - 1, 0))
+    out = np.full((len(ids), 3), np.nan)
+    if len(uniq):
+        hit = uniq[pos] == ids
+        out[hit] = sums[pos[hit]] / counts[pos[hit], None]
+    return out
+
+
+def _surface_file_shape(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(vertices, volumes) of a surface data file read from its header, as nilearn's
+    ``load_surf_data`` would shape the data; None when the header does not tell."""
+    name = str(path).lower()
+    try:
+        if name.endswith((".mgz", ".nii", ".nii.gz")):
+            nib = soft_import("nibabel", "reading surface data")
+            dims = [int(d) for d in nib.load(str(path)).shape if int(d) != 1] or [1]  # squeezed, as nilearn
+        elif name.endswith((".gii", ".gii.gz")):
+            return _gifti_shape(Path(path))
+        else:
+            return None
+    except Exception:  # unreadable header: opening the file gives the error that names it
+        return None
+    return dims[0], int(np.prod(dims[1:])) if len(dims) > 1 else 1
+
+
+def _gifti_shape(path: Path) -> tuple[int, int] | None:
+    """Vertices and number of data arrays (one per volume) of a GIfTI file, from the XML
+    attributes: the encoded data are skipped, not decoded."""
+    import gzip
+    from xml.etree import ElementTree
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    sizes, n_arrays = set(), 0
+    with opener(path, "rb") as f:
+        for _, elem in ElementTree.iterparse(f, events=("end",)):
+            if elem.tag == "DataArray":
+                dims = [int(elem.get(f"Dim{k}", "1")) for k in range(int(elem.get("Dimensionality", "1")))]
+                big = [d for d in dims if d != 1]
+                if len(big) > 1:  # a 2-D array (vertices × volumes): let nilearn read it
+                    return None
+                sizes.add(big[0] if big else 1)
+                n_arrays += 1
+            if elem.tag in ("Data", "DataArray"):
+                elem.clear()
+    if n_arrays == 0 or len(sizes) != 1:
+        return None
+    return sizes.pop(), n_arrays
+
+
 # ------------------------------------------------------------------------------------ loading
 def _region_ids(masker) -> list[int]:
-    """Atlas values of the masker's output columns, in column order."""
+    """Atlas values of the masker's output columns, in column order (background left out:
+    nilearn >= 0.12.1 names it ``"background"``, 0.12.0 lists it as a region)."""
     ids = masker.region_ids_
-    return [int(ids[k]) for k in sorted(k for k in ids if k != "background")]
+    background = getattr(masker, "background_label", 0)
+    return [int(ids[k]) for k in sorted(k for k in ids if k != "background") if ids[k] != background]
 
 
 def _masker_options(**kw: Any) -> dict[str, Any]:
@@ -795,15 +932,9 @@ def _load_runs(
     # Pass 1: sizes and TRs from headers only (no data read).
     frames, trs = [], []
     for i in range(n_runs):
-        img = reader.first if i == 0 else reader.open(i)
-        reader.check_grid(img, i)
-        frames.append(reader.n_frames(img))
-        trs.append(reader.header_tr(img))
-        if not source.surface and len(img.shape) == 3:
-            raise ValueError(
-                f"Run {i} ({source.name(i)}) is a 3-D image (one volume); continuous runs are 4-D. For one "
-                "beta/contrast map per stimulus pass stimulus_id=..."
-            )
+        n, t = reader.scan(i)
+        frames.append(n)
+        trs.append(t)
     if tr is None:
         known = [t for t in trs if t is not None]
         if len(known) != n_runs:
@@ -839,6 +970,11 @@ def _load_runs(
     start = 0
     for i in progress(range(n_runs), desc="fMRI runs", unit="run"):
         img = reader.first if i == 0 else reader.open(i)
+        if reader.n_frames(img) != frames[i]:
+            raise ValueError(
+                f"Run {i} ({source.name(i)}) holds {reader.n_frames(img)} volumes but its header says {frames[i]}; "
+                "the file is inconsistent or was changed while loading."
+            )
         c = _read_confounds(conf[i], frames[i], i, source) if conf[i] is not None else None
         signals = masker.transform(img, confounds=c)
         signals = np.asarray(signals).reshape(frames[i], -1)
@@ -848,8 +984,11 @@ def _load_runs(
         start += frames[i]
         del signals, img
         if evs[i] is not None:
-            ev = load_bids_events(evs[i])
-            _check_events_inside(ev, frames[i] * tr, i, source, evs[i])
+            if isinstance(evs[i], _ParsedEvents):  # from_bids read them already
+                ev, given = evs[i].frame, evs[i].path
+            else:
+                ev, given = load_bids_events(evs[i]), evs[i]
+            _check_events_inside(ev, frames[i] * tr, i, source, given)
             events_table.append(ev.assign(run=runs[i]))
     time_runs = np.repeat(np.asarray(runs, dtype=object if any(isinstance(r, str) for r in runs) else None), frames)
     attrs = {
@@ -994,84 +1133,28 @@ def _jsonable(col: pd.Series) -> list[Any]:
 
 
 # ------------------------------------------------------------------------------------ BIDS
-_ENTITY = re.compile(r"([a-zA-Z0-9]+)-([a-zA-Z0-9]+)")
-
-
-def _entities(filename: str) -> dict[str, str] | None:
-    stem = filename.split(".")[0]
-    parts = stem.split("_")
-    ents = {}
-    for part in parts[:-1]:
-        m = _ENTITY.fullmatch(part)
-        if m is None:
-            return None
-        ents[m.group(1)] = m.group(2)
-    ents["suffix"] = parts[-1]
-    return ents
-
-
-def _strip(value: Any, prefix: str) -> str:
-    value = str(value)
-    return value[len(prefix) + 1 :] if value.startswith(prefix + "-") else value
-
-
-def _norm_run(value: Any) -> str:
-    value = _strip(value, "run")
-    return str(int(value)) if value.isdigit() else value
-
-
-def _run_sort_key(value: str):
-    return (0, int(value), "") if value.isdigit() else (1, 0, value)
-
-
-def _sidecar_tr(root: Path, bold: Path, task: str) -> float | None:
-    """RepetitionTime from the run's JSON sidecar (or the dataset-level task sidecar)."""
-    import json
-
-    stem = bold.name.split(".")[0]
-    for cand in (bold.parent / f"{stem}.json", root / f"task-{task}_bold.json"):
-        if cand.exists():
-            try:
-                value = json.loads(cand.read_text()).get("RepetitionTime")
-            except ValueError as err:
-                raise ValueError(f"Cannot read the JSON sidecar {str(cand)!r}: {err}") from err
-            if value is not None:
-                return float(value)
-    return None
-
-
-def _find_events(root: Path, ents: dict[str, str]) -> Path | None:
-    """The most specific events.tsv for a run (BIDS inheritance, top level last)."""
-    keys = ["sub", "ses", "task", "acq", "ce", "dir", "rec", "run", "echo"]
-    run_ents = {k: v for k, v in ents.items() if k in keys}
-    best, best_score = None, -1
-    for path in root.glob("**/*_events.tsv"):
-        if "derivatives" in path.relative_to(root).parts:
-            continue
-        ev = _entities(path.name)
-        if ev is None or ev.get("suffix") != "events":
-            continue
-        ev = {k: v for k, v in ev.items() if k != "suffix"}
-        if any(
-            run_ents.get(k) != v and not (k == "run" and _norm_run(v) == _norm_run(run_ents.get(k, "")))
-            for k, v in ev.items()
-        ):
-            continue
-        score = len(ev)
-        if score > best_score:
-            best, best_score = path, score
-    return best
-
-
-def _fmriprep_confounds(bold: Path, ents: dict[str, str], columns: Sequence[str]) -> pd.DataFrame:
-    stem = "_".join(f"{k}-{v}" for k, v in ents.items() if k in ("sub", "ses", "task", "acq", "run"))
-    candidates = list(bold.parent.glob(f"{stem}*desc-confounds_*.tsv"))
-    if not candidates:
+def _fmriprep_confounds(bold: Path, ents: dict[str, str], columns: Sequence[str], sidecars: Sidecars) -> pd.DataFrame:
+    """fMRIPrep's confounds of one run: the ``desc-confounds`` table beside the run whose entities
+    are exactly the run's (all but space, desc, res...)."""
+    run = raw_entities(ents)
+    hits = [
+        path
+        for suffix in ("timeseries", "regressors")  # fMRIPrep >= 20.0, and older
+        for path, e in sidecars.files(bold.parent, suffix, ".tsv")
+        if e.get("desc") == "confounds" and {k: v for k, v in e.items() if k not in ("desc", "suffix")} == run
+    ]
+    expected = "_".join(f"{k}-{v}" for k, v in run.items()) + "_desc-confounds_timeseries.tsv"
+    if not hits:
         raise FileNotFoundError(
-            f"No fMRIPrep confounds file ({stem}_desc-confounds_timeseries.tsv) next to {str(bold)!r}."
+            f"No fMRIPrep confounds file {expected!r} next to {str(bold)!r}: its entities must be exactly the run's "
+            f"({', '.join(f'{k}-{v}' for k, v in run.items())})."
         )
-    frame = pd.read_csv(candidates[0], sep="\t", na_values=["n/a"])
+    if len(hits) > 1:
+        raise ValueError(
+            f"Several fMRIPrep confounds files match {bold.name!r}: {[p.name for p in hits]}. Keep one ({expected!r})."
+        )
+    frame = pd.read_csv(hits[0], sep="\t", na_values=["n/a"])
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"The confounds file {str(candidates[0])!r} has no column(s) {missing}.")
+        raise ValueError(f"The confounds file {str(hits[0])!r} has no column(s) {missing}.")
     return frame[list(columns)].fillna(0.0)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -25,9 +24,11 @@ import xarray as xr
 
 from ..data import recording as _recording
 from ..data import validate
+from ..data._align import run_blocks
 from ..utils import check_option, logger, soft_import
 from . import _mne
 from ._atlas import lookup_regions
+from ._bids import Sidecars, merge_json, parse_name
 
 __all__ = ["high_gamma", "load_ieeg"]
 
@@ -149,27 +150,26 @@ def load_ieeg(
     inst = _mne.read_mne(path, what="iEEG")
     if isinstance(inst, list):
         raise ValueError(f"{str(path)!r} holds Evoked data; load_ieeg reads continuous or epoched iEEG.")
-    if isinstance(inst, mne.io.BaseRaw):
-        inst.load_data(verbose="error")
+    sidecars = Sidecars()
     if channels is not None:
-        ch_path = _sidecar(path, "channels", ".tsv") if channels == "auto" else Path(channels)
+        ch_path = sidecars.nearest(path, "channels", ".tsv") if _is_auto(channels) else Path(channels)
         if ch_path is not None:
             _apply_channels_tsv(inst, ch_path)
     table, where, unit, frame = None, None, coordinate_unit, "unknown"
     if isinstance(electrodes, pd.DataFrame):
         table, where = electrodes.copy(), "the electrodes table"
     elif electrodes is not None:
-        el_path = _find_electrodes(path) if electrodes == "auto" else Path(electrodes)
+        el_path = _find_electrodes(path) if _is_auto(electrodes) else Path(electrodes)
         if el_path is not None:
             if not el_path.exists():
                 raise FileNotFoundError(f"The electrodes file {str(el_path)!r} does not exist.")
             table, where = pd.read_csv(el_path, sep="\t", na_values=["n/a"]), repr(str(el_path))
-            unit = unit or _coordsystem_unit(el_path)
+            unit = unit or _coordsystem_unit(el_path, sidecars)
             frame = _frame_from_name(el_path.name)
     if table is not None:
         table.columns = [str(c).lstrip("\ufeff") for c in table.columns]
         _set_electrodes(inst, table, unit or "m", frame, where)
-    if picks == "ieeg":
+    if isinstance(picks, str) and picks == "ieeg":
         types = set(inst.get_channel_types())
         picks = [t for t in _mne.IEEG_TYPES if t in types]
         if not picks:
@@ -177,6 +177,11 @@ def load_ieeg(
                 f"{str(path)!r} has no sEEG/ECoG/DBS channel (types: {sorted(types)}). If the file labels them "
                 "otherwise, pass picks=[...] or a channels.tsv, or set types with raw.set_channel_types()."
             )
+    # Pick before reading: ECG, triggers, audio... are never loaded. The picks become channel
+    # names (same channels, same order) since dropping channels shifts indices.
+    inst, picks = _keep_needed(inst, picks, reference)
+    if isinstance(inst, mne.io.BaseRaw) and (reference is not None or band is not None or sfreq is not None):
+        inst.load_data(verbose="error")  # filters and re-referencing work in memory; else from_mne reads
     # Regions of the original contacts, carried through re-referencing.
     contact_regions = _contact_regions(inst, table, region_column, atlas, labels, picks, region)
     ref_label, bipolar_names = "original", None
@@ -197,7 +202,8 @@ def load_ieeg(
     elif isinstance(region, Mapping):
         regions = {ch: contact_regions[ch] for ch in picked if ch in contact_regions}  # from_mne names gaps
     else:
-        regions = {ch: contact_regions.get(ch, inst.get_channel_types(picks=[ch])[0]) for ch in picked}
+        ch_types = dict(zip(inst.ch_names, inst.get_channel_types(), strict=True))
+        regions = {ch: contact_regions.get(ch, ch_types[ch]) for ch in picked}
     rec = _mne.from_mne(inst, region=regions, picks=picks, modality="ieeg", **kwargs)
     rec.attrs.update(reference=ref_label, source_file=str(path))
     if band is not None:
@@ -240,7 +246,7 @@ def high_gamma(
     >>> rec = data.recording((1 + t)[:, None] * np.sin(2 * np.pi * 100 * t)[:, None], sfreq=1000.0,
     ...                      subject="S1", region="STG")
     >>> env = high_gamma(rec)
-    >>> round(float(env.isel(time=1000)), 1)  # the 1 + t envelope at t = 1 s
+    >>> round(float(env.isel(time=1000, neuroid=0)), 1)  # the 1 + t envelope at t = 1 s
     2.0
 
     References
@@ -275,11 +281,9 @@ def high_gamma(
     time_axis = "time" if kind == "continuous" else "latency"
     arr = data.transpose(..., time_axis).values.astype(np.float64)
     if kind == "continuous":
-        runs = np.asarray(data["run"].values)
-        bounds = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1], True])
         env = np.empty_like(arr)
-        for a, b in itertools.pairwise(bounds):
-            env[..., a:b] = _envelope(arr[..., a:b], fs, lo, hi, signal)
+        for block in run_blocks(data["run"].values):
+            env[..., block] = _envelope(arr[..., block], fs, lo, hi, signal)
     else:
         env = _envelope(arr, fs, lo, hi, signal)
     out = data.transpose(..., time_axis).copy(data=env.astype(data.dtype))
@@ -323,13 +327,14 @@ def _resample_recording(rec: xr.DataArray, kind: str, fs: float, new: float) -> 
     ratio = new / fs
     if kind == "continuous":
         runs = np.asarray(rec["run"].values)
-        bounds = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1], True])
-        parts, run_labels = [], []
+        times = np.asarray(rec["time"].values, dtype=float)
+        parts, run_labels, new_times = [], [], []
         vals = rec.transpose("neuroid", "time").values.astype(np.float64)
-        for a, b in itertools.pairwise(bounds):
-            res = mne.filter.resample(vals[:, a:b], up=ratio, down=1.0, verbose="error")
+        for block in run_blocks(runs):
+            res = mne.filter.resample(vals[:, block], up=ratio, down=1.0, verbose="error")
             parts.append(res)
-            run_labels.append(np.repeat(runs[a : a + 1], res.shape[1]))
+            run_labels.append(np.repeat(runs[block][:1], res.shape[1]))
+            new_times.append(times[block.start] + np.arange(res.shape[1]) / new)  # each run keeps its start
         values = np.concatenate(parts, axis=1).T
         neuroid_coords = {
             k: c.values for k, c in rec.coords.items() if c.dims == ("neuroid",) and k not in ("subject", "region")
@@ -338,6 +343,7 @@ def _resample_recording(rec: xr.DataArray, kind: str, fs: float, new: float) -> 
         return _recording(
             values.astype(rec.dtype),
             sfreq=new,
+            time=np.concatenate(new_times),
             run=np.concatenate(run_labels),
             subject=rec["subject"].values,
             region=rec["region"].values,
@@ -359,21 +365,31 @@ def _resample_recording(rec: xr.DataArray, kind: str, fs: float, new: float) -> 
     return out.transpose(*rec.dims)
 
 
-def _sidecar(path: Path, suffix: str, ext: str) -> Path | None:
-    stem = re.sub(r"_(ieeg|eeg|meg)$", "", path.name.split(".")[0])
-    candidate = path.parent / f"{stem}_{suffix}{ext}"
-    return candidate if candidate.exists() else None
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value == "auto"
 
 
-def _entities(name: str) -> dict[str, str]:
-    return dict(re.findall(r"(sub|ses|space|acq)-([a-zA-Z0-9]+)", name))
+def _keep_needed(inst: Any, picks: Any, reference: Any) -> tuple[Any, list[str]]:
+    """Drop the channels that no step uses (before any data are read); picks as names."""
+    sel = _mne.pick_indices(inst.info, picks)
+    names = list(inst.ch_names)
+    picked = [names[i] for i in sel]
+    needed = set(picked)
+    if isinstance(reference, str) and reference == "average":
+        # the common average is taken over every iEEG contact of each type, picked or not
+        needed |= {ch for ch, t in zip(names, inst.get_channel_types(), strict=True) if t in _mne.IEEG_TYPES}
+    elif reference is not None and not isinstance(reference, str):
+        needed |= {ch for pair in reference for ch in (pair if isinstance(pair, (list, tuple)) else ()) if ch in names}
+    if len(needed) < len(names):
+        inst.pick([ch for ch in names if ch in needed])  # keeps the file's channel order
+    return inst, picked
 
 
 def _find_electrodes(path: Path) -> Path | None:
-    ents = _entities(path.name)
+    ents = parse_name(path.name) or {}
     found = []
     for cand in sorted(path.parent.glob("*_electrodes.tsv")):
-        ce = _entities(cand.name)
+        ce = parse_name(cand.name) or {}
         if all(ce.get(k) == ents.get(k) for k in ("sub", "ses") if k in ce):
             found.append(cand)
     if len(found) > 1:
@@ -387,24 +403,23 @@ def _find_electrodes(path: Path) -> Path | None:
     return found[0]
 
 
-def _coordsystem_unit(electrodes: Path) -> str:
-    ents = _entities(electrodes.name)
-    for cand in electrodes.parent.glob("*_coordsystem.json"):
-        ce = _entities(cand.name)
-        if all(ce.get(k) == ents.get(k) for k in ("sub", "ses", "space") if k in ents or k in ce):
-            unit = str(json.loads(cand.read_text()).get("iEEGCoordinateUnits", "m"))
-            if unit not in _UNITS:
-                raise ValueError(
-                    f"{str(cand)!r}: iEEGCoordinateUnits is {unit!r}; brainalign needs positions in m, mm or cm "
-                    "(pixel coordinates must be registered to an anatomical space first)."
-                )
-            return unit
-    logger.warning("load_ieeg: no coordsystem.json for %s; assuming coordinates in metres.", electrodes)
-    return "m"
+def _coordsystem_unit(electrodes: Path, sidecars: Sidecars) -> str:
+    """iEEGCoordinateUnits of the coordsystem.json files that apply to ``electrodes`` (BIDS inheritance)."""
+    files = sidecars.find(electrodes, "coordsystem", ".json")
+    if not files:
+        logger.warning("load_ieeg: no coordsystem.json for %s; assuming coordinates in metres.", electrodes)
+        return "m"
+    unit = str(merge_json(files).get("iEEGCoordinateUnits", "m"))
+    if unit not in _UNITS:
+        raise ValueError(
+            f"{str(files[-1])!r}: iEEGCoordinateUnits is {unit!r}; brainalign needs positions in m, mm or cm "
+            "(pixel coordinates must be registered to an anatomical space first)."
+        )
+    return unit
 
 
 def _frame_from_name(name: str) -> str:
-    space = _entities(name).get("space", "").lower()
+    space = (parse_name(name) or {}).get("space", "").lower()
     if any(space.startswith(s) for s in _MNI_SPACES):
         return "mni_tal"
     return "unknown"

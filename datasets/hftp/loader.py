@@ -15,7 +15,7 @@ import pandas as pd
 
 from brainalign.utils import check_option
 
-from .._fetch import fetch_files, local_files
+from .._fetch import fetch_files, resolve_files
 
 __all__ = ["BASE_URL", "CORPORA", "fetch", "load"]
 
@@ -85,10 +85,7 @@ def load(
     """
     check_option("corpus", corpus, tuple(CORPORA))
     fname, n_words = CORPORA[corpus]
-    if path is None:
-        file = fetch_files("hftp", [fname], base_url=BASE_URL, data_dir=data_dir)[fname]
-    else:
-        file = local_files("hftp", path, [fname], verify=verify)[fname]
+    file = resolve_files("hftp", [fname], path=path, base_url=BASE_URL, data_dir=data_dir, verify=verify)[fname]
     # One sentence per line under a "text" header; the files quote some sentences that hold
     # commas but not others, so they are read as lines rather than as CSV.
     lines = [ln.strip() for ln in Path(file).read_text(encoding="utf-8").splitlines()]

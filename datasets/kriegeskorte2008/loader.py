@@ -28,12 +28,15 @@ import xarray as xr
 from brainalign.data import recording
 from brainalign.utils import soft_import
 
-from .._fetch import fetch_files, local_files
+from .._fetch import fetch_files, resolve_files
 
 __all__ = ["BASE_URL", "FILES", "fetch", "load"]
 
-#: Where the files are downloaded from (rsatoolbox's demo data, MIT licence).
-BASE_URL = "https://github.com/rsagroup/rsatoolbox/raw/main/demos/92imageData"
+#: Where the files are downloaded from: rsatoolbox's demo data (MIT licence) at the commit the
+#: checksums were taken from (the files are unchanged since rsatoolbox's first commit of them).
+BASE_URL = (
+    "https://raw.githubusercontent.com/rsagroup/rsatoolbox/44ac7ca0416c7b723b101a7f3a0be4e0c3f74042/demos/92imageData"
+)
 FILES = (
     "Kriegeskorte_Neuron2008_supplementalData.mat",
     "92_brainRDMs.mat",
@@ -84,10 +87,7 @@ def load(
     P.A. (2008). Matching categorical object representations in inferior temporal cortex of man
     and monkey. Neuron 60(6):1126-1141.
     """
-    if path is None:
-        files = fetch_files("kriegeskorte2008", FILES, base_url=BASE_URL, data_dir=data_dir)
-    else:
-        files = local_files("kriegeskorte2008", path, FILES, verify=verify)
+    files = resolve_files("kriegeskorte2008", FILES, path=path, base_url=BASE_URL, data_dir=data_dir, verify=verify)
     sio = soft_import("scipy.io")
     distance = soft_import("scipy.spatial.distance")
     supp = sio.loadmat(files[FILES[0]], simplify_cells=True)

@@ -22,7 +22,7 @@ import pandas as pd
 from brainalign.data import recording
 from brainalign.utils import progress, soft_import
 
-from .._fetch import fetch_files, get_data_dir, local_files, read_checksums
+from .._fetch import fetch_files, get_data_dir, read_checksums, resolve_files
 
 __all__ = ["BASE_URL", "SUBJECTS", "fetch", "load", "stories"]
 
@@ -109,8 +109,12 @@ def load(
         ``"recording"``: continuous recording ``(time, neuroid)``, one run per story (in the
         given order), ``time`` in s from the story's audio onset; ``"words"``: DataFrame with
         ``run`` (story), ``word``, ``onset``, ``offset``, ``duration`` and ``in_recording``
-        (onset within a TR of the story's recorded volumes; pass those rows' times to
-        :func:`brainalign.data.activations` — earlier words are context only).
+        (onset within a TR of the story's recorded volumes). Every word is kept: words heard
+        before the first recorded volume (10 s) still drive it through the haemodynamic
+        response, and :func:`brainalign.data.align` with ``hrf_model=...`` takes events from
+        24 s before a run's first volume, so pass all words' times to
+        :func:`brainalign.data.activations`. Lanczos or average resampling (``align``
+        without ``hrf_model``) accepts only the ``in_recording`` rows.
 
     Examples
     --------
@@ -125,10 +129,7 @@ def load(
     subject = _subject(subject)
     story_list = _story_list(subject, stories)
     files = _files(subject, story_list)
-    if path is None:
-        paths = fetch_files("lebel2023", files, base_url=BASE_URL, data_dir=data_dir)
-    else:
-        paths = local_files("lebel2023", path, files, verify=verify)
+    paths = resolve_files("lebel2023", files, path=path, base_url=BASE_URL, data_dir=data_dir, verify=verify)
     h5py = soft_import("h5py", "reading the LeBel 2023 responses")
     shapes = []
     for s in story_list:

@@ -22,7 +22,7 @@ import xarray as xr
 from brainalign.io.meg import from_mne
 from brainalign.utils import check_option, soft_import
 
-from .._fetch import fetch_files, get_data_dir, local_files
+from .._fetch import fetch_files, get_data_dir, resolve_files
 
 __all__ = ["BASE_URL", "PARTICIPANTS", "fetch", "load"]
 
@@ -99,13 +99,16 @@ def load(
     for t in trial_types:
         check_option("trial_types", t, TRIAL_TYPES)
     files = _files(participant)
-    if path is None:
-        paths = fetch_files("things_meg", files, base_url=BASE_URL, data_dir=data_dir)
-    else:
-        present = [f for f in files if (Path(path) / f).exists()]
-        paths = local_files(
-            "things_meg", path, [files[0], files[-1], *[f for f in files[1:-1] if f in present]], verify=verify
-        )
+    # The split parts (-epo-1.fif, ...) that MNE follows may be absent from a small local copy.
+    paths = resolve_files(
+        "things_meg",
+        [files[0], files[-1]],
+        optional=files[1:-1],
+        path=path,
+        base_url=BASE_URL,
+        data_dir=data_dir,
+        verify=verify,
+    )
     mne = soft_import("mne", "reading THINGS-MEG epochs")
     epochs = mne.read_epochs(paths[files[0]], preload=False, verbose="error")
     table = pd.read_csv(paths[files[-1]])

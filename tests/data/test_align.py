@@ -265,6 +265,16 @@ def test_align_with_hrf_convolves_every_unit_run_by_run():
     planted = data.recording(a.values[:, :1] * 3.0 + 1.0, tr=tr, run=rec["run"].values, subject="S1", region="STG")
     a2, _ = data.align(acts, planted, hrf_model="glover")
     assert np.corrcoef(a2.values[:, 0], planted.values[:, 0])[0, 1] > 1 - 1e-9
+    # ...which holds by construction; the independent check: every unit of every run is the
+    # regressor nilearn's compute_regressor builds from (onset, duration, amplitude) itself
+    first_level = pytest.importorskip("nilearn.glm.first_level")
+    frame_times = np.arange(n_tr) * tr
+    for k in range(2):
+        for unit in range(3):
+            events = np.vstack([times[k], np.full(len(times[k]), 0.25), values[k][:, unit]])
+            ref, _ = first_level.compute_regressor(events, "glover", frame_times, oversampling=50)
+            # float64 throughout; nilearn's grid differs from ours only by rounding
+            np.testing.assert_allclose(a.values[k * n_tr : (k + 1) * n_tr, unit], ref[:, 0], rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="not both"):
         data.align(acts, rec, hrf_model="glover", delays=(1, 2))
     with pytest.raises(ValueError, match="hrf_model"):
@@ -272,3 +282,42 @@ def test_align_with_hrf_convolves_every_unit_run_by_run():
     cond = data.recording(np.ones((2, 1)), stimulus_id=["x", "y"], subject="S", region="r")
     with pytest.raises(ValueError, match="continuous recordings only"):
         data.align(data.activations({"fc": np.ones((2, 1))}, stimulus_id=["x", "y"]), cond, hrf_model="spm")
+
+
+def test_hrf_accepts_events_before_the_first_frame():
+    """Words heard before the first recorded volume drive it through the HRF (~24 s support)."""
+    first_level = pytest.importorskip("nilearn.glm.first_level")
+    rng = np.random.default_rng(2)
+    tr, n_tr = 2.0, 40
+    onsets = np.r_[-20.0, -9.5, -2.5, np.sort(rng.uniform(0, n_tr * tr - 1, 20))]
+    amplitudes = rng.normal(size=(len(onsets), 2))
+    acts = data.activations({"fc": amplitudes}, time=onsets, run="a")
+    rec = data.recording(np.zeros((n_tr, 1)), tr=tr, run="a", subject="S1", region="STG")
+    a, _ = data.align(acts, rec, hrf_model="glover")
+    frame_times = np.arange(n_tr) * tr
+    for unit in range(2):
+        events = np.vstack([onsets, np.zeros(len(onsets)), amplitudes[:, unit]])
+        ref, _ = first_level.compute_regressor(events, "glover", frame_times)
+        np.testing.assert_allclose(a.values[:, unit], ref[:, 0], rtol=1e-9, atol=1e-12)
+    # the early events matter: without them the first frames differ
+    late = data.activations({"fc": amplitudes[3:]}, time=onsets[3:], run="a")
+    a_late, _ = data.align(late, rec, hrf_model="glover")
+    assert np.abs(a.values[:5] - a_late.values[:5]).max() > 1e-3
+    # beyond the HRF grid (24 s before the first frame), and for resampling beyond a sample: refused
+    too_early = data.activations({"fc": np.ones((2, 1))}, time=[-30.0, 5.0], run="a")
+    with pytest.raises(ValueError, match=r"outside the recording's samples.*with hrf_model"):
+        data.align(too_early, rec, hrf_model="glover")
+    with pytest.raises(ValueError, match="outside the recording's samples"):
+        data.align(acts, rec)  # Lanczos: -20 s is far outside the run
+    with pytest.raises(ValueError, match="onsets: an event at -30 s starts before the HRF grid"):
+        data.hrf_matrix(frame_times, np.array([-30.0, 1.0]))
+    with pytest.raises(ValueError, match="min_onset must be"):
+        data.hrf_matrix(frame_times, np.array([1.0]), min_onset=5.0)
+
+
+def test_run_blocks_split_at_every_label_change():
+    from brainalign.data._align import run_blocks
+
+    assert run_blocks(np.array([0, 0, 1, 1, 1, 0])) == [slice(0, 2), slice(2, 5), slice(5, 6)]
+    assert run_blocks(np.array(["a"])) == [slice(0, 1)]
+    assert run_blocks(np.array([], dtype=object)) == []

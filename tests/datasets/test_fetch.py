@@ -52,3 +52,36 @@ def test_local_copy_is_verified_against_the_checksums(tmp_path, shared_data):
         datasets.hftp.load("syntactic", copy)
     with pytest.raises(FileNotFoundError, match="lacks"):
         _fetch.local_files("hftp", tmp_path, ["English_8-naturale.csv"], verify=False)
+
+
+def test_resolve_files_local_copy_with_optional_parts(tmp_path):
+    required = "derivatives/preprocessed/preprocessed_P1-epo.fif"
+    optional = [
+        "derivatives/preprocessed/preprocessed_P1-epo-1.fif",
+        "derivatives/preprocessed/preprocessed_P1-epo-2.fif",
+    ]
+    (tmp_path / "derivatives" / "preprocessed").mkdir(parents=True)
+    (tmp_path / required).write_bytes(b"x")
+    (tmp_path / optional[0]).write_bytes(b"y")
+    paths = _fetch.resolve_files(
+        "things_meg", [required], optional=optional, path=tmp_path, base_url="https://unused", verify=False
+    )
+    assert sorted(paths) == sorted([required, optional[0]])  # absent optional parts left out
+    with pytest.raises(FileNotFoundError, match="lacks"):
+        _fetch.resolve_files("things_meg", optional[1:], path=tmp_path, base_url="https://unused", verify=False)
+
+
+def test_local_copy_checksum_mismatch_is_refused(tmp_path):
+    pytest.importorskip("pooch")
+    (tmp_path / "English_8-naturale.csv").write_text("text\nnot the corpus\n")
+    with pytest.raises(ValueError, match=r"English_8-naturale\.csv.*does not match its checksum \(sha256"):
+        datasets.hftp.load("natural", tmp_path)
+    assert len(datasets.hftp.load("natural", tmp_path, verify=False)) == 1
+
+
+@pytest.mark.parametrize("name", ["hftp", "kriegeskorte2008"])
+def test_git_hosted_downloads_are_pinned_to_a_commit(name):
+    """The checksums are fixed, so the files must come from a fixed commit, not a branch."""
+    import re
+
+    assert re.search(r"/[0-9a-f]{40}/", getattr(datasets, name).BASE_URL)

@@ -50,6 +50,28 @@ def test_local_copy_builds_recording_and_words(tmp_path):
     assert a.sizes["time"] == 35
 
 
+def test_every_word_drives_the_recording_through_the_hrf(tmp_path):
+    pytest.importorskip("nilearn")
+    for i, (s, n) in enumerate(zip(STORIES, (20, 15), strict=True)):
+        _write(tmp_path, s, n, 7, i)
+    out = lebel2023.load("UTS03", STORIES, tmp_path)
+    rec, words = out["recording"], out["words"]
+    assert (~words["in_recording"]).sum() == 2  # "so" at 1 s, 9 s before each story's first volume: kept
+    emb = np.arange(1.0, len(words) + 1)[:, None]
+    acts = data.activations({"emb": emb}, time=words["onset"].to_numpy(), run=words["run"].to_numpy())
+    a, _ = data.align(acts, rec, hrf_model="glover")  # every word, the early ones included
+    inside = words["in_recording"].to_numpy()
+    recorded = data.activations({"emb": emb[inside]}, time=words["onset"][inside], run=words["run"][inside])
+    b, _ = data.align(recorded, rec, hrf_model="glover")
+    # the difference is the early word's own response, and it reaches the story's volumes
+    for story in STORIES:
+        rows = np.flatnonzero(rec["run"].values == story)
+        early = np.flatnonzero((words["run"].to_numpy() == story) & ~inside)
+        own = data.hrf_matrix(rec["time"].values[rows], words["onset"].to_numpy()[early]) @ emb[early]
+        np.testing.assert_allclose(a.values[rows] - b.values[rows], own, rtol=1e-6, atol=1e-12)
+        assert np.abs(own).max() > 1e-3
+
+
 def test_unknown_subject_or_story(tmp_path):
     with pytest.raises(ValueError, match="subject must be one of"):
         lebel2023.load("UTS11", path=tmp_path)

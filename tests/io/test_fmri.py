@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -332,3 +334,225 @@ def test_real_fsaverage5_resting_state(shared_data):
     assert set(rec["hemisphere"].values) == {"left", "right"}
     lh = np.asarray(nib.load(files["left"]).dataobj).reshape(10242, -1)
     assert lh.shape[1] == 652
+
+
+# ------------------------------------------------------------------ BIDS: runs, confounds, sidecars
+def _save_bold(path, arr, tr=None):
+    img = nib.Nifti1Image(arr.astype(np.float32), AFFINE)
+    if tr is not None:
+        img.header.set_xyzt_units("mm", "sec")
+        img.header.set_zooms((3.0, 3.0, 3.5, tr))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(img, path)
+
+
+def test_fmriprep_confounds_are_those_of_the_run_with_every_entity(tmp_path):
+    """Runs 1, 10 and 19 side by side (a prefix glob for run-1 also finds run-10 and run-19),
+    with a dir entity fMRIPrep keeps in the confounds' name."""
+    root = tmp_path / "bids"
+    root.mkdir()
+    deriv = tmp_path / "fmriprep" / "sub-03" / "func"
+    rng = np.random.default_rng(10)
+    n_t, truth = 40, {}
+    mask = nib.Nifti1Image((_atlas() > 0).astype(np.int8), AFFINE)
+    for run in (1, 10, 19):
+        conf = rng.normal(size=(n_t, 2))
+        truth[run] = conf
+        # every voxel is its run's confounds (scaled) plus small noise: regressing out the right
+        # confounds leaves only the noise, those of another run leave the signal
+        arr = (conf @ rng.normal(size=(2, int(np.prod(SHAPE)))) * 10).T.reshape(*SHAPE, n_t)
+        arr = arr + rng.normal(scale=0.01, size=arr.shape)
+        _save_bold(deriv / f"sub-03_task-rest_dir-AP_run-{run}_space-MNI_desc-preproc_bold.nii.gz", arr, tr=2.0)
+        pd.DataFrame(conf, columns=["trans_x", "rot_z"]).to_csv(
+            deriv / f"sub-03_task-rest_dir-AP_run-{run}_desc-confounds_timeseries.tsv", sep="\t", index=False
+        )
+    # a decoy of the other phase-encoding direction, same run number
+    pd.DataFrame(rng.normal(size=(n_t, 2)), columns=["trans_x", "rot_z"]).to_csv(
+        deriv / "sub-03_task-rest_dir-PA_run-1_desc-confounds_timeseries.tsv", sep="\t", index=False
+    )
+    rec = fmri.from_bids(
+        root, "03", "rest", derivatives=tmp_path / "fmriprep", confounds=["trans_x", "rot_z"], mask=mask
+    )
+    assert rec["run"].values.tolist() == ["1"] * n_t + ["10"] * n_t + ["19"] * n_t
+    for run in ("1", "10", "19"):
+        residual = rec.sel(time=rec["run"] == run).values
+        assert residual.std(axis=0).max() < 0.05, run  # the run's own confounds were regressed out
+    # no confounds file of exactly the run: a clear error, not another run's file
+    (deriv / "sub-03_task-rest_dir-AP_run-1_desc-confounds_timeseries.tsv").unlink()
+    with pytest.raises(FileNotFoundError, match=r"sub-03_task-rest_dir-AP_run-1_desc-confounds_timeseries\.tsv"):
+        fmri.from_bids(root, "03", "rest", run=1, derivatives=tmp_path / "fmriprep", confounds=["trans_x"], mask=mask)
+    # two files for one run (fMRIPrep's old and new names): ambiguous
+    for suffix in ("timeseries", "regressors"):
+        pd.DataFrame(truth[10], columns=["trans_x", "rot_z"]).to_csv(
+            deriv / f"sub-03_task-rest_dir-AP_run-10_desc-confounds_{suffix}.tsv", sep="\t", index=False
+        )
+    with pytest.raises(ValueError, match="Several fMRIPrep confounds files"):
+        fmri.from_bids(root, "03", "rest", run=10, derivatives=tmp_path / "fmriprep", confounds=["trans_x"], mask=mask)
+    with pytest.raises(TypeError, match="confounds must be a list of column names"):
+        fmri.from_bids(root, "03", "rest", derivatives=tmp_path / "fmriprep", confounds="trans_x", mask=mask)
+
+
+def test_from_bids_skips_nested_derivatives_and_inherits_sidecars(tmp_path, monkeypatch):
+    root = tmp_path / "bids"
+    rng = np.random.default_rng(11)
+    raw = {}
+    for run in (1, 2):
+        raw[run] = rng.normal(size=(*SHAPE, 15))
+        _save_bold(root / "sub-01" / "func" / f"sub-01_task-read_run-{run}_bold.nii.gz", raw[run])
+        pd.DataFrame({"onset": [2.0 * run], "duration": [1.0], "trial_type": [f"w{run}"]}).to_csv(
+            root / "sub-01" / "func" / f"sub-01_task-read_run-{run}_events.tsv", sep="\t", index=False
+        )
+        # fMRIPrep's copy inside the dataset, as BIDS places derivatives
+        deriv = root / "derivatives" / "fmriprep" / "sub-01" / "func"
+        _save_bold(deriv / f"sub-01_task-read_run-{run}_desc-preproc_bold.nii.gz", raw[run] + 100.0)
+    (root / "task-read_bold.json").write_text('{"RepetitionTime": 3.0, "TaskName": "read"}')
+    (root / "sub-01" / "sub-01_task-read_bold.json").write_text('{"RepetitionTime": 1.5}')  # more specific: wins
+    mask = nib.Nifti1Image((_atlas() > 0).astype(np.int8), AFFINE)
+    parsed, listed, globbed = [], [], []
+    real = fmri.load_bids_events
+    monkeypatch.setattr(fmri, "load_bids_events", lambda *a, **k: parsed.append(a[0]) or real(*a, **k))
+    real_iterdir, real_glob = Path.iterdir, Path.glob
+    monkeypatch.setattr(Path, "iterdir", lambda self: listed.append(self) or real_iterdir(self))
+    monkeypatch.setattr(
+        Path, "glob", lambda self, pattern, **k: globbed.append(pattern) or real_glob(self, pattern, **k)
+    )
+    rec = fmri.from_bids(root, "01", "read", mask=mask)
+    assert len(listed) == len(set(listed))  # every folder listed once, not once per run
+    assert globbed == ["**/sub-01*_bold.nii*"]  # one walk of the tree: the runs; events found by inheritance
+    assert rec["run"].values.tolist() == ["1"] * 15 + ["2"] * 15
+    ijk = np.stack([rec[f"voxel_{c}"].values for c in "ijk"], axis=1)
+    np.testing.assert_allclose(rec.values[:15], raw[1][tuple(ijk.T)].T, rtol=1e-6)  # raw, not the derivative
+    assert rec.attrs["tr"] == 1.5  # subject-level sidecar overrides the dataset-level one
+    assert pd.DataFrame(rec.attrs["events"])["stimulus_id"].tolist() == ["w1", "w2"]
+    assert len(parsed) == 2  # each run's events are read once
+    # the derivative runs, with the raw dataset's events and sidecars
+    parsed.clear()
+    der = fmri.from_bids(root, "01", "read", derivatives=root / "derivatives" / "fmriprep", desc="preproc", mask=mask)
+    np.testing.assert_allclose(der.values[:15], raw[1][tuple(ijk.T)].T + 100.0, rtol=1e-6)
+    assert der.attrs["tr"] == 1.5 and len(parsed) == 2
+    assert pd.DataFrame(der.attrs["events"])["onset"].tolist() == [2.0, 4.0]
+
+
+def test_events_inherited_from_the_dataset_level(tmp_path):
+    root = tmp_path / "bids"
+    rng = np.random.default_rng(12)
+    for run in (1, 2):
+        _save_bold(root / "sub-01" / "func" / f"sub-01_task-see_run-{run}_bold.nii.gz", rng.normal(size=(*SHAPE, 10)))
+    pd.DataFrame({"onset": [1.0], "duration": [1.0], "trial_type": ["all-runs"]}).to_csv(
+        root / "task-see_events.tsv", sep="\t", index=False
+    )
+    pd.DataFrame({"onset": [3.0], "duration": [1.0], "trial_type": ["run-2"]}).to_csv(
+        root / "sub-01" / "func" / "sub-01_task-see_run-02_events.tsv", sep="\t", index=False
+    )
+    mask = nib.Nifti1Image((_atlas() > 0).astype(np.int8), AFFINE)
+    rec = fmri.from_bids(root, "01", "see", tr=2.0, mask=mask)
+    events = pd.DataFrame(rec.attrs["events"])
+    assert events[["run", "stimulus_id"]].values.tolist() == [["1", "all-runs"], ["2", "run-2"]]
+
+
+# --------------------------------------------------------------- surface runs read once, centroids
+def _write_surface_runs(tmp_path, n, fmt, n_runs=2, n_t=5, seed=13):
+    rng = np.random.default_rng(seed)
+    runs, values = [], []
+    for r in range(n_runs):
+        files, vals = {}, {}
+        for h in ("left", "right"):
+            v = rng.normal(size=(n, n_t)).astype(np.float32)
+            vals[h] = v
+            if fmt == "gii":
+                img = nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(v[:, t]) for t in range(n_t)])
+                files[h] = tmp_path / f"run{r}_hemi-{h[0].upper()}_bold.func.gii"
+            else:
+                img = nib.MGHImage(v.reshape(n, 1, 1, n_t), np.eye(4))
+                files[h] = tmp_path / f"run{r}.{h[0]}h.mgz"
+            nib.save(img, files[h])
+        runs.append(files)
+        values.append(vals)
+    return runs, values
+
+
+@pytest.mark.parametrize("fmt", ["gii", "mgz"])
+def test_surface_runs_are_read_once(tmp_path, monkeypatch, fmt):
+    from nilearn import datasets, surface
+
+    n = datasets.load_fsaverage("fsaverage5")["pial"].parts["left"].n_vertices
+    runs, values = _write_surface_runs(tmp_path, n, fmt)
+    reads = []
+    real = surface.load_surf_data
+    monkeypatch.setattr(surface, "load_surf_data", lambda x: reads.append(str(x)) or real(x))
+    rec = fmri.load_fmri(runs, mesh="fsaverage5", tr=1.0)
+    assert sorted(reads) == sorted(str(f) for files in runs for f in files.values())  # each file once
+    expected = np.concatenate([np.concatenate([v["left"], v["right"]]).T for v in values])
+    np.testing.assert_array_equal(rec.values, expected)
+    assert rec["run"].values.tolist() == [0] * 5 + [1] * 5
+    # a run whose header disagrees with the mesh is refused from its header
+    (tmp_path / "small").mkdir()
+    small = _write_surface_runs(tmp_path / "small", 100, fmt, n_runs=1)[0][0]
+    reads.clear()
+    with pytest.raises(ValueError, match="100 vertices but the left hemisphere of the mesh"):
+        fmri.load_fmri([runs[0], {"left": small["left"], "right": runs[1]["right"]}], mesh="fsaverage5", tr=1.0)
+    assert small["left"] not in [Path(r) for r in reads]
+
+
+def test_gifti_and_mgz_header_shapes(tmp_path):
+    def save(name, darrays):
+        nib.save(nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(d) for d in darrays]), tmp_path / name)
+        return tmp_path / name
+
+    assert fmri._surface_file_shape(save("one.func.gii", [np.zeros(7, np.float32)])) == (7, 1)
+    assert fmri._surface_file_shape(save("many.func.gii", [np.zeros(7, np.float32)] * 4)) == (7, 4)
+    assert fmri._surface_file_shape(save("matrix.func.gii", [np.zeros((7, 3), np.float32)])) is None  # nilearn reads it
+    nib.save(nib.MGHImage(np.zeros((7, 1, 1, 5), np.float32), np.eye(4)), tmp_path / "run.mgz")
+    assert fmri._surface_file_shape(tmp_path / "run.mgz") == (7, 5)
+    (tmp_path / "broken.func.gii").write_text("<GIFTI><DataArray")
+    assert fmri._surface_file_shape(tmp_path / "broken.func.gii") is None  # opening it names the problem
+
+
+def _loop_centroids(labels, points, ids):
+    """The reference: one pass over all points per parcel (the old implementation)."""
+    return np.array([points[labels == v].mean(axis=0) for v in ids])
+
+
+def test_parcel_centroids_match_a_per_parcel_loop(tmp_path):
+    rng = np.random.default_rng(14)
+    atlas = rng.choice([0, 3, 7, 250, 1000], size=SHAPE).astype(np.int16)
+    mask = rng.random(SHAPE) > 0.2
+    arr = rng.normal(size=(*SHAPE, 6)).astype(np.float32)
+    img = nib.Nifti1Image(arr, AFFINE)
+    img.header.set_xyzt_units("mm", "sec")
+    img.header.set_zooms((3.0, 3.0, 3.5, 2.0))
+    labels = {0: "bg", 3: "a", 7: "b", 250: "c", 1000: "d"}
+    rec = fmri.load_fmri(
+        img,
+        atlas=nib.Nifti1Image(atlas, AFFINE),
+        labels=labels,
+        mask=nib.Nifti1Image(mask.astype(np.int8), AFFINE),
+        parcellate=True,
+    )
+    ids = rec["label_value"].values.tolist()
+    assert ids == [3, 7, 250, 1000]
+    ijk = np.argwhere(mask)
+    xyz = (np.c_[ijk, np.ones(len(ijk))] @ AFFINE.T)[:, :3]
+    ref = _loop_centroids(atlas[mask], xyz, ids)
+    np.testing.assert_allclose(np.c_[rec["x"], rec["y"], rec["z"]], ref, rtol=1e-12, atol=1e-12)
+    # labels outside every point give NaN, as the mean of nothing
+    got = fmri._label_means(np.array([1, 1, 2]), np.arange(9.0).reshape(3, 3), [2, 1, 5])
+    np.testing.assert_allclose(got[:2], [[6.0, 7.0, 8.0], [1.5, 2.5, 3.5]])
+    assert np.isnan(got[2]).all()
+
+
+def test_surface_parcel_centroids_and_hemispheres(tmp_path):
+    from nilearn import datasets
+
+    mesh = datasets.load_fsaverage("fsaverage5")["pial"]
+    n = mesh.parts["left"].n_vertices
+    runs, _ = _write_surface_runs(tmp_path, n, "gii", n_runs=1, n_t=4)
+    left = (np.arange(n) % 3 + 1).astype(np.int32)  # 1, 2, 3 on the left
+    right = np.where(np.arange(n) % 2 == 0, 1, 4).astype(np.int32)  # 1 and 4 on the right
+    rec = fmri.load_fmri(runs[0], mesh="fsaverage5", tr=1.0, atlas={"left": left, "right": right}, parcellate=True)
+    ids = rec["label_value"].values.tolist()
+    assert ids == [1, 2, 3, 4]
+    assert rec["hemisphere"].values.tolist() == ["both", "left", "left", "right"]
+    labels = np.concatenate([left, right])
+    points = np.concatenate([mesh.parts["left"].coordinates, mesh.parts["right"].coordinates]).astype(float)
+    np.testing.assert_allclose(np.c_[rec["x"], rec["y"], rec["z"]], _loop_centroids(labels, points, ids), rtol=1e-10)

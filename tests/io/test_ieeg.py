@@ -173,3 +173,63 @@ def test_explicit_region_mapping_follows_bipolar_pairs(tmp_path):
     assert ieeg.load_ieeg(path, region=mapping, reference="bipolar")["region"].values.tolist() == ["A", "A/B"]
     with pytest.raises(ValueError, match=r"no region for 1 channel.*LB1"):
         ieeg.load_ieeg(path, region={"LA1": "A", "LA2": "A", "LA3": "B"})
+
+
+def test_high_gamma_downsampling_keeps_each_runs_start_time():
+    t = np.arange(3000) / SFREQ
+    x = (1.0 + 0.5 * np.sin(2 * np.pi * t)) * np.sin(2 * np.pi * 110 * t)
+    starts = {"a": 5.0, "b": 120.25}
+    rec = data.recording(
+        np.r_[x, x][:, None],
+        time=np.r_[starts["a"] + t, starts["b"] + t],
+        run=["a"] * 3000 + ["b"] * 3000,
+        sfreq=SFREQ,
+        subject="S1",
+        region="STG",
+    )
+    down = ieeg.high_gamma(rec, sfreq=100.0)
+    assert down.attrs["sfreq"] == 100.0 and down.sizes["time"] == 600
+    for run, start in starts.items():
+        times = down["time"].values[down["run"].values == run]
+        np.testing.assert_allclose(times, start + np.arange(300) / 100.0, rtol=0, atol=1e-9)
+    # the same envelope in both runs, at the same times from each run's start
+    np.testing.assert_allclose(down.values[:300], down.values[300:], rtol=1e-6, atol=1e-9)
+    a, _ = data.align(
+        data.activations({"f": np.ones((2, 1))}, time=[6.0, 121.0], run=["a", "b"]), down, resample="average"
+    )
+    assert a.sizes["time"] == 600  # events at the runs' own clock pair with the envelope
+
+
+def test_channels_are_picked_before_data_are_read(tmp_path, monkeypatch):
+    path, stored = _write_bids(tmp_path)
+    seen = []
+    real = ieeg._mne.from_mne
+    monkeypatch.setattr(ieeg._mne, "from_mne", lambda inst, **kw: seen.append(inst) or real(inst, **kw))
+    rec = ieeg.load_ieeg(path)
+    inst = seen[-1]
+    assert "EKG" not in inst.ch_names and not inst.preload  # never loaded: from_mne reads the picked channels
+    np.testing.assert_allclose(rec.values, stored[:4].T, rtol=1e-6, atol=1e-12)
+    # re-referencing works in memory, on the iEEG contacts only
+    avg = ieeg.load_ieeg(path, reference="average", picks=["LA1", "LA2"])
+    assert "EKG" not in seen[-1].ch_names
+    good = stored[:4]
+    # the average is still over every good contact, not only the picked ones
+    np.testing.assert_allclose(avg.values, (good - good.mean(axis=0))[:2].T, rtol=1e-5, atol=1e-11)
+    # integer picks keep meaning the file's channel indices
+    by_index = ieeg.load_ieeg(path, picks=[0, 3])
+    assert by_index["channel"].values.tolist() == ["LA1", "LB1"]
+
+
+def test_coordsystem_inherited_from_the_subject_folder(tmp_path):
+    path, _ = _write_bids(tmp_path)
+    folder = path.parent
+    side = folder / "sub-01_space-MNI152NLin2009aSym_coordsystem.json"
+    side.rename(tmp_path / "sub-01" / side.name)  # BIDS inheritance: one level up still applies
+    rec = ieeg.load_ieeg(path)
+    np.testing.assert_allclose(
+        np.c_[rec["x"], rec["y"], rec["z"]], [XYZ_MM[n] for n in rec["channel"].values], atol=1e-6
+    )
+    # a coordsystem of another space does not apply
+    (tmp_path / "sub-01" / side.name).rename(tmp_path / "sub-01" / "sub-01_space-T1w_coordsystem.json")
+    far = ieeg.load_ieeg(path)
+    np.testing.assert_allclose(far["x"].values, [XYZ_MM[n][0] * 1000 for n in far["channel"].values], atol=1e-3)

@@ -132,3 +132,57 @@ def test_unreadable_and_missing_files_name_the_file(tmp_path):
         meg.load_meg(bad)
     with pytest.raises(FileNotFoundError, match="nothing_here"):
         meg.load_meg(tmp_path / "nothing_here.edf")
+
+
+@pytest.mark.parametrize("epochs_tmin", [-0.1, -0.1003])
+@pytest.mark.parametrize("window", [(0.0, 0.05), (-0.013, 0.071), (0.098, 0.102), (-1.0, 1.0)])
+def test_window_reads_only_its_samples_and_matches_a_full_read(tmp_path, monkeypatch, window, epochs_tmin):
+    rng = np.random.default_rng(3)
+    info = mne.create_info(NAMES, SFREQ, "eeg")
+    x = rng.normal(scale=1e-6, size=(6, 4, 60))
+    epochs = mne.EpochsArray(x, info, tmin=epochs_tmin, verbose="error")
+    path = tmp_path / "win-epo.fif"
+    epochs.save(path, verbose="error")
+    lazy = mne.read_epochs(path, preload=False, verbose="error")
+    # the reference: every latency read, then the window's samples averaged (the former code)
+    keep = (lazy.times >= window[0]) & (lazy.times <= window[1])
+    full = lazy.get_data(picks=[1, 2])
+    expected = full[:, :, keep].mean(axis=2).astype(np.float32)
+    from brainalign.io import _mne as mne_adapter
+
+    monkeypatch.setattr(mne_adapter, "_READ_BLOCK", 4 * 60 * 2)  # two epochs per read: several blocks
+    shapes = []
+    real = mne.BaseEpochs.get_data
+    monkeypatch.setattr(
+        mne.BaseEpochs,
+        "get_data",
+        lambda self, *a, **k: shapes.append(real(self, *a, **k).shape) or real(self, *a, **k),
+    )
+    rec = meg.from_mne(lazy, picks=["Cz", "Pz"], window=window, stimulus_id=list("abcdef"))
+    assert shapes and all(s[-1] == keep.sum() for s in shapes)  # only the window was read
+    np.testing.assert_array_equal(rec.values, expected)
+    assert rec.attrs["window_tmin"] == window[0]
+    # in memory too (the FIF file stores float32, so compare with the in-memory epochs' own values)
+    preloaded = meg.from_mne(epochs, picks=["Cz", "Pz"], window=window, stimulus_id=list("abcdef"))
+    in_memory = x[:, 1:3][:, :, keep].mean(axis=2).astype(np.float32)
+    np.testing.assert_array_equal(preloaded.values, in_memory)
+    with pytest.raises(ValueError, match="holds no sample"):
+        meg.from_mne(lazy, window=(0.301, 0.4), stimulus_id=list("abcdef"))
+
+
+def test_window_on_lazy_epochs_of_a_raw_drops_bad_epochs_first(tmp_path):
+    raw, _ = _raw(n_times=2000)
+    events = np.c_[np.arange(100, 1900, 150), np.zeros(12, int), np.ones(12, int)]
+    raw._data[0, events[[2, 5], 0] + 10] = 1e-4  # artefacts in epochs 2 and 5
+    raw.save(tmp_path / "long_raw.fif", verbose="error")
+    lazy_raw = mne.io.read_raw_fif(tmp_path / "long_raw.fif", preload=False, verbose="error")
+    kwargs = dict(tmin=-0.1, tmax=0.3, baseline=None, reject=dict(eeg=5e-5), verbose="error")
+    reference = mne.Epochs(lazy_raw, events, preload=True, **kwargs)
+    n_good = len(reference)
+    assert n_good == 10  # the rejection threshold drops the two epochs with artefacts
+    keep = (reference.times >= 0.05) & (reference.times <= 0.15)
+    expected = reference.get_data(picks=NAMES)[:, :, keep].mean(axis=2).astype(np.float32)
+    lazy = mne.Epochs(lazy_raw, events, preload=False, **kwargs)
+    rec = meg.from_mne(lazy, window=(0.05, 0.15))
+    assert rec.sizes["presentation"] == n_good
+    np.testing.assert_array_equal(rec.values, expected)
