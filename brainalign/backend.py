@@ -27,6 +27,7 @@ import contextlib
 import importlib.util
 import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,24 @@ BACKENDS = ("numpy", "torch", "torch_cuda")
 
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 _UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+
+
+def is_dataarray(x: Any) -> bool:
+    """Whether ``x`` is an xarray DataArray (duck-typed: xarray is not imported for the check)."""
+    return hasattr(x, "variable") and hasattr(x, "dims")
+
+
+def is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor (torch is not imported for the check: only if the user already did)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Any array (numpy, torch on any device, array-like) as a numpy array, copied to the host if needed."""
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
 
 
 def gpu_available() -> bool:
@@ -77,12 +96,10 @@ class Backend:
 
         ``dtype`` may be a numpy dtype or its name (``"float64"``, ``np.float32``).
         """
-        if hasattr(x, "variable") and hasattr(x, "dims"):  # an xarray object
+        if is_dataarray(x):
             x = x.values
         if self.name == "numpy":
-            if hasattr(x, "detach"):
-                x = x.detach().cpu().numpy()
-            return np.asarray(x, dtype=None if dtype is None else np.dtype(dtype))
+            return np.asarray(to_numpy(x), dtype=None if dtype is None else np.dtype(dtype))
         torch = soft_import("torch", f"the {self.name} backend")
         tdtype = None if dtype is None else getattr(torch, np.dtype(dtype).name)
         if isinstance(x, torch.Tensor):
@@ -90,13 +107,13 @@ class Backend:
         arr = np.asarray(x)
         if arr.dtype.kind not in "biufc":
             raise TypeError(f"Cannot put an array of dtype {arr.dtype} on the {self.name} backend.")
+        if any(step < 0 for step in arr.strides):  # torch refuses negative strides (e.g. X[:, ::-1])
+            arr = np.ascontiguousarray(arr)
         return torch.as_tensor(arr, dtype=tdtype, device=self.device)
 
     def to_numpy(self, x: Any) -> np.ndarray:
         """Any backend array as a numpy array (copied to the host if needed)."""
-        if hasattr(x, "detach"):
-            return x.detach().cpu().numpy()
-        return np.asarray(x)
+        return to_numpy(x)
 
     @contextlib.contextmanager
     def himalaya(self) -> Iterator[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import warnings
 from collections.abc import Sequence
@@ -17,8 +18,6 @@ from .metrics._columns import pearson_columns, r2_columns
 from .utils import check_option, logger, progress, soft_import
 
 __all__ = ["encode"]
-
-_ROW_DIMS = ("presentation", "time")
 
 
 def _encoder(encoder: str | Any, options: dict[str, Any]) -> tuple[Any, str]:
@@ -45,15 +44,73 @@ def _has_repetitions(recording: xr.DataArray) -> bool:
     return False
 
 
-def _ceiling(recording: xr.DataArray, stimuli: np.ndarray, random_state: Any) -> xr.DataArray:
-    """Split-half reliability per neuroid (and latency) on the stimuli that are scored."""
+def _ceiling(recording: xr.DataArray, stimuli: np.ndarray, random_state: Any) -> np.ndarray:
+    """Split-half reliability (Spearman–Brown to all repetitions) on the stimuli that are scored,
+    ``(neuroid,)`` or ``(neuroid, latency)``.
+
+    Every latency is a column of one split-half call: the same random splits for all of them.
+    """
     from .metrics import ceiling
 
     rec = recording.isel(presentation=np.flatnonzero(np.isin(recording["stimulus_id"].values, stimuli)))
-    if "latency" in rec.dims:
-        parts = [ceiling.split_half(rec.sel(latency=lat), random_state=random_state) for lat in rec["latency"].values]
-        return xr.concat(parts, dim=rec["latency"]).transpose("neuroid", "latency")
-    return ceiling.split_half(rec, random_state=random_state)
+    lead = [d for d in ("repetition", "presentation") if d in rec.dims]
+    targets = ["neuroid", "latency"] if "latency" in rec.dims else ["neuroid"]
+    values = rec.transpose(*lead, *targets).values
+    folded = xr.DataArray(
+        values.reshape(*values.shape[: len(lead)], -1),
+        dims=(*lead, "neuroid"),
+        coords={"stimulus_id": ("presentation", np.asarray(rec["stimulus_id"].values))},
+    )
+    rho = ceiling.split_half(folded, random_state=random_state)
+    return np.asarray(rho.values).reshape(values.shape[len(lead) :])
+
+
+def _trials_as_rows(recording: xr.DataArray) -> xr.DataArray:
+    """A recording with a ``repetition`` dim as one presentation per trial (repetition-major);
+    trials missing (NaN-filled) in the recording are left out. A ``repetition`` coordinate on
+    ``presentation`` gives each trial's repetition."""
+    stacked = recording.transpose("repetition", "presentation", ...)
+    values = stacked.values
+    n_rep, n_pres = values.shape[:2]
+    flat = values.reshape(n_rep * n_pres, *values.shape[2:])
+    keep = np.isfinite(flat.reshape(n_rep * n_pres, -1)).all(1)
+    coords: dict[str, Any] = {"repetition": ("presentation", np.repeat(np.arange(n_rep), n_pres)[keep])}
+    for name, coord in recording.coords.items():
+        if coord.dims == ("presentation",):
+            coords[name] = ("presentation", np.tile(coord.values, n_rep)[keep])
+        elif coord.dims == ("repetition",):
+            coords[name] = ("presentation", np.repeat(coord.values, n_pres)[keep])
+        elif not {"presentation", "repetition"} & set(coord.dims):
+            coords[name] = coord
+    return xr.DataArray(
+        flat[keep], dims=("presentation", *stacked.dims[2:]), coords=coords, attrs=recording.attrs, name=recording.name
+    )
+
+
+def _accepts_groups(estimator: Any) -> bool:
+    """Whether ``estimator.fit`` takes ``groups`` (brainalign's encoders do; scikit-learn's regressors do not)."""
+    try:
+        return "groups" in inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):  # a fit without an inspectable signature
+        return False
+
+
+def _bands(estimator: Any, acts: xr.DataArray, cols: np.ndarray) -> list[Any]:
+    """The band of each feature column for a banded encoder: its ``bands`` read on the labelled
+    features (a ``unit`` coordinate's name, default ``"layer"``), restricted to the scored columns."""
+    bands = estimator.get_params().get("bands")
+    coord = "layer" if bands is None else bands if isinstance(bands, str) else None
+    if coord is not None:
+        if coord not in acts.coords or acts[coord].dims != ("unit",):
+            on_unit = [k for k, v in acts.coords.items() if v.dims == ("unit",)]
+            raise ValueError(
+                f"bands={coord!r} names no coordinate on the features' 'unit' dim; its unit coordinates are "
+                f"{on_unit}. Name one of them, or give one band label per unit."
+            )
+        return list(np.asarray(acts[coord].values)[cols])
+    labels = np.asarray(bands)
+    # One label per unit of the features: keep those of the scored layers (else the encoder checks them).
+    return list(labels[cols]) if labels.shape == (acts.sizes["unit"],) else list(labels)
 
 
 def _params(obj: Any) -> str:
@@ -93,12 +150,14 @@ def encode(
         A condition-based, time-resolved (every latency is a target) or continuous recording.
     encoder : str or encoder object
         A registered encoder (``"ridge"``, ``"banded_ridge"``, ``"attention_readout"``) or an
-        instance (cloned for every fold). ``"banded_ridge"`` fits all layers together, one band
-        per layer, and adds each band's share of the held-out variance.
+        instance (cloned for every fold), e.g. any scikit-learn regressor. ``"banded_ridge"``
+        fits all layers together, one band per layer (or per value of the ``unit``
+        coordinate its ``bands`` names), and adds each band's share of the held-out variance.
     cv : int, "runs", splitter or list of (train, test)
         Outer cross-validation (see :func:`brainalign.encoders.time_folds`): an int is that
         many contiguous blocks (of whole runs when ``groups`` applies); never shuffled. The
-        encoder's own inner CV runs inside each training fold.
+        encoder's own inner CV runs inside each training fold, on the same groups (passed to
+        its ``fit`` when that takes ``groups``).
     groups : "run", array-like or None
         The run of each sample: ``"run"`` uses the recording's ``run`` coordinate when it has one
         (continuous recordings always do). Runs must be contiguous blocks of samples.
@@ -110,18 +169,30 @@ def encode(
     ceiling : "auto", bool
         Normalise by the split-half noise ceiling (Spearman–Brown) when the recording has
         repetitions (``"auto"``), always (``True``: an error without repetitions), or never.
+        It is the reliability of the responses that are scored: of the trial average, or of
+        a single trial with ``repetitions="keep"``.
     layers : sequence of str, optional
         Layers to score (default: all, in the model's order).
     encoder_options : dict, optional
         Options for an encoder given by name (e.g. ``{"alphas": np.logspace(0, 6, 7)}``).
-    repetitions, on_missing
-        Passed to :func:`brainalign.data.align` (repetitions are averaged for fitting).
+    repetitions : {"average", "keep"}, optional
+        Passed to :func:`brainalign.data.align`: repeated presentations are averaged (the
+        default when the recording declares them), or with ``"keep"`` every trial is a sample
+        (a ``repetition`` dim becomes one presentation per trial). The trials of a stimulus are
+        then put next to each other and the folds, outer and inner, hold whole stimuli: whole
+        runs when every stimulus lies in one run, else blocks of stimuli (``cv_groups`` is
+        ``"stimulus_id"``); a splitter gets the stimuli as groups, and given folds index the
+        trials in that order. Folds that split a stimulus are refused.
+    on_missing : {"raise", "drop"}
+        Passed to :func:`brainalign.data.align`.
     random_state : int, optional
         Seed of the split-half ceiling.
     return_predictions : bool
         Also return every sample's held-out prediction (``prediction``, over ``layer``, the
-        sample dim and the targets) with the outer fold that held it out (the ``fold``
-        coordinate): what bootstrap and permutation statistics resample.
+        sample dim and the targets), the aligned response it predicts (``target``) and the
+        outer fold that held it out (the ``fold`` coordinate), rows in the order of
+        :func:`brainalign.data.align` (one row per trial with ``repetitions="keep"``): what
+        bootstrap and permutation statistics resample.
 
     Returns
     -------
@@ -130,7 +201,8 @@ def encode(
         recordings; no ``layer`` dim for ``"banded_ridge"``), the recording's neuroid
         coordinates (``region``, ``subject``, ...); ``alpha`` (median over folds of the chosen
         alphas, for ridge encoders); with a ceiling: ``ceiling`` (the reliability ρ of the
-        trial-averaged response), ``r_normalized = r / √ρ`` and ``r2_normalized = r2 / ρ``;
+        trial-averaged response; of a single trial with ``repetitions="keep"``),
+        ``r_normalized = r / √ρ`` and ``r2_normalized = r2 / ρ``;
         for banded ridge: ``r2_split`` and ``share`` over ``(band, neuroid)``. ``attrs`` record
         the encoder, its parameters, the folds and the library version.
 
@@ -138,7 +210,8 @@ def encode(
     ------
     ValueError
         On misaligned or unpaired inputs, too few samples for the folds, NaNs, constant
-        neuroids, or runs that interleave in time.
+        neuroids, runs that interleave in time, folds that shuffle samples, or (with
+        ``repetitions="keep"``) folds that split the trials of a stimulus.
 
     References
     ----------
@@ -164,7 +237,8 @@ def encode(
     soft_import("sklearn", "encoders")
     from sklearn.base import clone
 
-    from .encoders import AttentionReadout, BandedRidgeEncoder, time_folds
+    from .encoders import AttentionReadout, BandedRidgeEncoder, r2_split, time_folds
+    from .metrics.ceiling import spearman_brown
 
     template, name = _encoder(encoder, dict(encoder_options or {}))
     if ceiling not in (True, False, "auto"):
@@ -189,12 +263,23 @@ def encode(
             "ceiling=True needs repeated presentations (a 'repetition' dim, or repeated stimulus_id); this "
             "recording has none. Pass ceiling=False (or 'auto')."
         )
+    if repetitions == "keep" and "repetition" in recording.dims:
+        recording = _trials_as_rows(recording)
 
     acts, rec = data.align(
         features, recording, repetitions=repetitions, on_missing=on_missing, delays=delays, hrf_model=hrf_model
     )
     row = "time" if rec_kind == "continuous" else "presentation"
     n = acts.sizes[row]
+    # Single trials (repetitions="keep"): the trials of each stimulus are put next to each other
+    # (rows[i] is the aligned row in place i), so that folds can keep stimuli whole.
+    trials = repetitions == "keep" and row == "presentation" and pd.Index(rec["stimulus_id"].values).has_duplicates
+    rows = np.arange(n)
+    stimulus = None
+    if trials:
+        codes = pd.factorize(np.asarray(rec["stimulus_id"].values))[0]
+        rows = np.argsort(codes, kind="stable")
+        acts, rec, stimulus = acts.isel({row: rows}), rec.isel({row: rows}), codes[rows]
     run = None
     if isinstance(groups, str):
         check_option("groups", groups, ("run",))
@@ -204,7 +289,36 @@ def encode(
                 run = None
     elif groups is not None:
         run = np.asarray(groups)
-    folds = time_folds(n, cv, run, name="cv")
+        if trials and run.shape == (n,):
+            run = run[rows]
+    fold_groups, cv_groups = run, "run" if run is not None else "none (contiguous blocks)"
+    if stimulus is not None and not (
+        run is not None
+        and run.shape == (n,)
+        and pd.unique(run).size > 1
+        and pd.Series(run).groupby(stimulus).nunique().max() == 1
+    ):
+        # Repetitions of a stimulus in several runs (or no runs): folds of whole stimuli.
+        if isinstance(cv, str) and cv == "runs":
+            raise ValueError(
+                "cv='runs' with repetitions='keep': the repetitions of a stimulus are not all in one run, so "
+                "leaving a run out would test on stimuli the encoder was trained on. Give an int cv (blocks "
+                "of whole stimuli) or a group splitter such as GroupKFold."
+            )
+        if run is not None:
+            logger.info("encode: stimuli repeat across runs; folds keep the trials of each stimulus together instead.")
+        fold_groups, cv_groups = stimulus, "stimulus_id"
+    folds = time_folds(n, cv, fold_groups, name="cv")
+    if stimulus is not None:
+        for f, (train, test) in enumerate(folds):
+            shared = np.intersect1d(stimulus[train], stimulus[test])
+            if shared.size:
+                stim = rec["stimulus_id"].values[np.flatnonzero(stimulus == shared[0])[0]]
+                raise ValueError(
+                    f"cv: fold {f} has trials of stimulus {stim!r} (and {shared.size - 1} more) in both its training "
+                    "and its test set. With repetitions='keep' every fold must hold whole stimuli: give an int cv "
+                    "or a group splitter (e.g. GroupKFold), which encode splits on the stimuli."
+                )
 
     latency = rec["latency"].values if "latency" in rec.dims else None
     Y = rec.transpose(row, "neuroid", *(["latency"] if latency is not None else [])).values.reshape(n, -1)
@@ -232,32 +346,39 @@ def encode(
     predictions = np.full((len(groups_out), n, n_targets), np.nan, dtype=np.float32) if return_predictions else None
     fold_of = np.full(n, -1)
     for f, (_, test) in enumerate(folds):
-        fold_of[test] = f
+        fold_of[rows[test]] = f
+    with_groups = _accepts_groups(template)
     for g, (layer, cols) in enumerate(groups_out):
         X = acts.isel(unit=np.flatnonzero(cols)).transpose(*inner).values
         est_template = clone(template)
-        if banded and est_template.get_params().get("bands") is None:
-            est_template.set_params(bands=list(layer_of[cols]))
+        if banded:
+            est_template.set_params(bands=_bands(est_template, acts, cols))
         for f, (train, test) in enumerate(progress(folds, desc=f"encode {layer}", total=len(folds))):
             est = clone(est_template)
-            fit_kw: dict[str, Any] = {"groups": run[train] if run is not None else None}
+            fit_kw: dict[str, Any] = {}
+            if with_groups:
+                fit_kw["groups"] = fold_groups[train] if fold_groups is not None else None
             if tokens:
                 fit_kw.update(target_groups=region, token_mask=None if token_mask is None else token_mask[train])
                 est.fit(X[train], Y[train], **fit_kw)
                 pred = est.predict(X[test], token_mask=None if token_mask is None else token_mask[test])
+            elif banded:
+                est.fit(X[train], Y[train], **fit_kw)
+                parts = np.asarray(est.predict(X[test], split=True), dtype=np.float64)  # predicted once
+                pred = parts.sum(0) + np.asarray(est.intercept_, dtype=np.float64)
             else:
                 est.fit(X[train], Y[train], **fit_kw)
                 pred = est.predict(X[test])
             pred = np.asarray(pred, dtype=np.float64).reshape(len(test), -1)
             if predictions is not None:
-                predictions[g, test] = pred
+                predictions[g, rows[test]] = pred
             Yte = np.asarray(Y[test], dtype=np.float64)
             r[g, f] = pearson_columns(Yte, pred)
             r2[g, f] = r2_columns(Yte, pred)
             if hasattr(est, "best_alphas_"):
                 alphas[g, f] = np.asarray(est.best_alphas_, dtype=float).reshape(-1)
             if banded:
-                part = est.score(X[test], Y[test], split=True)
+                part = r2_split(Yte, parts.reshape(len(parts), len(test), -1))
                 split = np.zeros((len(folds), *part.shape)) if split is None else split
                 split[f] = part
                 band_names = est.band_names_
@@ -292,11 +413,19 @@ def encode(
     if predictions is not None:
         pred = predictions.reshape(len(groups_out), n, *shape)
         out["prediction"] = xr.DataArray(pred[0] if banded else pred, dims=[*lead, row, *target_dims])
+        target = np.empty_like(Y)
+        target[rows] = Y  # back in align's row order, as the predictions are
+        out["target"] = xr.DataArray(target.reshape(n, *shape), dims=[row, *target_dims])
         out = out.assign_coords(fold=(row, fold_of))
     if use_ceiling:
         ids = np.asarray(rec["stimulus_id"].values)
-        rho = _ceiling(recording, ids, random_state).transpose(*target_dims)
-        rho = xr.DataArray(rho.values, dims=target_dims)
+        rho = _ceiling(recording, ids, random_state)
+        if trials:
+            # Scores are against single trials: step the reliability of the trial average down
+            # to one trial (Spearman–Brown with the harmonic mean of the trials per stimulus).
+            counts = np.bincount(stimulus)
+            rho = spearman_brown(rho, float(np.mean(1.0 / counts[counts >= 2])))
+        rho = xr.DataArray(rho, dims=target_dims)
         out["ceiling"] = rho
         with np.errstate(divide="ignore", invalid="ignore"):
             positive = rho.where(rho > 0)
@@ -312,10 +441,12 @@ def encode(
         encoder_params=_params(template),
         cv=repr(cv) if not isinstance(cv, (int, str)) else cv,
         n_folds=len(folds),
-        cv_groups="run" if run is not None else "none (contiguous blocks)",
+        cv_groups=cv_groups,
         delays=list(delays) if delays is not None else "none",
         hrf_model=hrf_model or "none",
-        ceiling="split_half_spearman_brown" if use_ceiling else "none",
+        ceiling=("split_half_spearman_brown_single_trial" if trials else "split_half_spearman_brown")
+        if use_ceiling
+        else "none",
         n_samples=int(n),
         model=str(acts["model"].values[0]),
         brainalign_version=__version__,

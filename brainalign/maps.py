@@ -64,10 +64,11 @@ def _percentiles(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray
 
 
 def _p_value(observed: np.ndarray, null: np.ndarray, higher_is_better: bool) -> np.ndarray:
-    """One-sided permutation p-value, ``(1 + #{null at least as good}) / (1 + n_perm)``."""
-    better = null >= observed[None] if higher_is_better else null <= observed[None]
-    valid = np.isfinite(null)
-    return (1.0 + np.sum(better & valid, axis=0)) / (1.0 + np.sum(valid, axis=0))
+    """One-sided permutation p-value, ``(1 + #{null at least as good}) / (1 + n_perm)``, with
+    :mod:`brainalign.stats`'s rule (ties within 1e-12 count; NaN draws are left out)."""
+    from .stats import _p_value as p_value
+
+    return p_value(null, observed[None], "greater" if higher_is_better else "less")
 
 
 class _Cells:
@@ -184,7 +185,8 @@ def alignment_map(
     **Encoders** are fitted once per layer (and outer fold) on all neuroids at once; a region's
     score is the mean held-out Pearson r of its neuroids. Their ceiling is the mean of
     ``√ρ`` over the region's neuroids, ``ρ`` the split-half (Spearman–Brown) reliability of the
-    trial average. The bootstrap resamples the held-out stimuli of every fold; the permutation
+    trial average (of a single trial with ``repetitions="keep"``, whose folds keep the trials of
+    a stimulus together). The bootstrap resamples the held-out stimuli of every fold; the permutation
     test shuffles held-out predictions against the data within each fold (continuous data:
     circular shifts, which keep the autocorrelation).
 
@@ -192,8 +194,9 @@ def alignment_map(
     region's. Their ceiling compares the two halves of the trials with the method itself
     (Spearman–Brown corrected for RSA/tRSA, whose scores are correlations). RDM-based methods
     (``rsa``, ``trsa``) use the vectorised RDM statistics of :mod:`brainalign.stats` (stimulus
-    labels of the region's RDM permuted; bootstrap without zero-distance duplicate pairs); other
-    methods recompute their representations on resampled or permuted stimuli.
+    labels of the region's RDM permuted; bootstrap without zero-distance duplicate pairs), except
+    the whitened-Pearson comparison, whose bootstrap recomputes the RDMs on resampled stimuli;
+    other methods recompute their representations on resampled or permuted stimuli.
 
     Examples
     --------
@@ -366,18 +369,15 @@ def _encoder_map(
         with np.errstate(invalid="ignore", divide="ignore"):
             values["normalized"] = values["score"] / ceil[None]
     if want:
-        # The held-out targets, aligned exactly as encode aligned them.
-        _, rec = data.align(
-            activations, recording, repetitions=repetitions, on_missing=on_missing, delays=delays, hrf_model=hrf_model
-        )
-        row = "time" if data.detect_kind(rec) == "continuous" else "presentation"
+        # The held-out targets, as encode aligned them.
+        row = "time" if "time" in scores["target"].dims else "presentation"
         continuous = row == "time"
-        Y = rec.transpose(row, *target_dims).values.reshape(rec.sizes[row], -1).astype(np.float64)
+        n_rows = scores.sizes[row]
+        Y = scores["target"].transpose(row, *target_dims).values.reshape(n_rows, -1).astype(np.float64)
         folds = [np.flatnonzero(scores["fold"].values == f) for f in np.unique(scores["fold"].values) if f >= 0]
-        P_all = scores["prediction"].transpose("layer", row, *target_dims).values
-        P_all = P_all.reshape(len(layers), rec.sizes[row], -1)
+        P_all = scores["prediction"].transpose("layer", row, *target_dims).values.reshape(len(layers), n_rows, -1)
         # Target columns of every (region, subject[, latency]) cell, in the flattened order of Y.
-        groups = _target_groups(cells, rec.sizes["neuroid"], n_lat)
+        groups = _target_groups(cells, scores.sizes["neuroid"], n_lat)
         boots, nulls = [], []
         for k in progress(range(len(layers)), desc=f"{name}: statistics"):
             P = P_all[k].astype(np.float64)
@@ -713,7 +713,9 @@ def _rdm_statistics(method, blocks_x, views, acts, shape, n_boot, n_perm, ci, rn
     """Bootstrap and permutation statistics of RDM-based methods with brainalign.stats.
 
     All layers against all (region, subject, latency) cells in one call each: every cell is
-    resampled and permuted with the same draws.
+    resampled and permuted with the same draws. Comparisons that
+    :func:`brainalign.stats.bootstrap_stimuli` does not resample (the whitened Pearson) are
+    bootstrapped by recomputing the RDMs on resampled stimuli (:func:`_resampling_statistics`).
     """
     from . import stats
 
@@ -726,7 +728,13 @@ def _rdm_statistics(method, blocks_x, views, acts, shape, n_boot, n_perm, ci, rn
     lo, hi, p = (np.full(shape, np.nan) for _ in range(3))
     index = tuple(np.array(i) for i in zip(*keys, strict=True))  # (r, s, t) of every cell
     seed = int(rng.integers(2**31))
-    if n_boot:
+    if n_boot and method.compare not in stats.BOOTSTRAP_METHODS:
+        # The whitened Pearson needs complete RDMs (no left-out duplicate pairs): recompute the
+        # RDMs on each resample of the stimuli instead.
+        lo, hi, _ = _resampling_statistics(
+            method, blocks_x, views, shape, n_boot, 0, ci, np.random.default_rng(seed), True, None, True
+        )
+    elif n_boot:
         boot = stats.bootstrap_stimuli(layer_rdms, cell_rdms, method.compare, n_boot=n_boot, ci=ci, random_state=seed)
         lo[(slice(None), *index)] = boot["ci_low"].transpose("layer", "cell").values
         hi[(slice(None), *index)] = boot["ci_high"].transpose("layer", "cell").values

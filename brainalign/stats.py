@@ -21,6 +21,7 @@ Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -31,24 +32,21 @@ from .metrics._base import resolve_backend
 from .metrics.rsa import (
     COMPARE_METHODS,
     _aligned_rdms,
+    _compare_represented,
     _represent_condensed,
     _square,
     _tau_a,
-    _unit_rows,
+    _tied_pairs,
     _upper,
     rankdata,
 )
-from .utils import check_option, check_random_state, progress, validate_type
+from .utils import check_count, check_option, check_random_state, progress, validate_type
 
 __all__ = ["bootstrap_stimuli", "bootstrap_subjects", "fdr_correction", "permutation_test"]
 
 ALTERNATIVES = ("greater", "less", "two-sided")
-
-
-def _check_count(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}.")
-    return int(value)
+#: The comparisons :func:`bootstrap_stimuli` resamples (the whitened Pearson needs complete RDMs).
+BOOTSTRAP_METHODS = ("spearman", "pearson", "kendall_tau_a", "cosine")
 
 
 def _check_ci(ci: Any) -> float:
@@ -77,13 +75,21 @@ def _group_layout(A: xr.DataArray, B: xr.DataArray) -> tuple[tuple, tuple, dict,
 
 
 def _p_value(null: np.ndarray, observed: np.ndarray, alternative: str) -> np.ndarray:
-    if alternative == "greater":
-        hits = null >= observed - 1e-12
-    elif alternative == "less":
-        hits = null <= observed + 1e-12
-    else:
-        hits = np.abs(null) >= np.abs(observed) - 1e-12
-    return (1.0 + hits.sum(axis=0)) / (1.0 + null.shape[0])
+    """Permutation p-values over the first axis of ``null``: ``(1 + #{draws at least as extreme}) / (1 + #draws)``.
+
+    ``observed`` broadcasts against ``null`` (a leading axis of 1). Draws within 1e-12 of the
+    observed score count as at least as extreme (ties that rounding broke); NaN draws
+    (degenerate resamples) are left out; a NaN score, or one without a valid draw, gets NaN.
+    ``"two-sided"`` is twice the smaller one-sided p-value (at most 1): right wherever the null
+    is centred (the null of a cosine comparison of RDMs sits near 0.9, not at 0).
+    """
+    if alternative == "two-sided":
+        one_sided = np.minimum(_p_value(null, observed, "greater"), _p_value(null, observed, "less"))
+        return np.minimum(1.0, 2.0 * one_sided)
+    hits = null >= observed - 1e-12 if alternative == "greater" else null <= observed + 1e-12
+    n_valid = np.sum(~np.isnan(null), axis=0)
+    p = (1.0 + np.sum(hits, axis=0)) / (1.0 + n_valid)
+    return np.where(np.isnan(observed).all(axis=0) | (n_valid == 0), np.nan, p)
 
 
 def permutation_test(
@@ -112,7 +118,8 @@ def permutation_test(
     n_perm : int
         Number of permutations.
     alternative : {"greater", "less", "two-sided"}
-        ``"greater"``: is the observed score larger than chance?
+        ``"greater"``: is the observed score larger than chance? ``"two-sided"``: twice the
+        smaller one-sided p-value (at most 1).
     random_state : int or numpy Generator, optional
         Seed of the permutations.
     batch_size : int
@@ -138,8 +145,8 @@ def permutation_test(
     """
     check_option("method", method, COMPARE_METHODS)
     check_option("alternative", alternative, ALTERNATIVES)
-    n_perm = _check_count("n_perm", n_perm)
-    batch_size = _check_count("batch_size", batch_size)
+    n_perm = check_count("n_perm", n_perm)
+    batch_size = check_count("batch_size", batch_size)
     rng = check_random_state(random_state)
     be = resolve_backend(backend, rdm_a, rdm_b)
     xp = be.xp
@@ -156,26 +163,29 @@ def permutation_test(
     else:  # condensed upper triangles: gather them from the square form
         rows, cols = np.triu_indices(n, k=1)
         rb_square = xp.reshape(_square(be, rb, n), (rb.shape[0], n * n))
-    observed = be.to_numpy(ra @ xp.matrix_transpose(rb)) if method != "kendall_tau_a" else None
+    observed = _compare_represented(be, ra, rb, method)
     null = np.empty((n_perm, ra.shape[0], rb.shape[0]))
     base = np.arange(n)
+    if method == "kendall_tau_a":  # on the host; a permutation reorders the values, so ties stay
+        va, vb = be.to_numpy(ra).astype(np.float64), be.to_numpy(rb_square).astype(np.float64)
+        ties_a = [_tied_pairs(x) for x in va]
+        ties_b = [_tied_pairs(y) for y in be.to_numpy(rb)]
     for start in progress(range(0, n_perm, batch_size), desc="permutations", unit="batch"):
         stop = min(start + batch_size, n_perm)
         perms = rng.permuted(np.broadcast_to(base, (stop - start, n)), axis=1)
         index = perms[:, rows] * n + perms[:, cols]  # (batch, pairs): entry (π(i), π(j)) of rdm_b
         if method == "kendall_tau_a":
-            va, vb = be.to_numpy(ra), be.to_numpy(rb_square)
             for t in range(stop - start):
-                null[start + t] = [[_tau_a(x, y[index[t]]) for y in vb] for x in va]
+                null[start + t] = [
+                    [_tau_a(x, y[index[t]], tx, ty) for y, ty in zip(vb, ties_b, strict=True)]
+                    for x, tx in zip(va, ties_a, strict=True)
+                ]
             continue
         gathered = xp.take(rb_square, be.asarray(index.reshape(-1)), axis=1)  # (l, batch·pairs)
         gathered = xp.reshape(gathered, (rb.shape[0], stop - start, index.shape[1]))
         # (batch, l, pairs) @ (pairs, k) → (batch, l, k)
         scores = xp.permute_dims(gathered, (1, 0, 2)) @ xp.matrix_transpose(ra)
         null[start:stop] = np.swapaxes(be.to_numpy(scores), 1, 2)
-    if observed is None:
-        va, vb = be.to_numpy(ra), be.to_numpy(rb)
-        observed = np.array([[_tau_a(x, y) for y in vb] for x in va])
     p = _p_value(null, observed[None], alternative)
     return _dataset(
         dims,
@@ -272,9 +282,9 @@ def bootstrap_stimuli(
     >>> bool(res["ci_low"] < res["score"] < res["ci_high"])
     True
     """
-    check_option("method", method, ("spearman", "pearson", "kendall_tau_a", "cosine"))
-    n_boot = _check_count("n_boot", n_boot)
-    batch_size = _check_count("batch_size", batch_size)
+    check_option("method", method, BOOTSTRAP_METHODS)
+    n_boot = check_count("n_boot", n_boot)
+    batch_size = check_count("batch_size", batch_size)
     ci = _check_ci(ci)
     rng = check_random_state(random_state)
     be = resolve_backend(backend, rdm_a, rdm_b)
@@ -284,13 +294,11 @@ def bootstrap_stimuli(
     n = A.sizes["stimulus_id"]
     va = _upper(be, be.asarray(A.values.reshape(-1, n, n), dtype="float64"))
     vb = _upper(be, be.asarray(B.values.reshape(-1, n, n), dtype="float64"))
-    observed = (
-        be.to_numpy(_masked_scores(be, va[None], vb[None], xp.ones((1, 1, va.shape[-1]), dtype=va.dtype), method))[0]
-        if method != "kendall_tau_a"
-        else None
+    observed = _compare_represented(  # also refuses constant RDMs
+        be, _represent_condensed(be, va, method, "rdm_a"), _represent_condensed(be, vb, method, "rdm_b"), method
     )
-    _unit_rows(be, va, "rdm_a")  # refuse constant RDMs
-    _unit_rows(be, vb, "rdm_b")
+    if method == "kendall_tau_a":  # on the host
+        a_host, b_host = be.to_numpy(va), be.to_numpy(vb)
     iu0, iu1, cond = _pair_index(n)
     boot = np.empty((n_boot, va.shape[0], vb.shape[0]))
     for start in progress(range(0, n_boot, batch_size), desc="bootstrap", unit="batch"):
@@ -302,7 +310,6 @@ def bootstrap_stimuli(
             raise ValueError("A bootstrap sample has fewer than 3 distinct stimuli; use more stimuli.")
         index = cond[s0, s1]  # pairs of one stimulus with itself point anywhere; their weight is 0
         if method == "kendall_tau_a":
-            a_host, b_host = be.to_numpy(va), be.to_numpy(vb)
             for t in range(stop - start):
                 sel = index[t][valid[t]]
                 boot[start + t] = [[_tau_a(x[sel], y[sel]) for y in b_host] for x in a_host]
@@ -312,9 +319,6 @@ def bootstrap_stimuli(
         gb = xp.permute_dims(xp.reshape(xp.take(vb, flat, axis=1), (vb.shape[0], stop - start, -1)), (1, 0, 2))
         w = be.asarray(valid[:, None, :].astype(np.float64))
         boot[start:stop] = be.to_numpy(_masked_scores(be, ga, gb, w, method))
-    if observed is None:
-        a_host, b_host = be.to_numpy(va), be.to_numpy(vb)
-        observed = np.array([[_tau_a(x, y) for y in b_host] for x in a_host])
     low, high = np.quantile(boot, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
     return _dataset(
         dims,
@@ -378,15 +382,28 @@ def bootstrap_subjects(
     n_sub = scores.sizes[dim]
     if n_sub < 2:
         raise ValueError(f"Bootstrapping over {dim!r} needs at least 2, got {n_sub}.")
-    n_boot = _check_count("n_boot", n_boot)
+    n_boot = check_count("n_boot", n_boot)
     ci = _check_ci(ci)
     rng = check_random_state(random_state)
     values = np.moveaxis(scores.values.astype(np.float64), scores.get_axis_num(dim), 0)
+    flat = values.reshape(n_sub, -1)  # subject × cell
     draws = rng.integers(0, n_sub, size=(n_boot, n_sub))
-    with np.errstate(invalid="ignore"):
-        boot = np.nanmean(values[draws], axis=1)  # (n_boot, ...)
-        low, high = np.nanquantile(boot, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+    # A bootstrap mean is a weighted mean: each subject weighs the times it was drawn, so all
+    # samples are one product with the counts (n_boot × n_sub), never n_boot × n_sub × cells.
+    counts = np.zeros((n_boot, n_sub))
+    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
+    scored = ~np.isnan(flat)
+    filled = np.where(scored, flat, 0.0)
+    low, high = np.empty(flat.shape[1]), np.empty(flat.shape[1])
+    step = max(1, 2**22 // n_boot)  # cells per block: 32 MiB of bootstrap means
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # cells no subject scored stay NaN
+        for start in range(0, flat.shape[1], step):
+            block = slice(start, start + step)
+            boot = (counts @ filled[:, block]) / (counts @ scored[:, block])  # NaN-skipping means
+            low[block], high[block] = np.nanquantile(boot, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
         mean = np.nanmean(values, axis=0)
+    low, high = low.reshape(values.shape[1:]), high.reshape(values.shape[1:])
     other = [d for d in scores.dims if d != dim]
     coords = {name: c for name, c in scores.coords.items() if dim not in c.dims}
     out = xr.Dataset({"score": (other, mean), "ci_low": (other, low), "ci_high": (other, high)}, coords=coords)
@@ -433,13 +450,10 @@ def fdr_correction(
     q = np.full(flat.shape, np.nan)
     reject = np.zeros(flat.shape, dtype=bool)
     if p.size:
-        order = np.argsort(p, kind="stable")
-        ranked = p[order] * p.size / np.arange(1, p.size + 1)
-        adjusted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-        q_tested = np.empty_like(p)
-        q_tested[order] = adjusted
-        q[tested] = q_tested
-        reject[tested] = q_tested <= alpha
+        from scipy.stats import false_discovery_control
+
+        q[tested] = false_discovery_control(p, method="bh")
+        reject[tested] = q[tested] <= alpha
     q, reject = q.reshape(values.shape), reject.reshape(values.shape)
     if isinstance(p_values, xr.DataArray):
         return p_values.copy(data=reject), p_values.copy(data=q)

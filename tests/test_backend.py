@@ -30,6 +30,8 @@ def test_round_trip_and_namespace(name):
     np.testing.assert_allclose(be.to_numpy(xp.sum(arr, axis=1)), [3.0, 12.0])
     np.testing.assert_allclose(be.to_numpy(xp.matmul(arr, xp.matrix_transpose(arr))), x @ x.T)
     assert be.to_numpy(be.asarray(x, dtype="float32")).dtype == np.float32
+    # Views with negative strides (reversed columns) are taken as they are, on every backend.
+    np.testing.assert_array_equal(be.to_numpy(be.asarray(x[:, ::-1])), x[:, ::-1])
 
 
 def test_auto_and_errors():
@@ -83,3 +85,18 @@ def test_tf32_is_restored_on_cuda():
         assert torch.backends.cuda.matmul.allow_tf32
     assert torch.backends.cuda.matmul.allow_tf32 == before
     assert "cuda" in be.describe()
+
+
+def test_array_helpers():
+    from brainalign.backend import is_dataarray, to_numpy
+
+    x = np.arange(6.0).reshape(2, 3)
+    da = xr.DataArray(x, dims=("a", "b"))
+    assert is_dataarray(da) and not is_dataarray(x) and not is_dataarray(da.to_dataset(name="v"))
+    np.testing.assert_array_equal(to_numpy(da), x)
+    assert to_numpy([[1, 2]]).shape == (1, 2)
+    torch = pytest.importorskip("torch")
+    t = torch.as_tensor(x, dtype=torch.float32).requires_grad_()
+    out = to_numpy(t)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, x)

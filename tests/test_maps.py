@@ -314,6 +314,18 @@ def test_encoder_statistics(layered):
     assert bool(amap["significant"].sel(layer="layer2", region="A"))
 
 
+def test_encoder_statistics_on_single_trials(layered, trials):
+    """repetitions="keep": the statistics resample the very rows encode scored (one per trial)."""
+    amap = alignment_map(
+        layered, trials, "ridge", method_options={"backend": "numpy"}, repetitions="keep", n_boot=50, n_perm=50
+    )
+    plain = alignment_map(layered, trials, "ridge", method_options={"backend": "numpy"}, repetitions="keep")
+    xr.testing.assert_allclose(amap["score"], plain["score"])
+    assert (amap["ci_low"] <= amap["score"] + 1e-9).all() and (amap["score"] <= amap["ci_high"] + 1e-9).all()
+    for region, layer in TRUTH.items():
+        assert float(amap["p_value"].sel(layer=layer, region=region)) < 0.05
+
+
 def test_weighted_r_is_pearson_of_the_resampled_rows(rng):
     Y, P = rng.normal(size=(12, 3)), rng.normal(size=(12, 3))
     rows = rng.integers(0, 12, size=12)
@@ -413,3 +425,39 @@ def test_permutation_shortcut_matches_brute_force(rng):
             r = [np.corrcoef(Y[idx, v], P[idx][perm, v])[0, 1] for v in range(5)]
             expected[p] += [np.mean(r[:3]), np.mean(r[3:])]
     np.testing.assert_allclose(null, expected / 2, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["rsa", "trsa", "cka", "mutual_knn", "best_match", "shape", "stochastic_shape"])
+def test_float32_activations_with_a_float64_recording_on_torch(layered, trials, method):
+    # Torch refuses a matmul of float32 with float64: every method promotes both sides to one precision.
+    pytest.importorskip("torch")
+    acts = layered.astype(np.float32)
+    rec = trials if method == "stochastic_shape" else trials.mean("repetition")
+    assert acts.dtype == np.float32 and rec.dtype == np.float64
+    ref = alignment_map(layered, rec, method, ceiling=False)
+    on_torch = alignment_map(acts, rec, method, method_options={"backend": "torch"}, ceiling=False)
+    np.testing.assert_allclose(on_torch["score"].values, ref["score"].values, atol=1e-4)
+
+
+def test_whitened_pearson_map_is_bootstrapped_by_recomputing_the_rdms(layered, trials):
+    # bootstrap_stimuli refuses the whitened Pearson (it needs complete RDMs): the map recomputes
+    # the RDMs on each resample of the stimuli instead, with the seed the RDM bootstrap would use.
+    from brainalign.metrics import rsa
+
+    options = {"compare": "whitened_pearson"}
+    amap = alignment_map(layered, trials, "rsa", method_options=options, ceiling=False, n_boot=20, n_perm=30)
+    assert np.isfinite(amap["ci_low"].values).all() and (amap["ci_low"] < amap["ci_high"]).all()
+    assert np.isfinite(amap["p_value"].values).all()
+    seed = int(np.random.default_rng(0).integers(2**31))
+    replay = np.random.default_rng(seed)
+    a, r = data.align(layered, trials)
+    method = rsa.RSA(compare="whitened_pearson")
+    x = [a.sel(unit=a.layer == layer).values for layer in ["layer0", "layer1", "layer2", "layer3"]]
+    y = r.sel(neuroid=r.region == "V4").values
+    boot = []
+    for _ in range(20):
+        rows = replay.integers(0, len(y), size=len(y))
+        boot.append([method(xl[rows], y[rows]) for xl in x])
+    low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+    np.testing.assert_allclose(amap["ci_low"].sel(region="V4").values, low, atol=1e-12)
+    np.testing.assert_allclose(amap["ci_high"].sel(region="V4").values, high, atol=1e-12)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -118,3 +120,106 @@ def test_bad_input(rdms):
         stats.bootstrap_subjects(xr.DataArray(np.ones(3), dims="layer"))
     with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
         stats.fdr_correction(np.array([0.5, 1.5]))
+
+
+def test_two_sided_p_value_holds_for_a_null_away_from_zero(rng):
+    # Cosine comparisons of RDMs have their null near 0.8, not 0. A score far *below* it is
+    # extreme; the old rule |null| ≥ |score| called it typical (p = 1).
+    A = rsa.rdm(rng.normal(size=(12, 5))).values
+    a = squareform(A, checks=False)
+    B = squareform(a.max() + a.min() - a)  # the reversed geometry
+    res = {
+        alt: stats.permutation_test(A, B, "cosine", n_perm=199, random_state=0, alternative=alt)
+        for alt in ("greater", "less", "two-sided")
+    }
+    null, score = res["two-sided"]["null"].values, float(res["two-sided"]["score"])
+    assert null.mean() > 0.7 and score < null.min()
+    old_rule = (1 + np.sum(np.abs(null) >= abs(score) - 1e-12)) / 200
+    assert old_rule == 1.0
+    assert float(res["less"]["p_value"]) == pytest.approx(1 / 200)
+    assert float(res["greater"]["p_value"]) == 1.0
+    assert float(res["two-sided"]["p_value"]) == pytest.approx(2 / 200)
+    p_greater, p_less = (float(res[alt]["p_value"]) for alt in ("greater", "less"))
+    assert float(res["two-sided"]["p_value"]) == pytest.approx(min(1.0, 2 * min(p_greater, p_less)))
+
+
+def test_p_value_rules_are_shared_with_the_map():
+    from brainalign.maps import _p_value as map_p_value
+
+    null = np.array([[0.1, 0.5, np.nan, 0.3], [0.2, np.nan, np.nan, 0.3], [0.3 + 1e-13, 0.4, np.nan, 0.3]])
+    observed = np.array([0.3, 0.45, 0.2, np.nan])
+    p = stats._p_value(null, observed[None], "greater")
+    # Ties within 1e-12 count; NaN draws are left out of both counts; no valid draw or a NaN score: NaN.
+    np.testing.assert_allclose(p, [(1 + 1) / 4, (1 + 1) / 3, np.nan, np.nan])
+    np.testing.assert_allclose(stats._p_value(null, observed[None], "less"), [(1 + 3) / 4, (1 + 1) / 3, np.nan, np.nan])
+    np.testing.assert_allclose(map_p_value(observed, null, True), p)
+    np.testing.assert_allclose(map_p_value(observed, null, False), stats._p_value(null, observed[None], "less"))
+    # Two-sided: twice the smaller one-sided p-value, at most 1.
+    np.testing.assert_allclose(stats._p_value(null, observed[None], "two-sided"), [1.0, 1.0, np.nan, np.nan])
+    np.testing.assert_allclose(stats._p_value(null, np.array([[0.05]]), "two-sided"), [2 / 4, 2 / 3, np.nan, 2 / 4])
+
+
+def test_bootstrap_subjects_equals_the_resampled_means(rng):
+    # The count-matrix form equals the mean of the resampled subjects (the old n_boot × n_sub ×
+    # cells gather), draw for draw.
+    values = rng.normal(size=(7, 3, 4, 2))
+    values[0, 0, 0, 0] = np.nan
+    values[:, 1, 1, 1] = np.nan  # an untested cell
+    scores = xr.DataArray(values, dims=("subject", "layer", "region", "latency"))
+    res = stats.bootstrap_subjects(scores, n_boot=300, ci=0.9, random_state=4)
+    draws = np.random.default_rng(4).integers(0, 7, size=(300, 7))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        boot = np.nanmean(values[draws], axis=1)
+        low, high = np.nanquantile(boot, [0.05, 0.95], axis=0)
+        mean = np.nanmean(values, axis=0)
+    np.testing.assert_allclose(res["ci_low"].values, low, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res["ci_high"].values, high, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res["score"].values, mean, rtol=1e-12)
+    assert np.isnan(res["ci_low"].values[1, 1, 1]) and res["ci_low"].dims == ("layer", "region", "latency")
+    # Subjects along another axis are moved first.
+    moved = stats.bootstrap_subjects(scores.transpose("layer", "subject", ...), n_boot=300, ci=0.9, random_state=4)
+    np.testing.assert_allclose(moved["ci_high"].values, high, rtol=1e-12, atol=1e-14)
+
+
+def test_kendall_permutations_reuse_tie_counts(rdms, monkeypatch):
+    # Ties do not change when the values are reordered: counted once per RDM, not per permutation.
+    from brainalign.metrics import rsa as rsa_module
+
+    layers, brain = rdms
+    calls = []
+    original = rsa_module._tied_pairs
+    monkeypatch.setattr(stats, "_tied_pairs", lambda x: calls.append(1) or original(x))
+    res = stats.permutation_test(layers, brain, "kendall_tau_a", n_perm=15, random_state=2)
+    assert len(calls) == 3  # two layers, one brain RDM
+    monkeypatch.undo()
+    rng = np.random.default_rng(2)
+    perms = rng.permuted(np.broadcast_to(np.arange(14), (15, 14)), axis=1)
+    loop = [rsa.compare(layers.values[1], brain.values[p][:, p], "kendall_tau_a") for p in perms]
+    np.testing.assert_allclose(res["null"].values[:, 1], loop, atol=1e-12)
+
+
+def test_fdr_is_scipys_benjamini_hochberg(rng):
+    from scipy.stats import false_discovery_control
+
+    p = rng.uniform(size=(4, 5)) ** 3
+    reject, q = stats.fdr_correction(p, alpha=0.1)
+    np.testing.assert_allclose(q.ravel(), false_discovery_control(p.ravel()), rtol=1e-15)
+    np.testing.assert_array_equal(reject, q <= 0.1)
+    empty_reject, empty_q = stats.fdr_correction(np.full(3, np.nan))
+    assert np.isnan(empty_q).all() and not empty_reject.any()
+
+
+def test_counts_are_checked_by_the_shared_helper():
+    from brainalign.utils import check_count
+
+    assert check_count("n", np.int64(3)) == 3 and isinstance(check_count("n", np.int64(3)), int)
+    for bad in (0, -1, 2.5, True, "3", None):
+        with pytest.raises(ValueError, match=r"n must be an integer ≥ 1"):
+            check_count("n", bad)
+    with pytest.raises(ValueError, match=r"n_words must be an integer ≥ 3 \(words per sentence\), got 2"):
+        check_count("n_words", 2, 3, "words per sentence")
+    with pytest.raises(ValueError, match="n_boot must be an integer"):
+        stats.bootstrap_subjects(xr.DataArray(np.ones((3, 2)), dims=("subject", "layer")), n_boot=1.5)
+    with pytest.raises(ValueError, match="batch_size must be an integer"):
+        stats.bootstrap_stimuli(rsa.rdm(np.eye(5)), rsa.rdm(np.eye(5)), batch_size=0)

@@ -16,10 +16,8 @@ from ..utils import check_random_state, logger, soft_import
 from ._base import (
     check_bool,
     check_constant_targets,
-    check_finite,
+    check_fit_targets,
     check_int,
-    check_rows,
-    check_targets_y,
     is_dataarray,
     score_r2,
     to_numpy,
@@ -29,24 +27,18 @@ from ._cv import check_groups
 
 __all__ = ["AttentionReadout"]
 
-_ROW_DIMS = ("presentation", "time")
-
 
 def _tokens(X: Any, token_mask: Any, name: str = "X") -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Token features as float32 (n, T, D), a boolean mask (n, T) of real tokens, and row ids."""
-    ids = None
-    if is_dataarray(X):
-        rows = [d for d in X.dims if d in _ROW_DIMS]
-        if len(rows) != 1 or set(X.dims) != {rows[0], "token", "unit"}:
-            raise ValueError(
-                f"{name} must have dims (presentation, token, unit), got {tuple(X.dims)}. Token-level "
-                "features come from e.g. brainalign.models.huggingface.extract_text(..., pool='token')."
-            )
-        if "stimulus_id" in X.coords and X["stimulus_id"].dims == (rows[0],):
-            ids = np.asarray(X["stimulus_id"].values)
-        if token_mask is None and "token_mask" in X.coords:
-            token_mask = X["token_mask"].transpose(rows[0], "token").values
-        X = X.transpose(rows[0], "token", "unit").values
+    if is_dataarray(X) and token_mask is None and "token_mask" in X.coords:
+        token_mask, _ = unwrap(X["token_mask"], "token_mask", ("token",), exact=True)
+    X, ids = unwrap(
+        X,
+        name,
+        ("token", "unit"),
+        exact=True,
+        hint="Token-level features come from e.g. brainalign.models.huggingface.extract_text(..., pool='token').",
+    )
     values = np.asarray(to_numpy(X))
     if values.ndim != 3:
         raise ValueError(
@@ -312,11 +304,7 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
         Xv, mask, x_ids = _tokens(X, token_mask)
         if target_groups is None and is_dataarray(Y) and "region" in Y.coords and Y["region"].dims == ("neuroid",):
             target_groups = np.asarray(Y["region"].values)
-        Yv, y_ids = unwrap(Y, "Y", ("neuroid",))
-        Yv, ravel = check_targets_y(self, Yv)
-        Yv = to_numpy(Yv).astype(np.float32)
-        check_rows(Xv, Yv, x_ids, y_ids)
-        check_finite(Yv, "Y")
+        Yv, ravel = check_fit_targets(self, Y, Xv, x_ids, dtype=np.float32)
         check_constant_targets(Yv)
         groups = check_groups(groups, Xv.shape[0])
         n, n_tokens, n_units = Xv.shape
@@ -388,6 +376,12 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
                     best, best_epoch, best_state = val_loss, epoch, copy.deepcopy(net.state_dict())
                 elif epoch - best_epoch >= int(self.patience):
                     break
+            if best_state is None:
+                raise ValueError(
+                    f"AttentionReadout: training diverged (validation loss not finite in any of {epoch} epoch(s)); "
+                    f"lower lr (now {self.lr!r}) or standardize the features and targets (standardize=True, now "
+                    f"{self.standardize!r}), and check them for extreme values."
+                )
             net.load_state_dict(best_state)
         net.eval()
         self.net_ = net

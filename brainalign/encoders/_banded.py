@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,10 +20,9 @@ from ._base import (
     check_constant_targets,
     check_features_x,
     check_finite,
+    check_fit_targets,
     check_int,
-    check_rows,
     check_same_rows,
-    check_targets_y,
     is_dataarray,
     to_numpy,
     unwrap,
@@ -40,7 +40,8 @@ def r2_split(Y: np.ndarray, parts: np.ndarray) -> np.ndarray:
     """Split R² into one share per band (the product measure; the shares sum to the joint R²).
 
     ``R²_b = Σ_i (2 y_i ŷ_bi − ŷ_bi Σ_c ŷ_ci) / Σ_i y_i²`` on targets and band predictions centred
-    over samples, so that ``Σ_b R²_b = 1 − ‖y − Σ_b ŷ_b‖² / ‖y‖²``.
+    over samples, so that ``Σ_b R²_b = 1 − ‖y − Σ_b ŷ_b‖² / ‖y‖²``: himalaya's
+    ``r2_score_split`` on the centred inputs (0 for a target without variance).
 
     Parameters
     ----------
@@ -57,13 +58,15 @@ def r2_split(Y: np.ndarray, parts: np.ndarray) -> np.ndarray:
     .. [1] Dupré la Tour, T. et al. (2022). Feature-space selection with banded ridge
        regression. NeuroImage 264 (the product measure, himalaya's ``r2_score_split``).
     """
+    from himalaya.scoring import r2_score_split
+
     Yc = Y - Y.mean(0)
-    parts = parts - parts.mean(1, keepdims=True)
-    total = parts.sum(0)
-    sst = (Yc**2).sum(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = ((2 * Yc[None] - total[None]) * parts).sum(1) / sst
-    return np.where(sst > 0, out, 0.0)
+    parts = parts - parts.mean(1, keepdims=True)  # a copy: himalaya zeroes non-finite values in place
+    with get_backend("numpy").himalaya(), warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        # Centred here; himalaya's check of the mean flags the round-off of float32 data.
+        warnings.filterwarnings("ignore", message="y_true has to be zero-mean", category=UserWarning)
+        out = r2_score_split(Yc, parts)
+    return np.where((Yc**2).sum(0) > 0, out, 0.0)
 
 
 class BandedRidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -189,17 +192,7 @@ class BandedRidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, 
                 ids = block_ids if ids is None else ids
                 arrays.append(values)
             codes = np.concatenate([np.full(a.shape[1], i) for i, a in enumerate(arrays)])
-            X = np.concatenate(arrays, axis=1)
-            from sklearn.utils import check_array
-
-            X = check_array(X, dtype=(np.float64, np.float32), ensure_all_finite=False, input_name="X")
-            if reset:
-                self.n_features_in_ = X.shape[1]
-            elif X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} "
-                    "features as input."
-                )
+            X = check_features_x(self, np.concatenate(arrays, axis=1), reset=reset)
             return X, ids, codes, names
         labels = self.bands
         if is_dataarray(X):
@@ -241,12 +234,9 @@ class BandedRidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, 
         self
         """
         Xv, x_ids, codes, names = self._features(X, reset=True)
-        Yv, y_ids = unwrap(Y, "Y", ("neuroid",))
-        Yv, ravel = check_targets_y(self, Yv)
+        Yv, ravel = check_fit_targets(self, Y, Xv, x_ids)
         Yv = to_numpy(Yv)
-        check_rows(Xv, Yv, x_ids, y_ids)
         check_finite(Xv, "X")
-        check_finite(Yv, "Y")
         folds = time_folds(Xv.shape[0], self.cv, groups)
         check_constant_targets(Yv)
         alphas = check_alphas(self.alphas)

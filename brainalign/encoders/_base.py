@@ -6,40 +6,40 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import is_dataarray, is_tensor, to_numpy
 from ..metrics._columns import r2_columns
-from ..utils import check_option
+from ..utils import check_count
 
 __all__ = ["DEFAULT_ALPHAS", "check_alphas", "check_bool", "check_rows", "score_r2"]
 
 #: The default grid of regularisation strengths: 1e-2 … 1e8, one per decade.
 DEFAULT_ALPHAS = tuple(10.0**k for k in range(-2, 9))
 
-_ROW_DIMS = ("presentation", "time")
+#: The dims that index samples (rows) of features and targets.
+ROW_DIMS = ("presentation", "time")
 
 
-def is_torch(x: Any) -> bool:
-    """Whether ``x`` is a torch tensor (without importing torch)."""
-    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
-
-
-def is_dataarray(x: Any) -> bool:
-    return hasattr(x, "variable") and hasattr(x, "dims")
-
-
-def unwrap(value: Any, name: str, inner: tuple[str, ...]) -> tuple[Any, np.ndarray | None]:
+def unwrap(
+    value: Any, name: str, inner: tuple[str, ...], *, exact: bool = False, hint: str | None = None
+) -> tuple[Any, np.ndarray | None]:
     """A DataArray as its values with the row dim first (and ``inner`` dims after); else as is.
 
-    Also returns the ``stimulus_id`` of each row when the DataArray has them.
+    Also returns the ``stimulus_id`` of each row when the DataArray has them. With ``exact``
+    the DataArray must have every ``inner`` dim (else a subset will do); ``hint`` replaces the
+    advice of the error message.
     """
     if not is_dataarray(value):
         return value, None
-    rows = [d for d in value.dims if d in _ROW_DIMS]
-    others = [d for d in value.dims if d not in _ROW_DIMS]
-    if len(rows) != 1 or set(others) - set(inner):
+    rows = [d for d in value.dims if d in ROW_DIMS]
+    others = [d for d in value.dims if d not in ROW_DIMS]
+    if len(rows) != 1 or set(others) - set(inner) or (exact and set(others) != set(inner)):
         raise ValueError(
             f"{name} must have dims (presentation or time, {', '.join(inner)}), got {tuple(value.dims)}. "
-            "Pass activations (presentation × unit) as features and a recording (presentation × neuroid) "
-            "as targets, or plain arrays."
+            + (
+                hint
+                or "Pass activations (presentation × unit) as features and a recording (presentation × neuroid) "
+                "as targets, or plain arrays."
+            )
         )
     order = [rows[0], *[d for d in inner if d in value.dims]]
     ids = None
@@ -61,7 +61,7 @@ def check_same_rows(x_ids: np.ndarray | None, y_ids: np.ndarray | None) -> None:
 
 
 def _max_min(values: Any) -> tuple[Any, Any]:
-    if is_torch(values):
+    if is_tensor(values):
         return values.amax(0), values.amin(0)
     return values.max(0), values.min(0)
 
@@ -71,7 +71,7 @@ def check_finite(values: Any, name: str) -> None:
     if values.shape[0] == 0:
         return
     hi, lo = _max_min(values)
-    if is_torch(values):
+    if is_tensor(values):
         bad_cols = (~(hi.isfinite() & lo.isfinite())).cpu().numpy()
     else:
         bad_cols = ~(np.isfinite(hi) & np.isfinite(lo))
@@ -87,7 +87,7 @@ def check_finite(values: Any, name: str) -> None:
 def check_constant_targets(Y: Any, name: str = "Y") -> None:
     """Refuse targets with no variance: their scores are undefined."""
     hi, lo = _max_min(Y)
-    const = (hi == lo).cpu().numpy() if is_torch(Y) else np.asarray(hi == lo)
+    const = (hi == lo).cpu().numpy() if is_tensor(Y) else np.asarray(hi == lo)
     const = np.atleast_1d(const)
     if const.any():
         cols = np.flatnonzero(const)
@@ -121,11 +121,7 @@ def check_bool(name: str, value: Any) -> bool:
 
 
 def check_int(name: str, value: Any, minimum: int = 1, allow_none: bool = False) -> int | None:
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}.")
-    return int(value)
+    return None if value is None and allow_none else check_count(name, value, minimum)
 
 
 def check_targets_y(estimator: Any, Y: Any) -> tuple[Any, bool]:
@@ -137,7 +133,7 @@ def check_targets_y(estimator: Any, Y: Any) -> tuple[Any, bool]:
             f"{type(estimator).__name__} requires y to be passed, but the target y is None. Give the targets "
             "(samples × neuroids)."
         )
-    if is_torch(Y):
+    if is_tensor(Y):
         if Y.ndim not in (1, 2) or not Y.is_floating_point():
             raise ValueError(f"Y must be a 1-D or 2-D floating-point tensor, got shape {tuple(Y.shape)}, {Y.dtype}.")
     else:
@@ -150,7 +146,7 @@ def check_targets_y(estimator: Any, Y: Any) -> tuple[Any, bool]:
 
 def check_features_x(estimator: Any, X: Any, reset: bool) -> Any:
     """Features as (n_samples, n_features) numpy (through scikit-learn's checks) or torch."""
-    if is_torch(X):
+    if is_tensor(X):
         if X.ndim != 2 or not X.is_floating_point():
             raise ValueError(f"X must be a 2-D floating-point tensor, got shape {tuple(X.shape)}, {X.dtype}.")
         if reset:
@@ -166,20 +162,28 @@ def check_features_x(estimator: Any, X: Any, reset: bool) -> Any:
     return validate_data(estimator, X, reset=reset, dtype=(np.float64, np.float32), ensure_all_finite=False)
 
 
+def check_fit_targets(estimator: Any, Y: Any, X: Any, x_ids: np.ndarray | None, dtype: Any = None) -> tuple[Any, bool]:
+    """Targets for fit, given the checked features ``X`` (and their row ids): labelled or plain,
+    the same rows as ``X``, finite (after the cast to ``dtype``, which also moves them to numpy).
+
+    Returns (Y as (n_samples, n_targets), Y_was_1d).
+    """
+    Y, y_ids = unwrap(Y, "Y", ("neuroid",))
+    Y, ravel = check_targets_y(estimator, Y)
+    if dtype is not None:
+        Y = to_numpy(Y).astype(dtype, copy=False)
+    check_rows(X, Y, x_ids, y_ids)
+    check_finite(Y, "Y")
+    return Y, ravel
+
+
 def check_fit_inputs(estimator: Any, X: Any, Y: Any) -> tuple[Any, Any, bool]:
     """X, Y for fit: labelled or plain, same rows, finite. Returns (X, Y, Y_was_1d)."""
     X, x_ids = unwrap(X, "X", ("unit",))
-    Y, y_ids = unwrap(Y, "Y", ("neuroid",))
     X = check_features_x(estimator, X, reset=True)
-    Y, ravel = check_targets_y(estimator, Y)
-    check_rows(X, Y, x_ids, y_ids)
+    Y, ravel = check_fit_targets(estimator, Y, X, x_ids)
     check_finite(X, "X")
-    check_finite(Y, "Y")
     return X, Y, ravel
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if is_torch(x) else np.asarray(x)
 
 
 def check_rows(X: Any, Y: Any, x_ids: np.ndarray | None, y_ids: np.ndarray | None) -> None:
@@ -199,8 +203,3 @@ def score_r2(pred: np.ndarray, y: Any) -> np.ndarray | float:
     if pred.ndim == 1:
         return float(r2_columns(Y.reshape(-1, 1), pred[:, None])[0])
     return r2_columns(Y, pred)
-
-
-def check_options(**pairs: tuple[Any, tuple[Any, ...]]) -> None:
-    for name, (value, allowed) in pairs.items():
-        check_option(name, value, allowed)

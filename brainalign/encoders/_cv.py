@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..backend import is_dataarray
 from ..utils import logger
 
 __all__ = ["check_groups", "time_folds"]
@@ -39,7 +40,7 @@ def check_groups(groups: Any, n_samples: int, name: str = "groups") -> np.ndarra
     """
     if groups is None:
         return None
-    if hasattr(groups, "variable") and hasattr(groups, "dims"):  # an xarray object
+    if is_dataarray(groups):
         groups = groups.values
     labels = np.asarray(groups)
     if labels.ndim != 1 or labels.shape[0] != n_samples:
@@ -68,10 +69,6 @@ def check_groups(groups: Any, n_samples: int, name: str = "groups") -> np.ndarra
     return labels
 
 
-def _is_shuffling(cv: Any) -> bool:
-    return bool(getattr(cv, "shuffle", False)) or "shuffle" in type(cv).__name__.lower()
-
-
 def time_folds(n_samples: int, cv: Any = 5, groups: Any = None, *, name: str = "cv") -> Folds:
     """Train/test folds that respect time.
 
@@ -85,8 +82,11 @@ def time_folds(n_samples: int, cv: Any = 5, groups: Any = None, *, name: str = "
           blocks of samples when there is a single run);
         - ``"runs"``: leave one run out (needs ``groups``);
         - a splitter (``split(X, y, groups)``), e.g. ``sklearn.model_selection.LeaveOneGroupOut``;
-          splitters that shuffle are refused;
         - explicit ``[(train, test), ...]`` index arrays, used as given.
+
+        Every test set of a splitter or of explicit folds must be a contiguous block of
+        samples or a union of whole runs (of ``groups``): folds that shuffle samples (e.g.
+        ``KFold(shuffle=True)``, ``ShuffleSplit``, ``RepeatedKFold``) are refused.
     groups : array-like, optional
         The run of each sample. Runs must be contiguous blocks of samples.
     name : str
@@ -141,16 +141,10 @@ def time_folds(n_samples: int, cv: Any = 5, groups: Any = None, *, name: str = "
         blocks = [np.flatnonzero(np.isin(codes, rb)) for rb in run_blocks]
         return _complement(blocks, n_samples)
     if hasattr(cv, "split"):
-        if _is_shuffling(cv):
-            raise ValueError(
-                f"{name} is a splitter that shuffles samples ({type(cv).__name__}); time-series samples "
-                "must not be shuffled across folds. Use an int (contiguous blocks), 'runs', or a "
-                "splitter without shuffling."
-            )
         folds = list(cv.split(np.zeros((n_samples, 1)), None, labels))
-        return _check_explicit(folds, n_samples, name)
+        return _check_explicit(folds, n_samples, name, labels, what=type(cv).__name__)
     if isinstance(cv, Iterable):
-        return _check_explicit(list(cv), n_samples, name)
+        return _check_explicit(list(cv), n_samples, name, labels)
     raise TypeError(
         f"{name} must be an int, 'runs', a scikit-learn splitter or a list of (train, test) pairs, "
         f"got {type(cv).__name__}."
@@ -166,8 +160,13 @@ def _complement(blocks: list[np.ndarray], n_samples: int) -> Folds:
     return folds
 
 
-def _check_explicit(folds: list[Any], n_samples: int, name: str) -> Folds:
+def _check_explicit(
+    folds: list[Any], n_samples: int, name: str, labels: np.ndarray | None = None, what: str = "explicit folds"
+) -> Folds:
+    """Index checks of given folds, and the time check: every test set is one contiguous block
+    of samples, or a union of whole runs of ``labels``."""
     out = []
+    codes = pd.factorize(labels)[0] if labels is not None else None
     if not folds:
         raise ValueError(f"{name} gave no folds.")
     for i, fold in enumerate(folds):
@@ -187,5 +186,21 @@ def _check_explicit(folds: list[Any], n_samples: int, name: str) -> Folds:
                 raise ValueError(f"{name}: fold {i} has {part} indices outside 0..{n_samples - 1}.")
         if np.intersect1d(train, test).size:
             raise ValueError(f"{name}: fold {i} has samples in both its train and test sets.")
+        if not _respects_time(test, codes):
+            raise ValueError(
+                f"{name} ({what}): the test set of fold {i} is neither one contiguous block of samples nor a "
+                "union of whole runs, as happens with folds that shuffle samples (e.g. KFold(shuffle=True), "
+                "ShuffleSplit, RepeatedKFold). Time-series samples must not be shuffled across folds: their "
+                "neighbours in the training set leak into the test score. Use an int (contiguous blocks), 'runs', "
+                "or a splitter whose test sets are blocks or whole runs (KFold(), LeaveOneGroupOut(), GroupKFold())."
+            )
         out.append((train.astype(np.int64), test.astype(np.int64)))
     return out
+
+
+def _respects_time(test: np.ndarray, codes: np.ndarray | None) -> bool:
+    """Whether ``test`` is one contiguous block of samples, or every run it touches is in it whole."""
+    test = np.unique(test)
+    if test[-1] - test[0] + 1 == test.size:
+        return True
+    return codes is not None and int(np.isin(codes, codes[test]).sum()) == test.size

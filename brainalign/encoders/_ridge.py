@@ -19,7 +19,7 @@ from ._base import (
     check_finite,
     check_fit_inputs,
     check_int,
-    is_torch,
+    is_tensor,
     score_r2,
     to_numpy,
     unwrap,
@@ -214,7 +214,7 @@ class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEs
         be = get_backend(self.backend)
         budget = be.memory_budget(self.memory_budget)
         primal = X.shape[1] <= X.shape[0]
-        if not be.is_torch and is_torch(Y):
+        if not be.is_torch and is_tensor(Y):
             Y = to_numpy(Y)  # e.g. targets on a GPU, fitted with numpy
         with be.himalaya(), be.tf32(tf32):
             Xb = be.asarray(X)
@@ -324,7 +324,7 @@ def _solve_himalaya(
             solver_params={**params, "warn": False},
             Y_in_cpu=y_in_cpu,
         ).fit(X, Yb)
-        coef = to_numpy(backend.to_numpy(model.coef_))
+        coef = backend.to_numpy(model.coef_)
     else:
         model = KernelRidgeCV(
             alphas=alphas,
@@ -335,13 +335,13 @@ def _solve_himalaya(
             Y_in_cpu=y_in_cpu,
             warn=False,
         ).fit(X, Yb)
-        Xc = to_numpy(backend.to_numpy(X))
+        Xc = backend.to_numpy(X)
         if fit_intercept:
             Xc = Xc - Xc.mean(0)
-        coef = Xc.T @ to_numpy(backend.to_numpy(model.dual_coef_))
-    intercept = to_numpy(backend.to_numpy(model.intercept_)) if fit_intercept else np.zeros(Y.shape[1], coef.dtype)
+        coef = Xc.T @ backend.to_numpy(model.dual_coef_)
+    intercept = backend.to_numpy(model.intercept_) if fit_intercept else np.zeros(Y.shape[1], coef.dtype)
     # himalaya reports exp(-log(alpha)); snap it back onto the grid.
-    best = to_numpy(backend.to_numpy(model.best_alphas_)).astype(np.float64)
+    best = backend.to_numpy(model.best_alphas_).astype(np.float64)
     best = alphas[np.abs(np.log(best)[:, None] - np.log(alphas)[None, :]).argmin(1)].astype(coef.dtype)
     return {
         "best_alphas": best,

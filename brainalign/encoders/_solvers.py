@@ -103,20 +103,35 @@ def _decompose(backend: Any, Xtr: Any, Xte: Any | None, primal: bool, eigh_dtype
     return _Operator(eig, A, P, nbytes)
 
 
-def _score(backend: Any, Yte: Any, pred: Any, scoring: str) -> Any:
-    """Score per target of one prediction (n_test, n_targets); ``pred`` may be overwritten."""
+def _test_stats(Yte: Any, scoring: str) -> Any:
+    """What the score of a test fold needs from its targets alone, computed once for all alphas:
+    the total sum of squares (``"r2"``), or the centred targets and their sum of squares
+    (``"correlation"``)."""
+    if scoring == "r2":
+        return ((Yte - Yte.mean(0)) ** 2).sum(0)
+    if scoring == "correlation":
+        yc = Yte - Yte.mean(0)
+        return yc, (yc**2).sum(0)
+    return None
+
+
+def _score(backend: Any, Yte: Any, pred: Any, scoring: str, stats: Any) -> Any:
+    """Score per target of one prediction (n_test, n_targets); ``pred`` may be overwritten.
+
+    ``stats`` is :func:`_test_stats` of ``Yte``.
+    """
     if scoring == "neg_mse":
         pred -= Yte
         return -backend.einsum("ij,ij->j", pred, pred) / Yte.shape[0]
     if scoring == "r2":
+        sst = stats
         sse = ((Yte - pred) ** 2).sum(0)
-        sst = ((Yte - Yte.mean(0)) ** 2).sum(0)
         r2 = 1 - sse / sst
         r2[sst == 0] = 0
         return r2
-    yc = Yte - Yte.mean(0)
+    yc, yss = stats
     pc = pred - pred.mean(0)
-    denom = backend.sqrt((yc**2).sum(0) * (pc**2).sum(0))
+    denom = backend.sqrt(yss * (pc**2).sum(0))
     r = (yc * pc).sum(0) / denom
     r[denom == 0] = 0
     return r
@@ -203,8 +218,10 @@ def solve_ridge_cv_eigh(
     fold_index = [(backend.asarray(train), backend.asarray(test)) for train, test in folds]
     ops = []
     for tr, te in fold_index:
-        mean, std = _scale(backend, X[tr], fit_intercept, standardize)
-        ops.append(_decompose(backend, _apply(X[tr], mean, std), _apply(X[te], mean, std), primal, eigh_dtype))
+        Xtr = X[tr]
+        mean, std = _scale(backend, Xtr, fit_intercept, standardize)
+        ops.append(_decompose(backend, _apply(Xtr, mean, std), _apply(X[te], mean, std), primal, eigh_dtype))
+        del Xtr
     x_mean, x_std = _scale(backend, X, fit_intercept, standardize)
     refit = _decompose(backend, _apply(X, x_mean, x_std), None, primal, eigh_dtype)
     fixed = sum(op.nbytes for op in ops) + refit.nbytes
@@ -243,11 +260,12 @@ def solve_ridge_cv_eigh(
                 Yte -= y_mean
             B = backend.matmul(op.P, Ytr)
             del Ytr
+            stats = _test_stats(Yte, scoring)
             for a in range(len(alphas)):
                 pred = backend.matmul(op.A, B / (op.eig[:, None] + alphas_b[a]))
-                scores[f, a] = _score(backend, Yte, pred, scoring)
+                scores[f, a] = _score(backend, Yte, pred, scoring, stats)
                 del pred
-            del B, Yte
+            del B, Yte, stats
         mean_scores = backend.mean_float64(scores, 0)
         del scores
         best = backend.argmax(mean_scores + log_alphas[:, None], 0)

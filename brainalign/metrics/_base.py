@@ -16,7 +16,6 @@ name, usable by :func:`brainalign.alignment_map`) with
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..backend import Backend, get_backend
+from ..backend import Backend, get_backend, is_tensor
 
 __all__ = ["Patterns", "SimilarityMethod", "as_patterns", "resolve_backend", "score_groups"]
 
@@ -55,25 +54,20 @@ def fill_doc(func: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------------ backends
-def _is_torch(x: Any) -> bool:
-    torch = sys.modules.get("torch")  # only if the user already imported it: we never import torch here
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
 def resolve_backend(backend: str | Backend | None, *arrays: Any) -> Backend:
     """``backend`` resolved; ``None`` follows the arrays (a CUDA tensor → ``torch_cuda``, a CPU
     tensor → ``torch``, anything else → ``numpy``)."""
     if backend is not None:
         return get_backend(backend)
     for x in arrays:
-        if _is_torch(x):
+        if is_tensor(x):
             return get_backend("torch_cuda" if x.is_cuda else "torch")
     return get_backend("numpy")
 
 
 def device_of(x: Any) -> Any:
     """The device of a torch tensor (``None`` for numpy arrays), for ``xp.zeros(..., device=)``."""
-    return x.device if _is_torch(x) else None
+    return x.device if is_tensor(x) else None
 
 
 def float_dtype(x: Any) -> str:
@@ -87,27 +81,70 @@ def to_backend(be: Backend, x: Any, dtype: str | None = None) -> Any:
     return be.asarray(x, dtype=dtype or float_dtype(x))
 
 
+def promoted_dtype(*arrays: Any) -> str:
+    """The one float precision of several arrays: float64 if any computes in float64, else float32."""
+    return "float64" if any(float_dtype(a) == "float64" for a in arrays) else "float32"
+
+
+def common_dtype(be: Backend, *arrays: Any) -> list[Any]:
+    """The arrays on ``be`` in one float precision (:func:`promoted_dtype`)."""
+    dtype = promoted_dtype(*arrays)
+    return [be.asarray(a, dtype=dtype) for a in arrays]
+
+
 def stack(be: Backend, reps: Any, rep_ndim: int) -> Any:
     """One representation, a list of them or a stacked array → one stacked backend array.
 
     Mixed precisions are promoted (float32 with float64 gives float64).
     """
-    xp = be.xp
     if isinstance(reps, (list, tuple)):
-        arrs = [to_backend(be, r) for r in reps]
+        return be.xp.stack(common_dtype(be, *reps))
+    arr = to_backend(be, reps)
+    return arr[None, ...] if arr.ndim == rep_ndim else arr
+
+
+def stack_pair(be: Backend, A: Any, B: Any, rep_ndim: int) -> tuple[Any, Any]:
+    """Both sides of a comparison stacked (:func:`stack`) in one float precision, so a float32
+    layer compares with a float64 recording (float64 then)."""
+    SA, SB = stack(be, A, rep_ndim), stack(be, B, rep_ndim)
+    return tuple(common_dtype(be, SA, SB)) if SA.dtype != SB.dtype else (SA, SB)
+
+
+# ------------------------------------------------------------------------------ shared kernels
+def squared_distances(be: Backend, A: Any, B: Any = None, *, out: np.ndarray | None = None) -> Any:
+    """Squared Euclidean distances between the rows of ``A`` ``(..., n, p)`` and of ``B``
+    ``(..., m, p)`` (``B=None``: ``A`` with itself) → ``(..., n, m)``, clipped at 0.
+
+    Through the inner products: ``‖a‖² + ‖b‖² − 2⟨a, b⟩`` (one matrix product). On numpy,
+    ``out`` (a float array of the right shape and precision) receives the result without an
+    intermediate copy.
+    """
+    xp = be.xp
+    sq_a = xp.sum(A * A, axis=-1)
+    sq_b = sq_a if B is None else xp.sum(B * B, axis=-1)
+    B = A if B is None else B
+    if out is not None and not be.is_torch:
+        D = np.matmul(A, xp.matrix_transpose(B), out=out)
     else:
-        arr = to_backend(be, reps)
-        if arr.ndim == rep_ndim:
-            return arr[None, ...]
-        return arr
-    dtype = "float64" if any(float_dtype(a) == "float64" for a in arrs) else "float32"
-    return xp.stack([be.asarray(a, dtype=dtype) for a in arrs])
+        D = A @ xp.matrix_transpose(B)
+    D *= -2.0
+    D += sq_a[..., :, None]
+    D += sq_b[..., None, :]
+    D[D < 0] = 0.0
+    return D
 
 
-def common_dtype(be: Backend, *arrays: Any) -> list[Any]:
-    """The arrays cast to one float precision (float64 if any is float64)."""
-    dtype = "float64" if any(float_dtype(a) == "float64" for a in arrays) else "float32"
-    return [be.asarray(a, dtype=dtype) for a in arrays]
+def unit_rows(be: Backend, X: Any, zero: str) -> Any:
+    """The rows of ``X`` (last axis) scaled to unit L2 norm.
+
+    A row of zero norm is a ValueError with the message ``zero``, whose ``{row}`` is filled
+    with the index of the first such row.
+    """
+    norms = be.xp.linalg.vector_norm(X, axis=-1, keepdims=True)
+    bad = np.flatnonzero(be.to_numpy(norms) == 0)
+    if bad.size:
+        raise ValueError(zero.format(row=int(bad[0])))
+    return X / norms
 
 
 # ------------------------------------------------------------------------------- input parsing
@@ -175,17 +212,18 @@ def as_patterns(X: Any, name: str, by: str | None = "auto", *, min_stimuli: int 
             dup = pd.Index(ids)[pd.Index(ids).duplicated()].unique()[:3].tolist()
             raise ValueError(
                 f"{name} has duplicate stimulus_id values (e.g. {dup}); average repeated presentations first "
-                "(brainalign.data.align(..., repetitions='average'))."
+                "(brainalign.data.align(..., repetitions='average')), or keep them for "
+                "rsa.rdm(..., metric='crossnobis')."
             )
         group_dim, names, index = feature_groups(X, feature_dim, by)
         values = X.transpose("presentation", feature_dim).values
         if not np.issubdtype(values.dtype, np.number):
             raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}.")
     else:
-        values = X if _is_torch(X) else np.asarray(X)
+        values = X if is_tensor(X) else np.asarray(X)
         if values.ndim != 2:
             raise ValueError(f"{name} must be 2-D (n_stimuli, n_features), got shape {tuple(values.shape)}.")
-        if not _is_torch(values) and not np.issubdtype(values.dtype, np.number):
+        if not is_tensor(values) and not np.issubdtype(values.dtype, np.number):
             raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}.")
         ids, group_dim, names, index = None, None, [None], [np.arange(values.shape[1])]
         if by not in ("auto", None):
@@ -195,26 +233,29 @@ def as_patterns(X: Any, name: str, by: str | None = "auto", *, min_stimuli: int 
         raise ValueError(f"{name} has {n} stimuli; this method needs at least {min_stimuli}.")
     if values.shape[1] == 0:
         raise ValueError(f"{name} has no features (0 columns).")
-    finite = bool(values.isfinite().all()) if _is_torch(values) else bool(np.isfinite(values).all())
+    finite = bool(values.isfinite().all()) if is_tensor(values) else bool(np.isfinite(values).all())
     if not finite:
         raise ValueError(f"{name} contains NaN or infinite values; remove or impute them first.")
     return Patterns(values, ids, group_dim, names, index)
 
 
-def match_stimuli(px: Patterns, py: Patterns, names: tuple[str, str] = ("X", "Y")) -> np.ndarray | None:
-    """Row indexer that puts ``py`` in ``px``'s stimulus order (None when already aligned).
+def match_ids(
+    ids_a: np.ndarray | None, ids_b: np.ndarray | None, n_a: int, n_b: int, names: tuple[str, str] = ("X", "Y")
+) -> np.ndarray | None:
+    """Row indexer that puts the stimuli ``ids_b`` in the order of ``ids_a`` (None when already aligned).
 
-    Different stimulus sets are an error; plain arrays are matched by position.
+    Different stimulus sets are an error; when either side has no ids (a plain array), rows are
+    matched by position and the counts ``n_a``, ``n_b`` must agree.
     """
     a, b = names
-    if px.ids is None or py.ids is None:
-        if px.n_stimuli != py.n_stimuli:
+    if ids_a is None or ids_b is None:
+        if n_a != n_b:
             raise ValueError(
-                f"{a} has {px.n_stimuli} stimuli and {b} has {py.n_stimuli}; rows must be the same stimuli. "
+                f"{a} has {n_a} stimuli and {b} has {n_b}; rows must be the same stimuli. "
                 "Give labelled arrays (with stimulus_id) to have them matched by id."
             )
         return None
-    ia, ib = pd.Index(px.ids), pd.Index(py.ids)
+    ia, ib = pd.Index(ids_a), pd.Index(ids_b)
     if ia.equals(ib):
         return None
     if len(ia) != len(ib) or not ia.sort_values().equals(ib.sort_values()):
@@ -226,6 +267,12 @@ def match_stimuli(px: Patterns, py: Patterns, names: tuple[str, str] = ("X", "Y"
     return ib.get_indexer(ia)
 
 
+def match_stimuli(px: Patterns, py: Patterns, names: tuple[str, str] = ("X", "Y")) -> np.ndarray | None:
+    """Row indexer that puts ``py`` in ``px``'s stimulus order (None when already aligned); see
+    :func:`match_ids`."""
+    return match_ids(px.ids, py.ids, px.n_stimuli, py.n_stimuli, names)
+
+
 def columns(be: Backend, arr: Any, idx: np.ndarray) -> Any:
     """``arr[:, idx]``: a view when ``idx`` is a contiguous block (a layer), else a gather."""
     if len(idx) == arr.shape[1]:
@@ -233,14 +280,6 @@ def columns(be: Backend, arr: Any, idx: np.ndarray) -> Any:
     if len(idx) and idx[-1] - idx[0] + 1 == len(idx) and np.all(np.diff(idx) == 1):
         return arr[:, int(idx[0]) : int(idx[-1]) + 1]
     return be.xp.take(arr, be.asarray(idx), axis=1)
-
-
-def group_block(be: Backend, values: Any, rows: np.ndarray | None, cols: np.ndarray) -> Any:
-    """``values[rows][:, cols]`` as a backend array in its float precision."""
-    arr = to_backend(be, values)
-    if rows is not None:
-        arr = be.xp.take(arr, be.asarray(rows), axis=0)
-    return columns(be, arr, cols)
 
 
 def scores_array(
@@ -265,12 +304,15 @@ def scores_array(
 class SimilarityMethod:
     """Base of the metric classes: parameters, backend, ``__call__`` from represent/compare.
 
-    Subclasses set ``_param_names``, ``_rep_ndim`` and implement ``_check``, ``represent`` and
+    Subclasses set ``_param_names`` (and ``_rep_ndim``, the number of dims of one
+    representation, when it is not 1) and implement ``_check``, ``_represent`` and
     ``compare_represented``.
     """
 
     _param_names: tuple[str, ...] = ()
+    #: Dims of one representation (1: a vector; 2: a matrix), to tell one from a stack.
     _rep_ndim: int = 1
+    #: Fewest stimuli the method accepts.
     _min_stimuli: int = 3
     #: True when higher scores mean *less* similar (distances).
     is_distance: bool = False
@@ -285,32 +327,42 @@ class SimilarityMethod:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
 
-    def _check(self) -> None:  # pragma: no cover - overridden
-        pass
+    def _check(self) -> None:
+        """Validate the parameters (raise ValueError/TypeError naming the bad one)."""
 
     def _be(self, *arrays: Any) -> Backend:
         return resolve_backend(self.backend, *arrays)
 
     def _prepare(self, X: Any, name: str = "X") -> tuple[Backend, Any]:
         """Validate one ``(n_stimuli, n_features)`` block and put it on the backend."""
-        if not isinstance(X, xr.DataArray) and not _is_torch(X):
+        if not isinstance(X, xr.DataArray) and not is_tensor(X):
             X = np.asarray(X)
         p = as_patterns(X, name, by=None, min_stimuli=self._min_stimuli)
         be = self._be(p.values)
         return be, to_backend(be, p.values)
 
-    def represent(self, X: Any) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def represent(self, X: Any) -> Any:
+        """What the method compares, computed from one ``(n_stimuli, n_features)`` representation."""
+        self._check()
+        be, arr = self._prepare(X)
+        return self._represent(be, arr)
+
+    def _represent(self, be: Backend, arr: Any) -> Any:  # pragma: no cover - overridden
+        """:meth:`represent` of a block already validated and on the backend ``be``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _represent (or represent).")
+
+    def _stack_pair(self, A: Any, B: Any) -> tuple[Backend, Any, Any]:
+        """The backend and both sides of :meth:`compare_represented` stacked in one precision."""
+        be = self._be(*as_list(A, self._rep_ndim), *as_list(B, self._rep_ndim))
+        return (be, *stack_pair(be, A, B, self._rep_ndim))
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def __call__(self, X: Any, Y: Any) -> float:
-        self._check()
-        if isinstance(X, xr.DataArray) or isinstance(Y, xr.DataArray):
-            result = score_groups(self, X, Y, by=None)
-            return float(result)
-        return float(self.compare_represented(self.represent(X), self.represent(Y))[0, 0])
+        """The score of two representations of the same stimuli (matched on ``stimulus_id``
+        when labelled, else by row)."""
+        return float(score_groups(self, X, Y, by=None))
 
 
 def score_groups(
@@ -324,7 +376,8 @@ def score_groups(
     """Score every feature group of ``X`` against every group of ``Y`` with ``method``.
 
     Stimuli are matched by ``stimulus_id`` (labelled arrays) or by position (plain arrays). Each
-    group is represented once; all pairs are compared in one batched call.
+    input is checked and put on the backend once; each group is represented once; all pairs are
+    compared in one batched call.
     """
     method._check()
     by_x, by_y = by if isinstance(by, tuple) else (by, by)
@@ -332,8 +385,18 @@ def score_groups(
     py = as_patterns(Y, names[1], by_y, min_stimuli=method._min_stimuli)
     rows = match_stimuli(px, py, names)
     be = method._be(px.values, py.values)
-    reps_x = [method.represent(group_block(be, px.values, None, cols)) for cols in px.index]
-    reps_y = [method.represent(group_block(be, py.values, rows, cols)) for cols in py.index]
+    arr_x, arr_y = to_backend(be, px.values), to_backend(be, py.values)
+    if rows is not None:
+        arr_y = be.xp.take(arr_y, be.asarray(rows), axis=0)
+    # The blocks are checked: straight to _represent (through represent for a subclass that
+    # overrides represent itself).
+    checked = type(method)._represent is not SimilarityMethod._represent
+
+    def represent(block: Any) -> Any:
+        return method._represent(be, block) if checked else method.represent(block)
+
+    reps_x = [represent(columns(be, arr_x, cols)) for cols in px.index]
+    reps_y = [represent(columns(be, arr_y, cols)) for cols in py.index]
     scores = method.compare_represented(reps_x, reps_y)
     return scores_array(scores, px, py, attrs=method_attrs(method))
 

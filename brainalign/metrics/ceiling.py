@@ -54,12 +54,11 @@ def spearman_brown(r: Any, factor: float = 2.0) -> Any:
         return factor * r / (1.0 + (factor - 1.0) * r)
 
 
-def _trials(recording: Any) -> tuple[np.ndarray, np.ndarray, Any]:
+def _trials(recording: Any) -> tuple[np.ndarray, np.ndarray, dict[str, Any] | None]:
     """(presentation × neuroid values, stimulus code per presentation, the neuroid coords)."""
     if isinstance(recording, xr.DataArray):
         if "neuroid" not in recording.dims:
             raise ValueError(f"recording must have a 'neuroid' dim, got dims {tuple(recording.dims)}.")
-        neuroid = recording["neuroid"] if "neuroid" in recording.coords else None
         coords = {k: v for k, v in recording.coords.items() if v.dims == ("neuroid",)}
         if "repetition" in recording.dims:
             extra = set(recording.dims) - {"presentation", "neuroid", "repetition"}
@@ -70,7 +69,7 @@ def _trials(recording: Any) -> tuple[np.ndarray, np.ndarray, Any]:
             values = arr.reshape(n_rep * n_pres, n_neu)
             codes = np.tile(np.arange(n_pres), n_rep)
             keep = np.isfinite(values).all(1)  # missing repetitions are NaN-filled
-            return values[keep], codes[keep], (coords, neuroid)
+            return values[keep], codes[keep], coords
         if "presentation" not in recording.dims or "stimulus_id" not in recording.coords:
             raise ValueError(
                 "recording needs repetitions: a 'repetition' dim, or presentations that repeat a 'stimulus_id'."
@@ -81,7 +80,7 @@ def _trials(recording: Any) -> tuple[np.ndarray, np.ndarray, Any]:
                 f"recording has dims {sorted(extra)}; select one value of each first (e.g. .sel(latency=...))."
             )
         codes = pd.factorize(np.asarray(recording["stimulus_id"].values))[0]
-        return recording.transpose("presentation", "neuroid").values, codes, (coords, neuroid)
+        return recording.transpose("presentation", "neuroid").values, codes, coords
     arr = np.asarray(recording, dtype=float)
     if arr.ndim != 3:
         raise ValueError(
@@ -151,7 +150,7 @@ def split_half(
     """
     if not isinstance(n_splits, (int, np.integer)) or n_splits < 1:
         raise ValueError(f"n_splits must be a positive integer, got {n_splits!r}.")
-    values, codes, meta = _trials(recording)
+    values, codes, coords = _trials(recording)
     if not np.isfinite(values).all():
         raise ValueError("recording contains NaN or infinite values; remove or impute them first.")
     counts = np.bincount(codes, minlength=codes.max() + 1 if codes.size else 0)
@@ -184,11 +183,8 @@ def split_half(
         rs[k] = pearson_columns(half_a, half_b)
     r = rs.mean(0)
     out = spearman_brown(r) if correction else r
-    if meta is None:
+    if coords is None:
         return out
-    coords, neuroid = meta
     da = xr.DataArray(out, dims=("neuroid",), coords=coords, name="ceiling")
-    if neuroid is not None and "neuroid" not in da.coords:
-        da = da.assign_coords(neuroid=neuroid.values)
     da.attrs.update(method="split_half", spearman_brown=bool(correction), n_splits=int(n_splits))
     return da

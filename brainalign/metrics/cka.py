@@ -30,7 +30,7 @@ import xarray as xr
 
 from ..backend import Backend
 from ..utils import check_option, validate_type
-from ._base import SimilarityMethod, as_list, device_of, fill_doc, score_groups, stack
+from ._base import SimilarityMethod, device_of, fill_doc, score_groups, squared_distances
 
 __all__ = ["CKA", "cka"]
 
@@ -40,11 +40,9 @@ KERNELS = ("linear", "rbf")
 def _gram(be: Backend, X: Any, kernel: str, sigma: float) -> Any:
     xp = be.xp
     X = X - xp.mean(X, axis=0, keepdims=True)
-    K = X @ xp.matrix_transpose(X)
     if kernel == "linear":
-        return K
-    sq = xp.linalg.diagonal(K)
-    D = xp.maximum(sq[:, None] + sq[None, :] - 2.0 * K, xp.zeros_like(K[:1, :1]))
+        return X @ xp.matrix_transpose(X)
+    D = squared_distances(be, X)
     median = float(np.median(be.to_numpy(D)))
     if median == 0:
         raise ValueError("The RBF kernel's bandwidth is undefined: the median squared distance is 0.")
@@ -77,7 +75,6 @@ class CKA(SimilarityMethod):
     """
 
     _param_names = ("kernel", "debiased", "sigma")
-    _rep_ndim = 1
 
     def __init__(
         self, kernel: str = "linear", debiased: bool = False, sigma: float = 1.0, backend: str | None = None
@@ -93,12 +90,13 @@ class CKA(SimilarityMethod):
         validate_type("sigma", self.sigma, (int, float, np.integer, np.floating), "a positive number")
         if not (np.isfinite(self.sigma) and self.sigma > 0):
             raise ValueError(f"sigma must be a positive number (a fraction of the median distance), got {self.sigma}.")
-        self._min_stimuli = 4 if self.debiased else 3
 
-    def represent(self, X: Any) -> Any:
+    @property
+    def _min_stimuli(self) -> int:
+        return 4 if self.debiased else 3  # the unbiased HSIC divides by n − 3
+
+    def _represent(self, be: Backend, arr: Any) -> Any:
         """``(n_stimuli, n_features)`` → its centred kernel, flattened and of unit norm."""
-        self._check()
-        be, arr = self._prepare(X)
         K = _center(be, _gram(be, arr, self.kernel, float(self.sigma)), bool(self.debiased))
         norm = be.xp.linalg.matrix_norm(K)
         if float(be.to_numpy(norm)) <= 0:
@@ -107,10 +105,7 @@ class CKA(SimilarityMethod):
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:
         """All pairs of represented kernels → ``(len(A), len(B))`` CKA values."""
-        be = self._be(*as_list(A, 1), *as_list(B, 1))
-        SA, SB = stack(be, A, 1), stack(be, B, 1)
-        if SA.dtype != SB.dtype:
-            SA, SB = be.asarray(SA, dtype="float64"), be.asarray(SB, dtype="float64")
+        be, SA, SB = self._stack_pair(A, B)
         return np.asarray(be.to_numpy(SA @ be.xp.matrix_transpose(SB)), dtype=np.float64)
 
 

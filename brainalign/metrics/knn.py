@@ -22,8 +22,8 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
-from ..utils import check_option
-from ._base import SimilarityMethod, as_list, device_of, fill_doc, score_groups, stack
+from ..utils import check_count, check_option
+from ._base import SimilarityMethod, as_list, device_of, fill_doc, score_groups, squared_distances, unit_rows
 
 __all__ = ["MutualKNN", "mutual_knn"]
 
@@ -42,7 +42,7 @@ class MutualKNN(SimilarityMethod):
     """
 
     _param_names = ("k", "metric")
-    _rep_ndim = 1
+    _rep_ndim = 2
 
     def __init__(self, k: int = 10, metric: str = "cosine", backend: str | None = None) -> None:
         self.k = k
@@ -51,47 +51,46 @@ class MutualKNN(SimilarityMethod):
 
     def _check(self) -> None:
         check_option("metric", self.metric, KNN_METRICS)
-        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
-            raise ValueError(f"k must be a positive integer (number of neighbours), got {self.k!r}.")
-        self._min_stimuli = 3
+        check_count("k", self.k, 1, "a positive integer: the number of neighbours")
 
-    def represent(self, X: Any) -> Any:
-        """``(n_stimuli, n_features)`` → the flattened ``n × n`` 0/1 matrix of each stimulus's k
-        nearest neighbours."""
-        self._check()
-        if X.shape[0] <= self.k:
-            raise ValueError(
-                f"k={self.k} must be smaller than the number of stimuli ({X.shape[0]}): each stimulus has "
-                f"{X.shape[0] - 1} possible neighbours. Lower k."
-            )
-        be, arr = self._prepare(X)
+    def _represent(self, be: Backend, arr: Any) -> Any:
+        """``(n_stimuli, n_features)`` → the indices ``(n_stimuli, k)`` of each stimulus's k nearest
+        neighbours (nearest first, ties broken by stimulus order)."""
         xp = be.xp
         n = arr.shape[0]
+        if n <= self.k:
+            raise ValueError(
+                f"k={self.k} must be smaller than the number of stimuli ({n}): each stimulus has "
+                f"{n - 1} possible neighbours. Lower k."
+            )
         if self.metric == "cosine":
-            norms = xp.linalg.vector_norm(arr, axis=1, keepdims=True)
-            if np.any(be.to_numpy(norms) == 0):
-                raise ValueError("A stimulus pattern is all zeros, so its cosine neighbours are undefined.")
-            arr = arr / norms
+            arr = unit_rows(be, arr, "Stimulus pattern {row} is all zeros, so its cosine neighbours are undefined.")
             S = arr @ xp.matrix_transpose(arr)
         else:
-            sq = xp.sum(arr * arr, axis=1)
-            S = -(sq[:, None] + sq[None, :] - 2.0 * (arr @ xp.matrix_transpose(arr)))
+            S = -squared_distances(be, arr)
         eye = xp.eye(n, dtype=xp.bool, device=device_of(arr))
         S = xp.where(eye, xp.full_like(S, -float("inf")), S)
-        neighbours = xp.argsort(S, axis=1, descending=True, stable=True)[:, : int(self.k)]
-        rows = xp.reshape(xp.arange(n, dtype=xp.int64, device=device_of(arr)), (n, 1))
-        flat = xp.reshape(rows * n + xp.astype(neighbours, xp.int64), (-1,))
-        mask = xp.zeros((n * n,), dtype=arr.dtype, device=device_of(arr))
-        mask[flat] = 1.0
-        return mask
+        return xp.argsort(S, axis=1, descending=True, stable=True)[:, : int(self.k)]
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:
-        """All pairs of neighbour matrices → ``(len(A), len(B))`` shared-neighbour fractions."""
-        be = self._be(*as_list(A, 1), *as_list(B, 1))
-        SA, SB = stack(be, A, 1), stack(be, B, 1)
-        n = round(float(np.sqrt(SA.shape[-1])))
-        shared = be.to_numpy(SA @ be.xp.matrix_transpose(SB))
-        return np.asarray(shared, dtype=np.float64) / (n * float(self.k))
+        """All pairs of neighbour lists → ``(len(A), len(B))`` shared-neighbour fractions.
+
+        A stimulus's two lists hold distinct indices, so the neighbours they share are the
+        repeats in their concatenation: sorted, each shared index sits next to its copy
+        (``O(n k log k)`` per pair, no ``n × n`` matrix).
+        """
+        la, lb = as_list(A, self._rep_ndim), as_list(B, self._rep_ndim)
+        be = self._be(*la, *lb)
+        xp = be.xp
+        SB = xp.stack([be.asarray(b) for b in lb])  # (n_b, n, k)
+        n_b, n, k = SB.shape
+        out = np.empty((len(la), n_b))
+        for i, a in enumerate(la):
+            both = xp.concat([xp.broadcast_to(be.asarray(a)[None], (n_b, n, k)), SB], axis=-1)
+            both = xp.sort(both, axis=-1)
+            shared = xp.sum(xp.astype(both[..., 1:] == both[..., :-1], xp.int64), axis=(1, 2))
+            out[i] = be.to_numpy(shared)
+        return out / (n * float(k))
 
 
 @fill_doc

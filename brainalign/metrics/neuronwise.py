@@ -37,13 +37,8 @@ class _NeuronWise(SimilarityMethod):
     def __init__(self, backend: str | None = None) -> None:
         self.backend = backend
 
-    def _check(self) -> None:
-        self._min_stimuli = 3
-
-    def represent(self, X: Any) -> Any:
+    def _represent(self, be: Backend, arr: Any) -> Any:
         """``(n_stimuli, n_units)`` → z-scored columns (NaN for constant units)."""
-        self._check()
-        be, arr = self._prepare(X)
         xp = be.xp
         Z = arr - xp.mean(arr, axis=0, keepdims=True)
         sd = xp.sqrt(xp.mean(Z * Z, axis=0, keepdims=True))
@@ -65,7 +60,7 @@ class _NeuronWise(SimilarityMethod):
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:
         """All pairs of represented blocks → ``(len(A), len(B))`` scores."""
-        la, lb = as_list(A, 2), as_list(B, 2)
+        la, lb = as_list(A, self._rep_ndim), as_list(B, self._rep_ndim)
         be = self._be(*la, *lb)
         out = np.empty((len(la), len(lb)))
         for i, a in enumerate(la):

@@ -28,20 +28,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..backend import Backend
+from ..backend import Backend, to_numpy
 from ..utils import check_option
 from ._base import (
     SimilarityMethod,
     _auto_by,
-    _is_torch,
-    as_list,
+    as_patterns,
     columns,
     device_of,
     feature_groups,
     float_dtype,
     resolve_backend,
-    stack,
+    squared_distances,
     to_backend,
+    unit_rows,
 )
 
 __all__ = ["COMPARE_METHODS", "NOISE_METHODS", "RDM_METRICS", "RSA", "NoiseCeiling", "compare", "noise_ceiling", "rdm"]
@@ -62,24 +62,14 @@ def _rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None)
     if metric == "correlation":
         X = X - xp.mean(X, axis=1, keepdims=True)
     if metric in ("correlation", "cosine"):
-        norms = xp.linalg.vector_norm(X, axis=1, keepdims=True)
-        zero = be.to_numpy(norms[:, 0] == 0)
-        if np.any(zero):
-            raise ValueError(
-                f"Pattern {int(np.flatnonzero(zero)[0])} is constant (zero variance), so its {metric} distance "
-                "is undefined; drop it or use metric='euclidean'."
-            )
-        X = X / norms
+        what = "constant (zero variance)" if metric == "correlation" else "all zeros"
+        zero = f"Pattern {{row}} is {what}, so its {metric} distance is undefined; drop it or use metric='euclidean'."
+        X = unit_rows(be, X, zero)
         D = _gram(be, X, out)
         D *= -1.0
         D += 1.0
     else:
-        sq = xp.sum(X * X, axis=1)
-        D = _gram(be, X, out)
-        D *= -2.0
-        D += sq[:, None]
-        D += sq[None, :]
-        D[D < 0] = 0.0
+        D = squared_distances(be, X, out=out)
         if metric == "euclidean":
             D = xp.sqrt(D)
             if out is not None and not be.is_torch:
@@ -159,15 +149,11 @@ def rankdata(be: Backend, V: Any) -> Any:
 
 
 def _unit_rows(be: Backend, V: Any, what: str, center: bool = True) -> Any:
-    xp = be.xp
     if center:
-        V = V - xp.mean(V, axis=-1, keepdims=True)
-    norm = xp.linalg.vector_norm(V, axis=-1, keepdims=True)
-    if np.any(be.to_numpy(norm) == 0):
-        raise ValueError(
-            f"{what}: an RDM whose dissimilarities are all equal (or all zero) has no defined correlation or cosine."
-        )
-    return V / norm
+        V = V - be.xp.mean(V, axis=-1, keepdims=True)
+    return unit_rows(
+        be, V, f"{what}: an RDM whose dissimilarities are all equal (or all zero) has no defined correlation or cosine."
+    )
 
 
 def _double_centered(be: Backend, v: Any, n: int) -> Any:
@@ -195,21 +181,24 @@ def _represent_condensed(be: Backend, v: Any, method: str, what: str = "rdm") ->
     return v
 
 
-def _tau_a(a: np.ndarray, b: np.ndarray) -> float:
+def _tied_pairs(x: np.ndarray) -> float:
+    """Number of pairs of equal values in ``x`` (the same for any reordering of ``x``)."""
+    _, counts = np.unique(x, return_counts=True)
+    return float(np.sum(counts * (counts - 1) / 2))
+
+
+def _tau_a(a: np.ndarray, b: np.ndarray, tx: float | None = None, ty: float | None = None) -> float:
     """Kendall's τa: (concordant − discordant) / all pairs, ties counting for neither.
 
     Through scipy's O(m log m) τb: τb = (C − D) / sqrt((P − Tx)(P − Ty)), so C − D follows.
+    ``tx``, ``ty``: the tied pairs of ``a`` and ``b`` when already known (:func:`_tied_pairs`).
     """
     from scipy.stats import kendalltau
 
     m = a.size
     total = m * (m - 1) / 2
-
-    def tied_pairs(x: np.ndarray) -> float:
-        _, counts = np.unique(x, return_counts=True)
-        return float(np.sum(counts * (counts - 1) / 2))
-
-    tx, ty = tied_pairs(a), tied_pairs(b)
+    tx = _tied_pairs(a) if tx is None else tx
+    ty = _tied_pairs(b) if ty is None else ty
     if tx == total or ty == total:
         return 0.0
     tau_b = kendalltau(a, b).statistic
@@ -220,9 +209,20 @@ def _compare_represented(be: Backend, A: Any, B: Any, method: str) -> np.ndarray
     """Represented RDMs ``(k, ·)`` and ``(l, ·)`` → ``(k, l)`` scores (numpy)."""
     if method == "kendall_tau_a":
         a, b = be.to_numpy(A).astype(np.float64), be.to_numpy(B).astype(np.float64)
-        return np.array([[_tau_a(x, y) for y in b] for x in a])
+        ties_a, ties_b = [_tied_pairs(x) for x in a], [_tied_pairs(y) for y in b]
+        return np.array(
+            [[_tau_a(x, y, tx, ty) for y, ty in zip(b, ties_b, strict=True)] for x, tx in zip(a, ties_a, strict=True)]
+        )
     xp = be.xp
     return np.asarray(be.to_numpy(A @ xp.matrix_transpose(B)), dtype=np.float64)
+
+
+def _compare_paired(be: Backend, A: Any, B: Any, method: str) -> np.ndarray:
+    """Represented RDMs ``(k, ·)`` and ``(k, ·)`` → the ``k`` scores of row ``i`` with row ``i`` (numpy)."""
+    if method == "kendall_tau_a":
+        a, b = be.to_numpy(A).astype(np.float64), be.to_numpy(B).astype(np.float64)
+        return np.array([_tau_a(x, y) for x, y in zip(a, b, strict=True)])
+    return np.asarray(be.to_numpy(be.xp.sum(A * B, axis=-1)), dtype=np.float64)
 
 
 # -------------------------------------------------------------------------------- crossnobis
@@ -306,7 +306,7 @@ def _crossnobis(be: Backend, trials: np.ndarray, fold: np.ndarray, stim: np.ndar
 def _crossnobis_inputs(X: Any, cv: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Any]:
     """(trials, fold codes, stimulus codes, stimulus ids, labelled source or None) for crossnobis."""
     if not isinstance(X, xr.DataArray):
-        arr = X.detach().cpu().numpy() if _is_torch(X) else np.asarray(X)
+        arr = to_numpy(X)
         if arr.ndim != 3:
             raise ValueError(
                 "metric='crossnobis' on a plain array needs shape (n_folds, n_stimuli, n_features) (one pattern per "
@@ -405,47 +405,16 @@ def rdm(
     check_option("metric", metric, RDM_METRICS)
     if metric == "crossnobis":
         return _rdm_crossnobis(X, by, noise, cv, backend)
-    be = resolve_backend(backend, X)
-    if not isinstance(X, xr.DataArray):
-        if _is_torch(X):
-            values = X
-        else:
-            values = np.asarray(X)
-        if values.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_stimuli, n_features), got shape {tuple(values.shape)}.")
-        if by not in ("auto", None):
-            raise ValueError(f"by={by!r} needs a labelled X (an xarray.DataArray with a {by!r} coordinate).")
-        by, ids = None, np.arange(values.shape[0])
-        group_dim, names, index = None, [None], [np.arange(values.shape[1])]
-    else:
-        feature_dim = "unit" if "unit" in X.dims else "neuroid"
-        if "repetition" in X.dims:
-            raise ValueError(
-                "X has a 'repetition' dim; average the trials (X.mean('repetition')) or use metric='crossnobis'."
-            )
-        if set(X.dims) != {"presentation", feature_dim}:
-            raise ValueError(f"X must have dims ('presentation', 'unit' or 'neuroid'), got {X.dims}.")
-        if by == "auto":
-            by = _auto_by(X, feature_dim)
-        ids = np.asarray(X["stimulus_id"].values) if "stimulus_id" in X.coords else np.arange(X.sizes["presentation"])
-        if pd.Index(ids).has_duplicates:
-            raise ValueError(
-                "X has duplicate stimulus_id values; average repetitions first (brainalign.data.align), "
-                "or use metric='crossnobis' to use them."
-            )
-        group_dim, names, index = feature_groups(X, feature_dim, by)
-        values = X.transpose("presentation", feature_dim).values
-    if values.shape[0] < 3:
-        raise ValueError(f"X has {values.shape[0]} stimuli; an RDM needs at least 3.")
-    arr = to_backend(be, values)
-    if not bool(be.to_numpy(be.xp.all(be.xp.isfinite(arr)))):
-        raise ValueError("X contains NaN or infinite values.")
-    out = np.empty((len(index), arr.shape[0], arr.shape[0]), dtype=float_dtype(arr))
-    for k, idx in enumerate(index):
+    p = as_patterns(X, "X", by)
+    ids = p.ids if p.ids is not None else np.arange(p.n_stimuli)
+    be = resolve_backend(backend, p.values)
+    arr = to_backend(be, p.values)
+    out = np.empty((len(p.index), arr.shape[0], arr.shape[0]), dtype=float_dtype(arr))
+    for k, idx in enumerate(p.index):
         D = _rdm_kernel(be, columns(be, arr, idx), metric, out=out[k])
         if be.is_torch:
             out[k] = be.to_numpy(D)
-    return _labelled_rdms(out, ids, group_dim, names, {"metric": metric})
+    return _labelled_rdms(out, ids, p.group_dim, p.names, {"metric": metric})
 
 
 def _labelled_rdms(mats: np.ndarray, ids: np.ndarray, group_dim: str | None, names: list, attrs: dict) -> xr.DataArray:
@@ -498,7 +467,7 @@ def _as_rdm(D: Any, name: str) -> xr.DataArray:
         if D.dims[-2:] != ("stimulus_id", "stimulus_id_2"):
             raise ValueError(f"{name} must end with dims ('stimulus_id', 'stimulus_id_2'), got {D.dims}.")
         return D
-    arr = D.detach().cpu().numpy() if _is_torch(D) else np.asarray(D, dtype=float)
+    arr = to_numpy(D).astype(float, copy=False)
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
         raise ValueError(f"{name} must be a square matrix (or a stack of them), got shape {arr.shape}.")
     ids = np.arange(arr.shape[-1])
@@ -528,8 +497,10 @@ def _aligned_rdms(rdm_a: Any, rdm_b: Any) -> tuple[xr.DataArray, xr.DataArray]:
     return A, B
 
 
-def _check_finite_rdm(values: np.ndarray, label: str) -> None:
-    if not np.all(np.isfinite(values)):
+def _check_finite_rdm(values: Any, label: str, be: Backend | None = None) -> None:
+    """Refuse NaN/inf dissimilarities (``values`` on the backend ``be`` when given, else numpy)."""
+    finite = np.all(np.isfinite(values)) if be is None else bool(be.to_numpy(be.xp.all(be.xp.isfinite(values))))
+    if not finite:
         raise ValueError(
             f"{label} contains NaN or infinite dissimilarities (infinite geodesic distances mean the "
             "thresholded graph is disconnected: raise trsa's upper threshold)."
@@ -678,12 +649,10 @@ def noise_ceiling(
     total = be.xp.sum(P, axis=0, keepdims=True)
     loo = (total - P) / (n_sub - 1)
     rep_subjects = _represent_condensed(be, V, method, "rdms")
-    lower, upper = [], []
-    for s in range(n_sub):
-        for bound, ref in ((lower, loo[s : s + 1]), (upper, total / n_sub)):
-            bound.append(
-                _compare_represented(be, _represent_condensed(be, ref, method), rep_subjects[s : s + 1], method)
-            )
+    # Lower: subject s against the mean of the others (row s with row s); upper: every subject
+    # against the mean of all.
+    lower = _compare_paired(be, _represent_condensed(be, loo, method), rep_subjects, method)
+    upper = _compare_represented(be, _represent_condensed(be, total / n_sub, method), rep_subjects, method)
     return NoiseCeiling(float(np.mean(lower)), float(np.mean(upper)))
 
 
@@ -726,12 +695,15 @@ class RSA(SimilarityMethod):
                 "rsa.rdm(recording, metric='crossnobis') and compare them with rsa.compare."
             )
 
-    def represent(self, X: Any) -> Any:
-        """One ``(n_stimuli, n_features)`` representation → its RDM, ready for the comparison."""
-        self._check()
-        be, arr = self._prepare(X)
-        v = _upper(be, _rdm_kernel(be, arr, self.metric)[None])
-        return _represent_condensed(be, v, self.compare, "X")[0]
+    def _rdms(self, be: Backend, arr: Any) -> Any:
+        """The square RDM ``(1, n, n)`` of one block, before the comparison's transform (the hook
+        that :class:`~brainalign.metrics.trsa.TRSA` extends)."""
+        return _rdm_kernel(be, arr, self.metric)[None]
+
+    def _represent(self, be: Backend, arr: Any) -> Any:
+        """One ``(n_stimuli, n_features)`` block → its RDM, ready for the comparison."""
+        v = _upper(be, self._rdms(be, arr))
+        return _represent_condensed(be, v, self.compare, "the RDM")[0]
 
     def rdm_matrix(self, X: Any) -> np.ndarray:
         """The square RDM of one representation (numpy), before the comparison's transform.
@@ -740,9 +712,9 @@ class RSA(SimilarityMethod):
         """
         self._check()
         be, arr = self._prepare(X)
-        return be.to_numpy(_rdm_kernel(be, arr, self.metric))
+        return be.to_numpy(self._rdms(be, arr)[0])
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:
         """All pairs of represented RDMs (stacks ``(k, ·)`` and ``(l, ·)``) → ``(k, l)`` scores."""
-        be = self._be(*as_list(A, 1), *as_list(B, 1))
-        return _compare_represented(be, stack(be, A, 1), stack(be, B, 1), self.compare)
+        be, SA, SB = self._stack_pair(A, B)
+        return _compare_represented(be, SA, SB, self.compare)

@@ -51,17 +51,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..backend import Backend
-from ..utils import check_option, progress, validate_type
+from ..backend import Backend, is_tensor
+from ..utils import check_count, check_option, progress, validate_type
 from ._base import (
     SimilarityMethod,
-    _is_torch,
     as_list,
     as_patterns,
     common_dtype,
     device_of,
     fill_doc,
     float_dtype,
+    match_ids,
     match_stimuli,
     score_groups,
     to_backend,
@@ -166,10 +166,8 @@ class Shape(SimilarityMethod):
                 "correspondence that permutations align."
             )
 
-    def represent(self, X: Any) -> Any:
+    def _represent(self, be: Backend, arr: Any) -> Any:
         """``(n_stimuli, n_units)`` → the centred (and whitened) representation."""
-        self._check()
-        be, arr = self._prepare(X)
         if self.group == "permutation":
             arr = arr - be.xp.mean(arr, axis=0, keepdims=True)
             if float(be.to_numpy(be.xp.linalg.matrix_norm(arr))) == 0:
@@ -179,7 +177,7 @@ class Shape(SimilarityMethod):
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:
         """All pairs of represented blocks → ``(len(A), len(B))`` distances."""
-        la, lb = as_list(A, 2), as_list(B, 2)
+        la, lb = as_list(A, self._rep_ndim), as_list(B, self._rep_ndim)
         be = self._be(*la, *lb)
         xp = be.xp
         la = [to_backend(be, a) for a in la]
@@ -268,7 +266,7 @@ def _as_trials(X: Any, name: str) -> tuple[Any, np.ndarray | None]:
         else:
             values = X.transpose("presentation", feature_dim).values[None]
         return values, ids
-    arr = X if _is_torch(X) else np.asarray(X)
+    arr = X if is_tensor(X) else np.asarray(X)
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim != 3:
@@ -399,7 +397,8 @@ def _energy(be: Backend, TX: Any, TY: Any, n_iter: int, tol: float) -> float:
 
 
 def _stochastic(be: Backend, TX: Any, TY: Any, alpha: float, method: str, n_iter: int, tol: float) -> float:
-    TX, TY = common_dtype(be, _reduce(be, TX), _reduce(be, TY))
+    """The distance of two sets of trials already reduced (:func:`_reduce`)."""
+    TX, TY = common_dtype(be, TX, TY)
     d = max(TX.shape[-1], TY.shape[-1])
     TX, TY = _pad(be, TX, d), _pad(be, TY, d)
     if method == "gaussian":
@@ -457,32 +456,37 @@ class StochasticShape(SimilarityMethod):
         _check_alpha(self.alpha, high=2.0)
         if self.method == "energy" and self.alpha != 1:
             raise ValueError("alpha applies to method='gaussian' only; leave it at 1 for method='energy'.")
-        if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, (int, np.integer)) or self.n_iter < 1:
-            raise ValueError(f"n_iter must be a positive integer, got {self.n_iter!r}.")
+        check_count("n_iter", self.n_iter, 1, "iterations of the rotation fit")
         if not (isinstance(self.tol, (int, float)) and self.tol >= 0):
             raise ValueError(f"tol must be a non-negative number, got {self.tol!r}.")
+
+    def _reduced(self, items: Sequence[Any], names: Sequence[str]) -> tuple[Backend, list[Any]]:
+        """Trial sets in the stimulus order of the first labelled one (plain arrays by position),
+        checked, on one backend and reduced (:func:`_reduce`): what :func:`_stochastic` compares,
+        computed once per set."""
+        trials = [_as_trials(X, name) for X, name in zip(items, names, strict=True)]
+        ref = next((k for k, (_, ids) in enumerate(trials) if ids is not None), 0)
+        (v0, ids0), name0 = trials[ref], names[ref]
+        values = []
+        for (v, ids), name in zip(trials, names, strict=True):
+            rows = match_ids(ids0, ids, v0.shape[1], v.shape[1], (name0, name))
+            values.append(v if rows is None else v[:, rows])
+        be = self._be(*values)
+        reduced = []
+        for v, name in zip(values, names, strict=True):
+            T = to_backend(be, v)
+            _check_trials(be, T, name)
+            reduced.append(_reduce(be, T))
+        return be, reduced
+
+    def _distance(self, be: Backend, RX: Any, RY: Any) -> float:
+        return _stochastic(be, RX, RY, float(self.alpha), self.method, int(self.n_iter), float(self.tol))
 
     def __call__(self, X: Any, Y: Any) -> float:
         """Distance between two trial-resolved (or deterministic) representations."""
         self._check()
-        vx, ids_x = _as_trials(X, "X_trials")
-        vy, ids_y = _as_trials(Y, "Y_trials")
-        if ids_x is not None and ids_y is not None:
-            px = as_patterns(np.zeros((len(ids_x), 1)), "X_trials", None)
-            py = as_patterns(np.zeros((len(ids_y), 1)), "Y_trials", None)
-            px.ids, py.ids = ids_x, ids_y
-            rows = match_stimuli(px, py, ("X_trials", "Y_trials"))
-            if rows is not None:
-                vy = vy[:, rows]
-        elif vx.shape[1] != vy.shape[1]:
-            raise ValueError(
-                f"X_trials has {vx.shape[1]} stimuli and Y_trials {vy.shape[1]}; they must be the same stimuli."
-            )
-        be = self._be(vx, vy)
-        TX, TY = to_backend(be, vx), to_backend(be, vy)
-        _check_trials(be, TX, "X_trials")
-        _check_trials(be, TY, "Y_trials")
-        return _stochastic(be, TX, TY, float(self.alpha), self.method, int(self.n_iter), float(self.tol))
+        be, (RX, RY) = self._reduced([X, Y], ["X_trials", "Y_trials"])
+        return self._distance(be, RX, RY)
 
 
 def stochastic_distance(
@@ -589,16 +593,18 @@ def pairwise(
     pairs = list(itertools.combinations(range(len(items)), 2))
     if method in STOCHASTIC_METHODS:
         metric = StochasticShape(alpha, method, backend=backend)
+        metric._check()
+        be, reduced = metric._reduced(items, [f"list_of_X[{k}]" for k in range(len(items))])
         for i, j in progress(pairs, desc="stochastic shape", unit="pair"):
-            D[i, j] = D[j, i] = metric(items[i], items[j])
+            D[i, j] = D[j, i] = metric._distance(be, reduced[i], reduced[j])
     else:
         metric = Shape(alpha, method, group, backend)
         metric._check()
-        first = as_patterns(items[0], "list_of_X[0]", None)
+        patterns = [as_patterns(X, f"list_of_X[{k}]", None) for k, X in enumerate(items)]
+        ref = next((k for k, p in enumerate(patterns) if p.ids is not None), 0)  # the first labelled one
         reps = []
-        for k, X in enumerate(items):
-            p = as_patterns(X, f"list_of_X[{k}]", None)
-            rows = match_stimuli(first, p, ("list_of_X[0]", f"list_of_X[{k}]"))
+        for k, p in enumerate(patterns):
+            rows = match_stimuli(patterns[ref], p, (f"list_of_X[{ref}]", f"list_of_X[{k}]"))
             values = p.values if rows is None else p.values[rows]
             reps.append(metric.represent(values))
         for i in progress(range(len(items) - 1), desc="shape distances", unit="network"):

@@ -36,17 +36,8 @@ import xarray as xr
 
 from ..backend import Backend
 from ..utils import check_option, validate_type
-from ._base import SimilarityMethod, as_list, device_of, float_dtype, resolve_backend, stack
-from .rsa import (
-    COMPARE_METHODS,
-    RDM_METRICS,
-    _as_rdm,
-    _check_finite_rdm,
-    _compare_represented,
-    _rdm_kernel,
-    _represent_condensed,
-    _upper,
-)
+from ._base import float_dtype, resolve_backend
+from .rsa import COMPARE_METHODS, RDM_METRICS, RSA, _as_rdm, _check_finite_rdm, _upper, _zero_diagonal
 
 __all__ = ["TRSA", "geotopological"]
 
@@ -86,14 +77,12 @@ def _transform(be: Backend, D: Any, lower: float, upper: float, thresholds: str,
     if np.any(step):
         binary = xp.astype(D > lo_b, D.dtype)
         T = xp.where(be.asarray(step.reshape(k, 1, 1)), binary, T)
-    off_diagonal = 1.0 - xp.eye(n, dtype=D.dtype, device=device_of(D))
-    T = T * off_diagonal
+    T = _zero_diagonal(be, T)
     if not geodesic:
         return T
     # Floyd–Warshall over all RDMs at once: edges at the ceiling are absent, the others keep their
-    # transformed length (0 below the lower threshold).
-    G = xp.where(T >= 1.0, xp.full_like(T, float("inf")), T) * off_diagonal
-    G = xp.where(off_diagonal > 0, G, xp.zeros_like(G))
+    # transformed length (0 below the lower threshold; 0 on the diagonal).
+    G = xp.where(T >= 1.0, xp.full_like(T, float("inf")), T)
     for m in range(n):
         G = xp.minimum(G, G[:, :, m : m + 1] + G[:, m : m + 1, :])
     return G
@@ -165,8 +154,10 @@ def geotopological(
     return R.copy(data=out).assign_attrs(attrs)
 
 
-class TRSA(SimilarityMethod):
+class TRSA(RSA):
     """Topological RSA as an alignment method: RDMs, their geo-topological transform, comparison.
+
+    :class:`~brainalign.metrics.rsa.RSA` with the transform between the RDM and its comparison.
 
     Parameters
     ----------
@@ -188,8 +179,6 @@ class TRSA(SimilarityMethod):
     """
 
     _param_names = ("lower", "upper", "geodesic", "thresholds", "metric", "compare")
-    #: Scores are correlations: split-half ceilings are Spearman–Brown corrected.
-    spearman_brown = True
 
     def __init__(
         self,
@@ -214,27 +203,8 @@ class TRSA(SimilarityMethod):
         check_option("metric", self.metric, tuple(m for m in RDM_METRICS if m != "crossnobis"))
         check_option("compare", self.compare, COMPARE_METHODS)
 
-    def represent(self, X: Any) -> Any:
-        """One ``(n_stimuli, n_features)`` representation → its transformed RDM, ready to compare."""
-        self._check()
-        be, arr = self._prepare(X)
-        T = _transform(
-            be, _rdm_kernel(be, arr, self.metric)[None], self.lower, self.upper, self.thresholds, self.geodesic
-        )
-        v = _upper(be, T)
-        _check_finite_rdm(be.to_numpy(v), "the transformed RDM")
-        return _represent_condensed(be, v, self.compare, "the transformed RDM")[0]
-
-    def rdm_matrix(self, X: Any) -> np.ndarray:
-        """The transformed square RDM of one representation (numpy), before the comparison's transform."""
-        self._check()
-        be, arr = self._prepare(X)
-        T = _transform(
-            be, _rdm_kernel(be, arr, self.metric)[None], self.lower, self.upper, self.thresholds, self.geodesic
-        )
-        return be.to_numpy(T[0])
-
-    def compare_represented(self, A: Any, B: Any) -> np.ndarray:
-        """All pairs of represented RDMs → ``(len(A), len(B))`` scores."""
-        be = self._be(*as_list(A, 1), *as_list(B, 1))
-        return _compare_represented(be, stack(be, A, 1), stack(be, B, 1), self.compare)
+    def _rdms(self, be: Backend, arr: Any) -> Any:
+        """The transformed square RDM ``(1, n, n)`` of one block, before the comparison's transform."""
+        T = _transform(be, super()._rdms(be, arr), self.lower, self.upper, self.thresholds, self.geodesic)
+        _check_finite_rdm(T, "the transformed RDM", be)
+        return T

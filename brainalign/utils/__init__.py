@@ -1,6 +1,7 @@
 """Small shared helpers: logging, options, progress bars, input checks."""
 
 from ._checks import (
+    check_count,
     check_option,
     check_random_state,
     check_writable_dir,
@@ -13,6 +14,7 @@ from ._checks import (
 from ._logging import get_options, logger, progress, set_log_level, set_options
 
 __all__ = [
+    "check_count",
     "check_option",
     "check_random_state",
     "check_writable_dir",

@@ -71,6 +71,22 @@ def validate_type(name: str, value: Any, types: type | tuple[type, ...], what: s
     return value
 
 
+def check_count(name: str, value: Any, minimum: int = 1, what: str | None = None) -> int:
+    """Raise ValueError unless ``value`` is an integer ≥ ``minimum`` (bools refused); return it as an int.
+
+    ``what`` says what the count is, for the message.
+
+    Examples
+    --------
+    >>> check_count("n_perm", 1000)
+    1000
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
+        hint = f" ({what})" if what else ""
+        raise ValueError(f"{name} must be an integer ≥ {minimum}{hint}, got {value!r}.")
+    return int(value)
+
+
 def check_random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:
     """Turn ``random_state`` into a :class:`numpy.random.Generator` (no global seeding)."""
     if isinstance(random_state, np.random.Generator):

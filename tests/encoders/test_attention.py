@@ -126,3 +126,13 @@ def test_bad_input():
     fitted = est.fit(X, Y)
     with pytest.raises(ValueError, match="more than the 8 the positional embedding"):
         fitted.predict(np.zeros((2, 9, D), np.float32))
+
+
+def test_diverged_training_is_a_clear_error():
+    _, X, W = _tokens(5)
+    Y = X[:, 0] @ W
+    # Targets so large that the squared error overflows float32: no validation loss is ever finite.
+    with pytest.raises(ValueError, match=r"training diverged \(validation loss not finite.*lower lr"):
+        AttentionReadout(max_epochs=3, standardize=False, backend="torch").fit(X, Y * 1e25)
+    with pytest.raises(ValueError, match="training diverged"):
+        AttentionReadout(max_epochs=3, lr=1e30, backend="torch").fit(X, Y)

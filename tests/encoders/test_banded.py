@@ -1,5 +1,7 @@
 """BandedRidgeEncoder: planted band shares, agreement with himalaya, labelled inputs, bad input."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -71,6 +73,18 @@ def test_split_matches_himalaya_r2_score_split(rng):
     parts = rng.normal(size=(2, 50, 3)) * 0.3 + Y * 0.4
     Yc, pc = Y - Y.mean(0), parts - parts.mean(1, keepdims=True)
     np.testing.assert_allclose(r2_split(Y, parts), r2_score_split(Yc, pc), rtol=1e-12)
+    # The parts add up to the R² of the centred joint prediction.
+    joint = 1 - ((Yc - pc.sum(0)) ** 2).sum(0) / (Yc**2).sum(0)
+    np.testing.assert_allclose(r2_split(Y, parts).sum(0), joint, rtol=1e-12)
+    # A target without variance scores 0; float32 data far from zero gives no warning; inputs are untouched.
+    Y[:, 1] = 5.0
+    Y32, parts32 = (Y + 1e3).astype(np.float32), parts.astype(np.float32)
+    before = parts32.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        split = r2_split(Y32, parts32)
+    assert split.dtype == np.float32 and np.all(split[:, 1] == 0)
+    np.testing.assert_array_equal(parts32, before)
 
 
 def test_bands_from_layers_and_labels():

@@ -72,3 +72,24 @@ def test_shuffling_splitters_are_refused():
             time_folds(12, cv=splitter)
     with pytest.raises(TypeError, match="must be an int"):
         time_folds(12, cv=2.5)
+
+
+@pytest.mark.filterwarnings("ignore:The groups parameter is ignored")
+def test_folds_are_checked_by_their_test_sets_not_by_the_splitter_name():
+    sk = pytest.importorskip("sklearn.model_selection")
+    runs = np.repeat([0, 1, 2, 3], 3)
+    # RepeatedKFold has no `shuffle` attribute and no "shuffle" in its name, yet it shuffles.
+    with pytest.raises(ValueError, match=r"cv \(RepeatedKFold\): the test set of fold 0 .* must not be shuffled"):
+        time_folds(12, cv=sk.RepeatedKFold(n_splits=3, n_repeats=1, random_state=0))
+    with pytest.raises(ValueError, match="must not be shuffled"):
+        time_folds(12, cv=sk.RepeatedKFold(n_splits=3, n_repeats=1, random_state=0), groups=runs)
+    # Contiguous test blocks and unions of whole runs are fine, whatever the splitter.
+    assert _tests(time_folds(12, cv=sk.TimeSeriesSplit(3))) == [[3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    assert _tests(time_folds(12, cv=sk.GroupKFold(2), groups=runs)) == [[3, 4, 5, 9, 10, 11], [0, 1, 2, 6, 7, 8]]
+    # Explicit folds too: runs 0 and 2 together are whole runs; without groups they are not one block.
+    split = [(np.r_[3:6, 9:12], np.r_[0:3, 6:9])]
+    assert _tests(time_folds(12, cv=split, groups=runs)) == [[0, 1, 2, 6, 7, 8]]
+    with pytest.raises(ValueError, match=r"cv \(explicit folds\): the test set of fold 0"):
+        time_folds(12, cv=split)
+    with pytest.raises(ValueError, match="union of whole runs"):  # part of run 2 only
+        time_folds(12, cv=[(np.r_[3:6, 8:12], np.r_[0:3, 6:8])], groups=runs)
