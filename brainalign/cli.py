@@ -27,21 +27,21 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
         logger.addHandler(handler)
 
 
-def _quiet_transformers() -> None:
-    """transformers' own weight-loading bar adds nothing to brainalign's progress output."""
+def _headless(models: bool = True) -> None:
+    """Figures go to files (Agg backend); transformers' own weight-loading bar adds nothing to ours."""
     import importlib.util
 
-    if importlib.util.find_spec("transformers") is not None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    if models and importlib.util.find_spec("transformers") is not None:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    _quiet_transformers()
+    _headless()
     from .demo import DEMO_REGIONS, format_map, run_demo
 
     print("brainalign demo: all-MiniLM-L6-v2 (a real 6-layer transformer) on built-in sentences")
@@ -85,10 +85,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    _quiet_transformers()
+    _headless()
     from .runner import install_sigterm_handler, run
 
     install_sigterm_handler()
@@ -100,10 +97,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_identify(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    _quiet_transformers()
+    _headless()
     from .runner import identify, install_sigterm_handler
 
     install_sigterm_handler()
@@ -124,9 +118,7 @@ def _cmd_identify(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
+    _headless(models=False)
     from .report import build_report
 
     out = args.output or f"{args.results.rstrip('/')}/report.html"

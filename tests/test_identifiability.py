@@ -59,25 +59,18 @@ def test_accuracy_rises_with_snr_and_stimuli(layered):
 
 
 def test_seeded_runs_are_identical(layered):
-    a = identifiability(
-        layered,
-        ["rsa", "ridge"],
-        snr=[0.5],
-        n_stimuli=[60],
-        n_repeats=3,
-        random_state=7,
-        method_options={"ridge": OPTIONS["ridge"]},
-    )
-    b = identifiability(
-        layered,
-        ["rsa", "ridge"],
-        snr=[0.5],
-        n_stimuli=[60],
-        n_repeats=3,
-        random_state=7,
-        method_options={"ridge": OPTIONS["ridge"]},
-    )
-    xr.testing.assert_identical(a, b)
+    def run():
+        return identifiability(
+            layered,
+            ["rsa", "ridge"],
+            snr=[0.5],
+            n_stimuli=[60],
+            n_repeats=3,
+            random_state=7,
+            method_options={"ridge": OPTIONS["ridge"]},
+        )
+
+    xr.testing.assert_identical(run(), run())
 
 
 def test_which_model(layered, rng):

@@ -253,7 +253,12 @@ def extract_text(
         tokenizer.pad_token = tokenizer.eos_token
         logger.info("extract_text: the tokenizer has no pad token; padding with its eos token.")
     device = resolve_device(device)
-    encoded = [_encode(tokenizer, texts[i : i + batch_size], max_length, i) for i in range(0, len(texts), batch_size)]
+    positions = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    positions = positions if isinstance(positions, int) else None
+    encoded = [
+        _encode(tokenizer, texts[i : i + batch_size], max_length, i, positions)
+        for i in range(0, len(texts), batch_size)
+    ]
 
     def batches() -> Iterator[tuple[Any, Any]]:
         yield from encoded
@@ -343,28 +348,32 @@ def _unflatten_tokens(flat: xr.DataArray, n_tokens: int, mask: np.ndarray) -> xr
     return out
 
 
-def _as_texts(sentences: Any) -> list[str]:
+def _as_texts(sentences: Any, name: str = "sentences") -> list[str]:
+    """Texts or word lists → texts; ``name`` is the argument named in errors."""
     if isinstance(sentences, str):
-        raise TypeError("sentences must be a sequence of texts, not a single string; wrap it in a list.")
+        raise TypeError(f"{name} must be a sequence of texts, not a single string; wrap it in a list.")
     texts = []
     for i, s in enumerate(sentences):
         if isinstance(s, str):
             text = s
         elif isinstance(s, (list, tuple)) and all(isinstance(w, str) for w in s):
             if any(not w or any(c.isspace() for c in w) for w in s):
-                raise ValueError(f"sentences[{i}]: words must be non-empty and contain no whitespace.")
+                raise ValueError(f"{name}[{i}]: words must be non-empty and contain no whitespace, got {s!r:.80}.")
             text = " ".join(s)
         else:
-            raise TypeError(f"sentences[{i}] must be a string or a list of words, got {type(s).__name__}.")
+            raise TypeError(f"{name}[{i}] must be a string or a list of words, got {type(s).__name__}.")
         if not text.strip():
-            raise ValueError(f"sentences[{i}] is empty.")
+            raise ValueError(f"{name}[{i}] is empty; remove it.")
         texts.append(text)
     if not texts:
-        raise ValueError("sentences is empty.")
+        raise ValueError(f"{name} is empty.")
     return texts
 
 
-def _encode(tokenizer: Any, texts: list[str], max_length: int | None, offset: int) -> tuple[Any, dict[str, Any]]:
+def _encode(
+    tokenizer: Any, texts: list[str], max_length: int | None, offset: int, positions: int | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """Tokenize one batch; ``positions`` (the model's ``max_position_embeddings``) refuses longer texts."""
     enc = tokenizer(
         texts,
         return_offsets_mapping=True,
@@ -377,6 +386,14 @@ def _encode(tokenizer: Any, texts: list[str], max_length: int | None, offset: in
     offsets = enc.pop("offset_mapping").numpy()
     special = enc.pop("special_tokens_mask").numpy().astype(bool)
     mask = enc["attention_mask"].numpy().astype(bool)
+    lengths = mask.sum(axis=1)
+    if positions is not None and lengths.max() > positions:
+        worst = int(np.argmax(lengths))
+        raise ValueError(
+            f"sentences[{offset + worst}] is {lengths[worst]} tokens long but the model takes at most {positions}; "
+            "shorten the text (for frequency-tagging trials: fewer sentences per trial, make_trials(n_sentences=...)) "
+            "or pass max_length to truncate."
+        )
     token_word, words_all = [], []
     for b, text in enumerate(texts):
         tw, words = _token_words(text, offsets[b], mask[b] & ~special[b])

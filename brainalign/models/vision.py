@@ -114,7 +114,7 @@ def preprocess_images(images: Any, *, size: int = 224) -> Any:
     Parameters
     ----------
     images : array-like
-        ``(n, height, width, 3)`` uint8 (0–255) or float (0–1) images, or a list of such arrays.
+        ``(n, height, width, 3)`` integer (0–255, e.g. uint8) or float (0–1) images, or a list of such arrays.
     size : int
         Output side length (bilinear resize with antialiasing).
 
@@ -128,7 +128,24 @@ def preprocess_images(images: Any, *, size: int = 224) -> Any:
     arr = np.stack([np.asarray(im) for im in images]) if isinstance(images, (list, tuple)) else np.asarray(images)
     if arr.ndim != 4 or arr.shape[-1] != 3:
         raise ValueError(f"images must be (n, height, width, 3) RGB, got shape {arr.shape}.")
-    x = torch.as_tensor(arr.astype(np.float32) / (255.0 if arr.dtype == np.uint8 else 1.0)).permute(0, 3, 1, 2)
+    if arr.dtype.kind in "iu":  # 8-bit values, whatever the integer type (int64 from PIL lists, uint8 …)
+        if arr.size and (arr.min() < 0 or arr.max() > 255):
+            raise ValueError(
+                f"integer images must hold 0–255 values, got {arr.min()}–{arr.max()}; rescale 16-bit images to 8 bits."
+            )
+        arr = arr.astype(np.float32) / 255.0
+    elif arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError("images hold NaN or infinite values.")
+        if arr.size and (arr.min() < 0 or arr.max() > 1):
+            raise ValueError(
+                f"float images must hold 0–1 values, got {arr.min():g}–{arr.max():g}; divide 0–255 images by 255 "
+                "(or pass them as uint8)."
+            )
+        arr = arr.astype(np.float32)
+    else:
+        raise TypeError(f"images must be integer (0–255) or float (0–1) arrays, got dtype {arr.dtype}.")
+    x = torch.as_tensor(arr).permute(0, 3, 1, 2)
     x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)

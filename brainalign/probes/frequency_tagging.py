@@ -48,7 +48,7 @@ import xarray as xr
 
 from .. import data
 from ..backend import get_backend
-from ..utils import check_option, check_random_state, logger, progress, validate_type
+from ..utils import check_count, check_option, check_random_state, logger, progress, validate_type
 
 __all__ = [
     "DEFAULT_RATES",
@@ -119,22 +119,9 @@ def read_corpus(corpus: Any, *, column: str = "text") -> list[list[str]]:
 
 def _split_words(texts: list[Any], name: str) -> list[list[str]]:
     """Texts (or word lists) → word lists; ``name`` is the argument named in errors."""
-    out = []
-    for i, text in enumerate(texts):
-        if isinstance(text, str):
-            words = text.split()
-        elif isinstance(text, (list, tuple)) and all(isinstance(w, str) for w in text):
-            if any(not w or any(c.isspace() for c in w) for w in text):
-                raise ValueError(f"{name}[{i}]: words must be non-empty and contain no whitespace, got {text!r}.")
-            words = list(text)
-        else:
-            raise TypeError(f"{name}[{i}] must be a string or a list of words, got {type(text).__name__}.")
-        if not words:
-            raise ValueError(f"{name}[{i}] is empty; remove it.")
-        out.append(words)
-    if not out:
-        raise ValueError(f"{name} is empty.")
-    return out
+    from ..models.huggingface import _as_texts
+
+    return [text.split() for text in _as_texts(texts, name)]
 
 
 def _read_corpus_file(path: Path, column: str) -> list[str]:
@@ -151,20 +138,11 @@ def _read_corpus_file(path: Path, column: str) -> list[str]:
     if sep not in header:
         # One column: every line is one sentence, whatever commas it holds (pandas would split an
         # unquoted "With malice toward none, with charity toward all." into two fields).
-        frame = pd.read_csv(path, sep="\x1f", dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    else:
-        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        sep = "\x1f"
+    frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if column not in frame.columns:
         raise ValueError(f"corpus: {path.name} has no column {column!r}; its columns are {list(frame.columns)}.")
     return frame[column].tolist()
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer ≥ {minimum}, got {type(value).__name__} ({value!r:.40}).")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}.")
-    return int(value)
 
 
 def _check_rate(name: str, value: Any) -> float:
@@ -276,14 +254,14 @@ def make_trials(
     """
     check_option("control", control, _CONTROLS)
     sentences = read_corpus(corpus, column=column)
-    n_trials = _check_int("n_trials", n_trials, 1)
+    n_trials = check_count("n_trials", n_trials, 1)
     if n_words is not None:
-        n_words = _check_int("n_words", n_words, 1)
+        n_words = check_count("n_words", n_words, 1)
     word_rate = _check_rate("word_rate", word_rate)
     length = _sentence_length(sentences, n_words)
     if n_sentences is None:
         n_sentences = len(sentences)
-    n_sentences = _check_int("n_sentences", n_sentences, 1)
+    n_sentences = check_count("n_sentences", n_sentences, 1)
     if n_sentences > len(sentences):
         raise ValueError(
             f"n_sentences={n_sentences} exceeds the {len(sentences)} sentences of the corpus (a trial uses "
@@ -340,7 +318,7 @@ def natural_rates(n_words: int = 8, word_rate: float = 4.0) -> dict[str, Any]:
     >>> r["sentence"], [round(f, 3) for f in r["phrase"]]
     (0.5, [2.0, 1.333, 1.0, 0.8, 0.667, 0.571])
     """
-    n_words = _check_int("n_words", n_words, 3)
+    n_words = check_count("n_words", n_words, 3)
     word_rate = _check_rate("word_rate", word_rate)
     return {"sentence": word_rate / n_words, "phrase": [word_rate / k for k in range(2, n_words)]}
 
@@ -366,20 +344,6 @@ def _trial_words(trials: Any) -> tuple[list[list[str]], np.ndarray, dict[str, An
             "Every trial must have the same number of words (build them with make_trials, or crop them)."
         )
     return words, np.arange(len(words)), {}, None
-
-
-def _check_fits(model: Any, tokenizer: Any, texts: list[str]) -> None:
-    """Refuse trials longer than the model's positions (the model would fail obscurely)."""
-    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-    if not isinstance(limit, int):
-        return
-    lengths = [len(ids) for ids in tokenizer(texts)["input_ids"]]
-    worst = int(np.argmax(lengths))
-    if lengths[worst] > limit:
-        raise ValueError(
-            f"trial {worst} is {lengths[worst]} tokens long but the model takes at most {limit}; use fewer "
-            "sentences per trial (make_trials(..., n_sentences=...))."
-        )
 
 
 def model_responses(
@@ -461,7 +425,6 @@ def model_responses(
         chosen += [name for name in hf.mlp_layers(model) if name not in chosen]
     if not chosen:
         raise ValueError("No layers to record: give layers=[...] or mlp=True.")
-    _check_fits(model, tokenizer, [" ".join(w) for w in words])
     acts = hf.extract_text(
         model,
         words,
@@ -591,7 +554,7 @@ class _RateBins:
     names: list[str]
     members: list[np.ndarray]  # for each rate, indices into bins
     bins: np.ndarray  # FFT bin of every tagged frequency (all rates)
-    requested: np.ndarray  # the frequency asked for at every bin
+    neighbours: list[np.ndarray]  # for each bin, the ±n_neighbours bins its z-score and SNR compare with
 
 
 def _rate_bins(rates: Any, sfreq: float, n_times: int, word_rate: float | None, n_neighbours: int) -> _RateBins:
@@ -600,7 +563,7 @@ def _rate_bins(rates: Any, sfreq: float, n_times: int, word_rate: float | None, 
             "rates must be a non-empty mapping of name to frequency (Hz) or list of frequencies, e.g. "
             "{'sentence': 1.0, 'phrase': 2.0}."
         )
-    names, members, bins, requested = [], [], [], []
+    names, members, bins = [], [], []
     resolution = sfreq / n_times
     for name, value in rates.items():
         if not isinstance(name, str) or not name or name in _RESERVED_LABELS:
@@ -642,19 +605,20 @@ def _rate_bins(rates: Any, sfreq: float, n_times: int, word_rate: float | None, 
                 )
             if b not in bins:
                 bins.append(b)
-                requested.append(f)
             idx.append(bins.index(b))
         names.append(name)
         members.append(np.asarray(sorted(set(idx))))
     n_freqs = n_times // 2 + 1
+    neighbours = []
     for b in bins:
-        neighbours = [j for j in range(b - n_neighbours, b + n_neighbours + 1) if 1 <= j < n_freqs and j != b]
-        if len(neighbours) < 2:
+        nb = np.array([j for j in range(b - n_neighbours, b + n_neighbours + 1) if 1 <= j < n_freqs and j != b])
+        if len(nb) < 2:
             raise ValueError(
                 f"Trials of {n_times} samples leave fewer than 2 neighbouring frequency bins around "
                 f"{b * resolution:g} Hz for the z-score; use longer trials."
             )
-    return _RateBins(names, members, np.asarray(bins), np.asarray(requested, dtype=float))
+        neighbours.append(nb)
+    return _RateBins(names, members, np.asarray(bins), neighbours)
 
 
 def _shuffle_exponentials(perms: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -775,13 +739,11 @@ def _null_test(null: Any, observed: np.ndarray, q: float, be: Any, n_units: int)
     return thresholds, counts
 
 
-def _neighbour_stats(amplitude: np.ndarray, bins: np.ndarray, n_neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+def _neighbour_stats(amplitude: np.ndarray, spec: _RateBins) -> tuple[np.ndarray, np.ndarray]:
     """z-score and SNR of each bin's amplitude against its ±n neighbours (DC and the bin excluded)."""
-    n_freqs = amplitude.shape[1]
-    z = np.empty((amplitude.shape[0], len(bins)))
+    z = np.empty((amplitude.shape[0], len(spec.bins)))
     snr = np.empty_like(z)
-    for j, b in enumerate(bins):
-        nb = [k for k in range(b - n_neighbours, b + n_neighbours + 1) if 1 <= k < n_freqs and k != b]
+    for j, (b, nb) in enumerate(zip(spec.bins, spec.neighbours, strict=True)):
         ref = amplitude[:, nb]
         mean, std = ref.mean(axis=1), ref.std(axis=1)
         peak = amplitude[:, b]
@@ -922,8 +884,8 @@ def probe(
     from scipy.stats import false_discovery_control
 
     sfreq = _check_rate("sfreq", sfreq)
-    n_shuffles = _check_int("n_shuffles", n_shuffles, 1)
-    n_neighbours = _check_int("n_neighbours", n_neighbours, 1)
+    n_shuffles = check_count("n_shuffles", n_shuffles, 1)
+    n_neighbours = check_count("n_neighbours", n_neighbours, 1)
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}.")
     check_option("correction", correction, _CORRECTIONS)
@@ -961,7 +923,7 @@ def probe(
         null_amplitudes = _CircularNull(series.values, lags, spec.bins, be)
     thresholds, counts = _null_test(null_amplitudes, observed, 1.0 - alpha, be, n_units)
     p_bin = (1.0 + counts) / (1.0 + n_shuffles)
-    z_bin, snr_bin = _neighbour_stats(amplitude, spec.bins, n_neighbours)
+    z_bin, snr_bin = _neighbour_stats(amplitude, spec)
     z_pass = np.ones_like(z_bin, dtype=bool) if z_threshold is None else z_bin > z_threshold
 
     freqs = np.fft.rfftfreq(n_times, d=1.0 / sfreq)
@@ -1108,18 +1070,16 @@ def _word_bins(recording: xr.DataArray, n_words: int, word_rate: float) -> np.nd
     """Average a recording's samples within each word window: (presentation, neuroid, word)."""
     latency = np.asarray(recording["latency"].values, dtype=float)
     word = np.floor(latency * word_rate + 1e-9).astype(int)
-    values = recording.transpose("presentation", "neuroid", "latency").values
-    out = np.empty((*values.shape[:2], n_words))
-    for k in range(n_words):
-        inside = word == k
-        if not inside.any():
-            raise ValueError(
-                f"recording has no sample in word {k}'s window [{k / word_rate:g}, {(k + 1) / word_rate:g}) s: its "
-                f"latency spans {latency[0]:g}–{latency[-1]:g} s but the trials last {n_words / word_rate:g} s "
-                "(latency 0 must be the first word's onset)."
-            )
-        out[:, :, k] = values[:, :, inside].mean(axis=2)
-    return out
+    member = word == np.arange(n_words)[:, None]  # (word, latency)
+    counts = member.sum(axis=1)
+    if not counts.all():
+        k = int(np.argmin(counts))
+        raise ValueError(
+            f"recording has no sample in word {k}'s window [{k / word_rate:g}, {(k + 1) / word_rate:g}) s: its "
+            f"latency spans {latency[0]:g}–{latency[-1]:g} s but the trials last {n_words / word_rate:g} s "
+            "(latency 0 must be the first word's onset)."
+        )
+    return recording.transpose("presentation", "neuroid", "latency").values @ (member / counts[:, None]).T
 
 
 def model_brain_rsa(
@@ -1205,40 +1165,35 @@ def model_brain_rsa(
     events = np.array([f"{t}:{k}" for t in model_ids for k in range(n_words)], dtype=object)
     n_events = len(events)
 
-    keep_units = np.isin(result["label"].values, labels)
-    model_values = responses.transpose("presentation", "latency", "unit").values.reshape(len(events), -1)
-    brain_values = brain.transpose(0, 2, 1).reshape(len(events), -1)
-    keep_channels = (
-        np.ones(recording.sizes["neuroid"], dtype=bool)
-        if recording_result is None
-        else np.isin(recording_result["label"].values, labels)
-    )
     layers = data.layer_names(responses.isel(latency=0))
     regions = list(pd.unique(np.asarray(recording["region"].values)))
     unit_layer = np.asarray(responses["layer"].values)
     chan_region = np.asarray(recording["region"].values)
-    scores = np.full((len(layers), len(regions)), np.nan)
+    keep_units = np.isin(result["label"].values, labels)
+    keep_channels = (
+        np.ones(len(chan_region), dtype=bool)
+        if recording_result is None
+        else np.isin(recording_result["label"].values, labels)
+    )
     ok_layers = [lay for lay in layers if np.sum(keep_units & (unit_layer == lay)) >= 2]
     ok_regions = [reg for reg in regions if np.sum(keep_channels & (chan_region == reg)) >= 2]
+    keep_units &= np.isin(unit_layer, ok_layers)
+    keep_channels &= np.isin(chan_region, ok_regions)
+    scores = np.full((len(layers), len(regions)), np.nan)
     if ok_layers and ok_regions:
+        model_values = responses.transpose("presentation", "latency", "unit").values.reshape(n_events, -1)
         X = xr.DataArray(
             model_values[:, keep_units],
             dims=("presentation", "unit"),
             coords={"stimulus_id": ("presentation", events), "layer": ("unit", unit_layer[keep_units])},
         )
         Y = xr.DataArray(
-            brain_values[:, keep_channels],
+            brain.transpose(0, 2, 1).reshape(n_events, -1)[:, keep_channels],
             dims=("presentation", "neuroid"),
             coords={"stimulus_id": ("presentation", events), "region": ("neuroid", chan_region[keep_channels])},
         )
-        X = X.isel(unit=np.isin(X["layer"].values, ok_layers))
-        Y = Y.isel(neuroid=np.isin(Y["region"].values, ok_regions))
         sim = rsa.compare(rsa.rdm(X, metric, by="layer"), rsa.rdm(Y, metric, by="region"), method=method)
-        sim = sim.transpose("layer", "region")
-        for i, lay in enumerate(layers):
-            for j, reg in enumerate(regions):
-                if lay in ok_layers and reg in ok_regions:
-                    scores[i, j] = float(sim.sel(layer=lay, region=reg))
+        scores = sim.transpose("layer", "region").reindex(layer=layers, region=regions).values
     skipped = sorted(set(layers) - set(ok_layers)) + sorted(set(regions) - set(ok_regions))
     if skipped:
         logger.info("model_brain_rsa: fewer than 2 units with labels %s in %s; their scores are NaN.", labels, skipped)

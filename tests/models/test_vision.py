@@ -53,3 +53,20 @@ def test_imagenet_weights_classify_the_92_images(shared_data):
 def test_preprocess_errors():
     with pytest.raises(ValueError, match="RGB"):
         preprocess_images(np.zeros((2, 10, 10)))
+    with pytest.raises(ValueError, match="0–255"):
+        preprocess_images(np.full((1, 8, 8, 3), 300, np.int64))
+    with pytest.raises(ValueError, match="divide 0–255 images by 255"):
+        preprocess_images(np.full((1, 8, 8, 3), 200.0))
+    with pytest.raises(TypeError, match="dtype bool"):
+        preprocess_images(np.zeros((1, 8, 8, 3), bool))
+
+
+def test_preprocess_scales_every_integer_type_like_uint8():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 16, 16, 3)).astype(np.uint8)
+    ref = preprocess_images(images, size=16).numpy()
+    for dtype in (np.int64, np.int32, np.uint16):
+        np.testing.assert_array_equal(preprocess_images(images.astype(dtype), size=16).numpy(), ref)
+    np.testing.assert_allclose(preprocess_images(images / 255.0, size=16).numpy(), ref, atol=1e-5)
+    # A PIL-style list of int arrays (int64 after np.asarray) is the same batch.
+    np.testing.assert_array_equal(preprocess_images([im.astype(int) for im in images], size=16).numpy(), ref)

@@ -355,6 +355,21 @@ def test_causal_models_and_their_mlp_neurons(bpe_tokenizer, tiny_causal_lm, arch
     assert set(only_mlp["layer"].values.tolist()) == {mlp_name.replace(".1.", ".0."), mlp_name}
     res = ft.probe(resp, n_shuffles=100)
     assert set(res["label"].values) <= {"sentence", "phrase", "shared", "none"}
+    # Independent reference: trial 0 alone (no padding) through the model, the first block's output
+    # (hidden_states[1]) averaged over each word's BPE tokens, found from character offsets (a token
+    # that is only the space between words, "Ġ", belongs to no word).
+    torch = pytest.importorskip("torch")
+    first = trials.values[0].tolist()
+    text = " ".join(first)
+    enc = bpe_tokenizer(text, return_offsets_mapping=True, return_tensors="pt")
+    spans = enc.pop("offset_mapping")[0].numpy()
+    word_of = np.searchsorted(np.cumsum([0] + [len(w) + 1 for w in first[:-1]]), spans[:, 1] - 1, side="right") - 1
+    word_of[[not text[a:b].strip() for a, b in spans]] = -1
+    with torch.no_grad():
+        hidden = model(**enc, output_hidden_states=True).hidden_states[1][0].numpy()
+    expected = np.stack([hidden[word_of == k].mean(0) for k in range(len(first))], axis=1)  # unit × word
+    block0 = resp["layer"].values == ("h.0" if arch == "gpt2" else "layers.0")
+    np.testing.assert_allclose(resp.values[0][block0], expected, rtol=1e-5, atol=1e-6)
     # Trials longer than the model's positions are refused up front.
     with pytest.raises(ValueError, match="tokens long but the model takes at most 64"):
         long_trials = ft.make_trials(words, n_trials=1, n_sentences=4)
@@ -513,6 +528,11 @@ def test_model_brain_rsa_finds_the_planted_layers(minilm_runs, ieeg_trials):
     a, b = truth["A"], truth["B"]
     assert float(scores.sel(region="A", layer=a)) > float(scores.sel(region="A", layer=b)) + 0.02
     assert float(scores.sel(region="B", layer=b)) > float(scores.sel(region="B", layer=a)) + 0.02
+    # A region left with fewer than 2 tagged channels scores NaN; the other cells are unchanged.
+    rec_labels = xr.Dataset({"label": ("neuroid", np.where(np.array(region) == "A", "none", "sentence"))})
+    kept = ft.model_brain_rsa(resp, res, rec, rec_labels)
+    assert kept.sel(region="A").isnull().all()
+    xr.testing.assert_allclose(kept.drop_sel(region="A"), scores.drop_sel(region="A"), rtol=1e-12)
     with pytest.raises(ValueError, match="different trials"):
         ft.model_brain_rsa(resp, res, rec.isel(presentation=slice(0, 5)))
     with pytest.raises(ValueError, match="computed on other units"):
