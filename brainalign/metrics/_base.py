@@ -29,30 +29,6 @@ from ..backend import Backend, get_backend, is_tensor
 __all__ = ["Patterns", "SimilarityMethod", "as_patterns", "resolve_backend", "score_groups"]
 
 
-# ------------------------------------------------------------------------------ shared docs
-#: Parameter descriptions shared by the public metric functions (nilearn's ``fill_doc`` idiom).
-DOCS = {
-    "XY": """X, Y : xarray.DataArray or array
-        Two representations of the same stimuli: activations ``(presentation, unit)`` or
-        recordings ``(presentation, neuroid)``, matched on ``stimulus_id`` in any order, or
-        plain numpy/torch arrays ``(n_stimuli, n_features)`` matched by row.""",
-    "by": """by : str or None
-        Feature groups scored separately, all groups of ``X`` against all groups of ``Y`` in
-        one call: ``"auto"`` groups activations by ``layer`` and recordings by ``region``;
-        ``None`` takes each input whole; a tuple gives ``X``'s and ``Y``'s.""",
-    "backend": """backend : {"numpy", "torch", "torch_cuda", "auto"}, optional
-        Where to compute; ``None`` follows the inputs (a torch tensor stays in torch, on its
-        device). Float32 input is computed in float32, anything else in float64.""",
-}
-
-
-def fill_doc(func: Any) -> Any:
-    """Fill ``%(name)s`` placeholders of ``func``'s docstring from :data:`DOCS`."""
-    if func.__doc__:
-        func.__doc__ = func.__doc__ % DOCS
-    return func
-
-
 # ------------------------------------------------------------------------------------ backends
 def resolve_backend(backend: str | Backend | None, *arrays: Any) -> Backend:
     """``backend`` resolved; ``None`` follows the arrays (a CUDA tensor → ``torch_cuda``, a CPU

@@ -29,8 +29,8 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
-from ..utils import check_option, validate_type
-from ._base import SimilarityMethod, device_of, fill_doc, score_groups, squared_distances
+from ..utils import check_option, fill_doc, validate_type
+from ._base import SimilarityMethod, device_of, score_groups, squared_distances
 
 __all__ = ["CKA", "cka"]
 

@@ -22,8 +22,8 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
-from ..utils import check_count, check_option
-from ._base import SimilarityMethod, as_list, device_of, fill_doc, score_groups, squared_distances, unit_rows
+from ..utils import check_count, check_option, fill_doc
+from ._base import SimilarityMethod, as_list, device_of, score_groups, squared_distances, unit_rows
 
 __all__ = ["MutualKNN", "mutual_knn"]
 

@@ -25,8 +25,8 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
-from ..utils import logger
-from ._base import SimilarityMethod, as_list, common_dtype, fill_doc, score_groups, to_backend
+from ..utils import fill_doc, logger
+from ._base import SimilarityMethod, as_list, common_dtype, score_groups, to_backend
 
 __all__ = ["ANC", "BestMatch", "anc", "best_match"]
 

@@ -52,14 +52,13 @@ import pandas as pd
 import xarray as xr
 
 from ..backend import Backend, is_tensor
-from ..utils import check_count, check_option, progress, validate_type
+from ..utils import check_count, check_option, fill_doc, progress, validate_type
 from ._base import (
     SimilarityMethod,
     as_list,
     as_patterns,
     common_dtype,
     device_of,
-    fill_doc,
     float_dtype,
     match_ids,
     match_stimuli,

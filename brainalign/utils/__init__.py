@@ -11,15 +11,18 @@ from ._checks import (
     soft_import,
     validate_type,
 )
+from ._docs import DOCS, fill_doc
 from ._logging import get_options, logger, progress, set_log_level, set_options
 
 __all__ = [
+    "DOCS",
     "check_count",
     "check_option",
     "check_random_state",
     "check_writable_dir",
     "close_matches",
     "dask_client",
+    "fill_doc",
     "get_options",
     "logger",
     "progress",
