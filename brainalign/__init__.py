@@ -47,6 +47,7 @@ _FUNCTIONS = {
     "alignment_map": "maps",
     "identifiability": "recovery",
     "encode": "encoding",
+    "Encoding": "encoding",
 }
 
 __all__ = [

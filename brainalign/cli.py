@@ -79,8 +79,21 @@ def _cmd_info(args: argparse.Namespace) -> int:
             version = "not installed"
         print(f"  {dist:<13}{version}")
     from . import registry
+    from .methods import method_info
 
-    print("methods:", ", ".join(registry.list_methods()))
+    print("methods (family, direction, needs, ceiling, statistics):")
+    for name in registry.list_methods():
+        try:
+            info = method_info(registry.get(name))
+        except (ImportError, TypeError, ValueError) as err:  # a plug-in that needs options or fails to load
+            print(f"  {name:<18}(not built with default options: {err})")
+            continue
+        needs = [k for k in ("trials", "tokens", "unit_correspondence") if getattr(info, f"needs_{k}")]
+        print(
+            f"  {name:<18}{info.family:<11}{'higher' if info.higher_is_better else 'lower':<7}"
+            f"{'+'.join(needs) or '-':<12}{info.ceiling:<27}"
+            f"{'bootstrap+permutation' if info.resampling else 'none'}{'  accepts RDMs' if info.accepts_rdms else ''}"
+        )
     return 0
 
 

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import data, registry, simulate
+from . import data, simulate
 from ._version import __version__
-from .maps import _is_encoder, _params
+from .methods import method_info, method_params, resolve
 from .utils import check_option, check_random_state, logger, progress
 
 __all__ = ["identifiability", "wilson_interval"]
@@ -216,7 +216,9 @@ def identifiability(
             )
     method_objs, labels = _methods(methods, dict(method_options or {}))
     n_folds = cv if isinstance(cv, int) else None
-    if n_folds is not None and any(_is_encoder(m) for m in method_objs) and min(stim_levels) <= n_folds:
+    encoders = [method_info(m).family == "encoder" for m in method_objs]
+    method_objs = [m.replace(cv=cv) if enc else m for m, enc in zip(method_objs, encoders, strict=True)]
+    if n_folds is not None and any(encoders) and min(stim_levels) <= n_folds:
         raise ValueError(f"n_stimuli={min(stim_levels)} is not more than the {n_folds} cross-validation folds (cv).")
     rng = check_random_state(random_state)
 
@@ -250,7 +252,7 @@ def identifiability(
     for job, block in zip(jobs, results, strict=True):
         s = stim_levels.index(job["n_stimuli"])
         scores[:, :, s, :, :, job["repeats"][0] : job["repeats"][-1] + 1, :] = block
-    higher = np.array([not getattr(m, "is_distance", False) for m in method_objs])
+    higher = np.array([method_info(m).higher_is_better for m in method_objs])
     rank, margin = _ranks(scores, layers, truth, owner, level, models, higher)
     coords = {
         "method_name": labels,
@@ -289,7 +291,7 @@ def identifiability(
         total_stimuli=int(n_total),
         cv=repr(cv) if not isinstance(cv, int) else cv,
         random_state=random_state if isinstance(random_state, (int, type(None))) else "generator",
-        methods={label: _params(m) for label, m in zip(labels, method_objs, strict=True)},
+        methods={label: method_params(m) for label, m in zip(labels, method_objs, strict=True)},
         brainalign_version=__version__,
     )
     logger.info(
@@ -309,12 +311,9 @@ def _methods(
     items = list(methods.items()) if isinstance(methods, Mapping) else [(None, m) for m in methods]
     objs, labels = [], []
     for label, m in items:
-        if isinstance(m, str):
-            objs.append(registry.get(m, **dict(options.get(label or m, {}))))
-            labels.append(label or m)
-        else:
-            objs.append(m)
-            labels.append(label or repr(m))
+        obj = resolve(m, dict(options.get(label or m, {})) if isinstance(m, str) else None)[0]
+        objs.append(obj)
+        labels.append(label or (m if isinstance(m, str) else repr(m)))
     unknown = [k for k in options if k not in labels]
     if unknown:
         raise ValueError(f"method_options names {unknown}, which are not in methods {labels}.")
@@ -352,8 +351,7 @@ def _run_job(
     layers = data.layer_names(acts)
     out = np.full((len(methods), len(snrs), len(neuroid_levels), len(truth), len(job["repeats"]), len(layers)), np.nan)
     for m, method in enumerate(methods):
-        extra = {"cv": cv} if _is_encoder(method) else {}
-        amap = alignment_map(acts, recording, method, ceiling=False, on_error="nan", **extra)
+        amap = alignment_map(acts, recording, method, ceiling=False, on_error="nan")
         score = amap["score"].transpose("layer", "region")
         for j, region in enumerate(score["region"].values):
             s, v, t, r_i = (int(x) for x in str(region).split("|"))

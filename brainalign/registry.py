@@ -1,11 +1,11 @@
 """Alignment methods by name: brainalign's own, yours, and other packages' (entry points).
 
-A method is a class (or factory) whose instances either
-
-- compare two representations: ``method(X, Y) -> float`` (a *similarity*), optionally with
-  ``represent(X)`` and ``compare_represented(A, B)`` so a map computes each layer's and each
-  region's representation once and compares all pairs in one batched call; or
-- fit an encoder (``fit``/``predict``/``score``, scikit-learn style).
+A method is a class whose instances declare what they are in a
+:class:`brainalign.methods.MethodInfo` (``__brainalign_info__()``) and provide the kernels that
+declaration names: an encoder (``fit``/``predict``, scikit-learn style) or a similarity
+(``method(X, Y) -> float`` plus the batched ``represent``/``compare_represented``). See
+:mod:`brainalign.methods` and the docs page "Writing a method". A plug-in is checked against its
+declaration when it is registered (and when it is built with options).
 
 Other packages add methods through the entry-point group ``brainalign.methods``::
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from .utils import close_matches, logger
 
-__all__ = ["get", "list_methods", "register"]
+__all__ = ["get", "list_methods", "register", "unregister"]
 
 ENTRY_POINT_GROUP = "brainalign.methods"
 
@@ -62,12 +62,18 @@ def register(name: str, factory: Callable[..., Any] | None = None, *, overwrite:
     Examples
     --------
     >>> from brainalign import registry
+    >>> from brainalign.methods import MethodInfo
     >>> @registry.register("my_dot")
     ... class Dot:
+    ...     def __brainalign_info__(self):
+    ...         return MethodInfo(family="similarity", kernels="call", score="mean product")
+    ...     def get_params(self):
+    ...         return {}
     ...     def __call__(self, X, Y):
-    ...         return float((X * Y).sum())
+    ...         return float((X * Y).mean())
     >>> "my_dot" in registry.list_methods()
     True
+    >>> _ = registry.unregister("my_dot")
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty string, got {name!r}.")
@@ -78,10 +84,43 @@ def register(name: str, factory: Callable[..., Any] | None = None, *, overwrite:
             raise ValueError(f"A method is already registered as {name!r}; pass overwrite=True to replace it.")
         if not callable(obj):
             raise TypeError(f"The method registered as {name!r} must be a class or factory, got {obj!r}.")
+        _check_plugin(name, obj)
         _REGISTRY[name] = obj
         return obj
 
     return add(factory) if factory is not None else add
+
+
+def _check_plugin(name: str, factory: Callable[..., Any]) -> None:
+    """Validate a plug-in against the method contract, on an instance with default options.
+
+    A factory that needs options cannot be built here; it is checked when :func:`get` builds it.
+    """
+    from .methods import validate_method
+
+    try:
+        instance = factory()
+    except TypeError:
+        return
+    validate_method(instance, name)
+
+
+def unregister(name: str) -> Callable[..., Any] | str:
+    """Remove a method registered with :func:`register` (built-in methods stay).
+
+    Examples
+    --------
+    >>> from brainalign import registry
+    >>> registry.unregister("rsa")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'rsa' is a built-in method and cannot be removed.
+    """
+    if name in _BUILTIN:
+        raise ValueError(f"{name!r} is a built-in method and cannot be removed.")
+    if name not in _REGISTRY:
+        raise ValueError(f"No method is registered as {name!r}.")
+    return _REGISTRY.pop(name)
 
 
 def list_methods() -> list[str]:
@@ -135,7 +174,11 @@ def get(name: str, **options: Any) -> Any:
 
 
 def _build(name: str, factory: Callable[..., Any], options: dict[str, Any]) -> Any:
+    from .methods import validate_method
+
     try:
-        return factory(**options)
+        obj = factory(**options)
     except TypeError as err:
         raise TypeError(f"Invalid options for method {name!r}: {err}") from err
+    validate_method(obj, name)
+    return obj

@@ -186,18 +186,13 @@ def get_recording(dataset_cfg: Mapping[str, Any], simulate_from: xr.DataArray | 
 
 def compute_map(cell: Cell, activations: xr.DataArray, recording: xr.DataArray) -> xr.Dataset:
     """The map of one cell (a pure function of its inputs: the same on any worker)."""
-    from . import registry
-    from .maps import _is_encoder, alignment_map, with_group
+    from .maps import alignment_map, with_group
+    from .methods import resolve
 
     stats = cell.statistics
-    method = registry.get(cell.method["name"], **cell.method["options"])
-    encoder_options = {}
-    if _is_encoder(method):
-        encoder_options = {
-            "cv": cell.method["cv"],
-            "delays": cell.method["delays"],
-            "hrf_model": cell.method["hrf_model"],
-        }
+    method, _, info = resolve(cell.method["name"], cell.method["options"])
+    if info.family == "encoder":
+        method = method.replace(cv=cell.method["cv"], delays=cell.method["delays"], hrf_model=cell.method["hrf_model"])
     elif cell.method["delays"] is not None or cell.method["hrf_model"] is not None:
         raise ConfigError(f"methods[{cell.method['label']}]: delays / hrf_model apply to encoders only.")
     amap = alignment_map(
@@ -209,7 +204,6 @@ def compute_map(cell: Cell, activations: xr.DataArray, recording: xr.DataArray) 
         n_boot=stats["n_boot"],
         n_perm=stats["n_perm"],
         random_state=stats["random_state"],
-        **encoder_options,
     )
     amap.attrs["method"] = cell.method["name"]
     if "subject" in amap["score"].dims:
@@ -491,7 +485,6 @@ def identify(
     --------
     >>> result, files = identify("identify.yaml")  # doctest: +SKIP
     """
-    from . import registry
     from .config import load_identify_config, validate_identify_config
     from .io.arrays import save
     from .plot import identifiability as identifiability_figure
@@ -505,8 +498,11 @@ def identify(
         raise FileExistsError(f"{target} exists. Pass --overwrite to replace it, or choose another output folder.")
     stimuli, ids = load_stimuli(cfg["stimuli"])
     acts = {m["name"]: get_activations(m, stimuli, ids, cfg["cache"]) for m in cfg["models"]}
-    methods = {m["label"]: registry.get(m["name"], **m["options"]) for m in cfg["methods"]}
-    encoder_cv = [m["cv"] for m in cfg["methods"] if hasattr(methods[m["label"]], "fit")]
+    from .methods import resolve
+
+    resolved = {m["label"]: resolve(m["name"], m["options"]) for m in cfg["methods"]}
+    methods = {label: obj for label, (obj, _, _) in resolved.items()}
+    encoder_cv = [m["cv"] for m in cfg["methods"] if resolved[m["label"]][2].family == "encoder"]
     cond = cfg["conditions"]
     result = identifiability(
         acts if len(acts) > 1 else next(iter(acts.values())),

@@ -458,3 +458,7 @@ def fdr_correction(
     if isinstance(p_values, xr.DataArray):
         return p_values.copy(data=reject), p_values.copy(data=q)
     return reject, q
+
+
+#: Public name of the permutation p-value rule (the map engine uses it).
+p_value = _p_value

@@ -278,7 +278,7 @@ def test_single_trial_folds_never_split_a_stimulus(rng):
 
 
 def test_ceiling_of_every_latency_in_one_split_half_call(rng):
-    from brainalign.encoding import _ceiling, _trials_as_rows
+    from brainalign.encoding._rows import trials_as_rows
     from brainalign.metrics import ceiling
 
     signal = rng.normal(size=(30, 4, 3, 1))
@@ -294,11 +294,11 @@ def test_ceiling_of_every_latency_in_one_split_half_call(rng):
         [ceiling.split_half(rec.isel(presentation=ids).sel(latency=lat), random_state=3) for lat in rec["latency"]],
         axis=-1,
     )
-    np.testing.assert_array_equal(_ceiling(rec, ids, 3), loop)
+    np.testing.assert_array_equal(ceiling.reliability(rec, ids, random_state=3), loop)
     # The same trials as one presentation each (missing ones left out): the same ceiling.
-    rows = _trials_as_rows(rec)
+    rows = trials_as_rows(rec)
     assert rows.sizes["presentation"] == 30 * 5 - 1 and "repetition" not in rows.dims
-    np.testing.assert_array_equal(_ceiling(rows, ids, 3), loop)
+    np.testing.assert_array_equal(ceiling.reliability(rows, ids, random_state=3), loop)
 
 
 def test_banded_bands_named_by_a_coordinate(rng):

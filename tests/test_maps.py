@@ -3,6 +3,7 @@ import pytest
 import xarray as xr
 
 from brainalign import alignment_map, data, registry, simulate
+from brainalign.methods import MethodInfo
 
 
 @pytest.fixture
@@ -62,13 +63,26 @@ def test_method_objects_and_plain_callables(layered):
     by_obj = alignment_map(layered, rec, registry.get("rsa", metric="euclidean"))
     np.testing.assert_allclose(by_name["score"].values, by_obj["score"].values)
 
-    class MeanCorr:  # a plain callable similarity (no represent): called per pair
+    class MeanCorr:  # a similarity without batched kernels (kernels="call"): called per pair
+        def __brainalign_info__(self):
+            return MethodInfo(family="similarity", kernels="call", score="correlation of the mean responses")
+
+        def get_params(self):
+            return {}
+
         def __call__(self, X, Y):
             return float(np.corrcoef(X.mean(1), Y.mean(1))[0, 1])
 
     amap = alignment_map(layered, rec, MeanCorr())
     assert amap.attrs["method"] == "MeanCorr"
     assert np.isfinite(amap["score"].values).all()
+
+    class Undeclared:  # what it is must be declared, not guessed
+        def __call__(self, X, Y):
+            return 0.0
+
+    with pytest.raises(TypeError, match="must declare what it is"):
+        alignment_map(layered, rec, Undeclared())
 
 
 def test_bad_method(layered):
@@ -83,6 +97,12 @@ def test_bad_method(layered):
 
 def test_registry_register_and_entry_point_errors():
     class Dot:
+        def __brainalign_info__(self):
+            return MethodInfo(family="similarity", kernels="call")
+
+        def get_params(self):
+            return {}
+
         def __call__(self, X, Y):
             return 0.0
 
@@ -189,7 +209,8 @@ def test_map_on_the_torch_backend_matches_numpy(layered, method):
 
 
 # ----------------------------------------------------------------------- the full map (issue 8)
-from brainalign.maps import _weighted_r, best_layer, group_map  # noqa: E402
+from brainalign.maps import best_layer, group_map  # noqa: E402
+from brainalign.maps._folds import fold_permutation, weighted_r  # noqa: E402
 
 TRUTH = {"V1": "layer0", "V4": "layer1", "IT": "layer3"}
 
@@ -331,7 +352,7 @@ def test_weighted_r_is_pearson_of_the_resampled_rows(rng):
     rows = rng.integers(0, 12, size=12)
     C = np.bincount(rows, minlength=12)[None].astype(float)
     expected = [np.corrcoef(Y[rows, j], P[rows, j])[0, 1] for j in range(3)]
-    np.testing.assert_allclose(_weighted_r(C, Y, P)[0], expected, rtol=1e-10)
+    np.testing.assert_allclose(weighted_r(C, Y, P)[0], expected, rtol=1e-10)
 
 
 def test_group_map(layered):
@@ -411,12 +432,10 @@ def test_map_bad_input(layered, trials):
 
 
 def test_permutation_shortcut_matches_brute_force(rng):
-    from brainalign.maps import _fold_permutation
-
     Y, P = rng.normal(size=(30, 5)), rng.normal(size=(30, 5))
     folds = [np.arange(0, 15), np.arange(15, 30)]
     groups = [np.array([0, 1, 2]), np.array([3, 4])]
-    null = _fold_permutation(Y, P, folds, groups, 20, np.random.default_rng(5), circular=False)
+    null = fold_permutation(Y, P, folds, groups, 20, np.random.default_rng(5), circular=False)
     replay = np.random.default_rng(5)
     expected = np.zeros((20, 2))
     for idx in folds:

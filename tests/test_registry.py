@@ -8,11 +8,14 @@ from brainalign.config import validate_config
 
 PLUGIN = '''
 import numpy as np
+from brainalign.methods import MethodInfo
 
 class MeanPatternCorrelation:
     """A toy similarity: correlation of the mean response of each stimulus."""
     def __init__(self, absolute=False):
         self.absolute = absolute
+    def __brainalign_info__(self):
+        return MethodInfo(family="similarity", kernels="call", score="correlation of the mean responses")
     def get_params(self):
         return {"absolute": self.absolute}
     def __call__(self, X, Y):

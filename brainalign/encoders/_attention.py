@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..backend import get_backend
+from ..methods import MethodInfo
 from ..utils import check_random_state, logger, soft_import
 from ._base import (
     check_bool,
@@ -276,6 +277,15 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
                 raise ValueError(f"n_samples = {n} is too few to hold out a validation split; give more samples.")
             val = np.arange(n) >= n - n_val
         return np.flatnonzero(~val), np.flatnonzero(val)
+
+    def __brainalign_info__(self) -> MethodInfo:
+        return MethodInfo(
+            family="encoder",
+            kernels="fit",
+            ceiling="reliability",
+            needs_tokens=True,
+            score="mean held-out Pearson r of the cell's neuroids",
+        )
 
     def fit(
         self, X: Any, Y: Any, groups: Any = None, *, target_groups: Any = None, token_mask: Any = None

@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..backend import get_backend
+from ..methods import MethodInfo
 from ..utils import check_option, check_random_state, logger
 from ._base import (
     DEFAULT_ALPHAS,
@@ -28,7 +29,7 @@ from ._base import (
     unwrap,
 )
 from ._cv import time_folds
-from ._ridge import _LinearPredictMixin
+from ._ridge import LinearPredictMixin
 from ._solvers import himalaya_targets_batch
 
 __all__ = ["BandedRidgeEncoder", "r2_split"]
@@ -69,7 +70,7 @@ def r2_split(Y: np.ndarray, parts: np.ndarray) -> np.ndarray:
     return np.where((Yc**2).sum(0) > 0, out, 0.0)
 
 
-class BandedRidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
+class BandedRidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Ridge over several feature spaces ("bands"), with one regularisation per band and target.
 
     Bands are, e.g., two layers of a network, or a layer plus low-level features (word rate,
@@ -218,6 +219,18 @@ class BandedRidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, 
         return values, ids, codes, [str(u) for u in uniques]
 
     # ------------------------------------------------------------------ fit
+    def __brainalign_info__(self) -> MethodInfo:
+        """One fit over all bands; each band's share of the held-out variance (no resampling)."""
+        return MethodInfo(
+            family="encoder",
+            kernels="fit",
+            ceiling="reliability",
+            resampling=False,
+            multi_layer=True,
+            score="each band's held-out R²",
+            score_range=(-np.inf, 1.0),
+        )
+
     def fit(self, X: Any, Y: Any, groups: Any = None) -> BandedRidgeEncoder:
         """Fit the band penalties by cross-validation and refit on all samples.
 

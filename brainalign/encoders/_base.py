@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import is_dataarray, is_tensor, to_numpy
-from ..metrics._columns import r2_columns
+from ..metrics.columns import r2_columns
 from ..utils import check_count
 
 __all__ = ["DEFAULT_ALPHAS", "check_alphas", "check_bool", "check_rows", "score_r2"]

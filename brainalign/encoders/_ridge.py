@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..backend import get_backend
+from ..methods import MethodInfo
 from ..utils import check_option, logger
 from ._base import (
     DEFAULT_ALPHAS,
@@ -32,7 +33,7 @@ __all__ = ["RidgeEncoder"]
 _SOLVERS = ("auto", "eigh", "himalaya")
 
 
-class _LinearPredictMixin:
+class LinearPredictMixin:
     """predict / score for fitted ``coef_`` (n_features, n_targets) and ``intercept_``."""
 
     def predict(self, X: Any) -> np.ndarray:
@@ -63,7 +64,7 @@ class _LinearPredictMixin:
         return tags
 
 
-class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
+class RidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Ridge regression from features to every target, one regularisation per target.
 
     Each target (voxel, channel, neuron) gets the alpha of ``alphas`` with the best
@@ -178,6 +179,14 @@ class RidgeEncoder(_LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEs
         self.n_targets_batch = n_targets_batch
         self.tf32 = tf32
         self.eigh_dtype = eigh_dtype
+
+    def __brainalign_info__(self) -> MethodInfo:
+        return MethodInfo(
+            family="encoder",
+            kernels="fit",
+            ceiling="reliability",
+            score="mean held-out Pearson r of the cell's neuroids",
+        )
 
     def fit(self, X: Any, Y: Any, groups: Any = None) -> RidgeEncoder:
         """Pick each target's alpha by cross-validation, then refit on all samples.

@@ -14,6 +14,7 @@ data; :func:`brainalign.encode` divides by these.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,9 @@ import pandas as pd
 import xarray as xr
 
 from ..utils import check_random_state
-from ._columns import pearson_columns
+from .columns import pearson_columns
 
-__all__ = ["spearman_brown", "split_half"]
+__all__ = ["half_averages", "recording_trials", "reliability", "spearman_brown", "split_half"]
 
 
 def spearman_brown(r: Any, factor: float = 2.0) -> Any:
@@ -188,3 +189,62 @@ def split_half(
     da = xr.DataArray(out, dims=("neuroid",), coords=coords, name="ceiling")
     da.attrs.update(method="split_half", spearman_brown=bool(correction), n_splits=int(n_splits))
     return da
+
+
+def reliability(recording: xr.DataArray, stimuli: np.ndarray, *, random_state: Any = 0) -> np.ndarray:
+    """Split-half reliability (Spearman–Brown to all repetitions) of every target of ``recording``
+    on the stimuli ``stimuli``: ``(neuroid,)`` or ``(neuroid, latency)``.
+
+    Every latency is a column of one :func:`split_half` call: the same random splits for all.
+    """
+    rec = recording.isel(presentation=np.flatnonzero(np.isin(recording["stimulus_id"].values, stimuli)))
+    lead = [d for d in ("repetition", "presentation") if d in rec.dims]
+    targets = ["neuroid", "latency"] if "latency" in rec.dims else ["neuroid"]
+    values = rec.transpose(*lead, *targets).values
+    folded = xr.DataArray(
+        values.reshape(*values.shape[: len(lead)], -1),
+        dims=(*lead, "neuroid"),
+        coords={"stimulus_id": ("presentation", np.asarray(rec["stimulus_id"].values))},
+    )
+    rho = split_half(folded, random_state=random_state)
+    return np.asarray(rho.values).reshape(values.shape[len(lead) :])
+
+
+def recording_trials(recording: xr.DataArray) -> xr.DataArray | None:
+    """The recording with its trials on a ``repetition`` dim (NaN where a stimulus has fewer).
+
+    Recordings that repeat a ``stimulus_id`` along ``presentation`` are pivoted; ``None`` when
+    no stimulus has two trials.
+    """
+    if "repetition" in recording.dims:
+        return recording if recording.sizes["repetition"] >= 2 else None
+    ids = pd.Series(np.asarray(recording["stimulus_id"].values))
+    if not ids.duplicated().any():
+        return None
+    trial = ids.groupby(ids, sort=False).cumcount().to_numpy()
+    codes, uniques = pd.factorize(ids)
+    R = recording.transpose("presentation", ...)
+    values = np.full((len(uniques), *R.shape[1:], int(trial.max()) + 1), np.nan)
+    values[codes, ..., trial] = R.values
+    dims = (*R.dims, "repetition")
+    coords = {k: v for k, v in R.coords.items() if "presentation" not in v.dims}
+    coords["stimulus_id"] = ("presentation", np.asarray(uniques))
+    return xr.DataArray(values, dims=dims, coords=coords)
+
+
+def half_averages(trials: xr.DataArray, rng: np.random.Generator) -> tuple[xr.DataArray, xr.DataArray] | None:
+    """Two averages of a random half of the trials each (None when fewer than 3 stimuli remain)."""
+    order = rng.permutation(trials.sizes["repetition"])
+    half = trials.sizes["repetition"] // 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # stimuli with fewer trials
+        a = trials.isel(repetition=order[:half]).mean("repetition", skipna=True)
+        b = trials.isel(repetition=order[half:]).mean("repetition", skipna=True)
+    keep = np.isfinite(a.values).reshape(a.sizes["presentation"], -1).all(axis=1) & np.isfinite(b.values).reshape(
+        b.sizes["presentation"], -1
+    ).all(axis=1)
+    if keep.sum() < 3:
+        return None
+    a, b = a.isel(presentation=keep), b.isel(presentation=keep)
+    order = ["presentation", "neuroid", *(["latency"] if "latency" in a.dims else [])]
+    return a.transpose(*order), b.transpose(*order)

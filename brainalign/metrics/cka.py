@@ -29,6 +29,7 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
+from ..methods import MethodInfo
 from ..utils import check_option, fill_doc, validate_type
 from ._base import SimilarityMethod, device_of, score_groups, squared_distances
 
@@ -75,6 +76,15 @@ class CKA(SimilarityMethod):
     """
 
     _param_names = ("kernel", "debiased", "sigma")
+
+    def __brainalign_info__(self) -> MethodInfo:
+        return MethodInfo(
+            family="similarity",
+            kernels="represent",
+            ceiling="split_half",
+            score=f"{'debiased ' if self.debiased else ''}{self.kernel} CKA",
+            score_range=(-1.0, 1.0) if self.debiased else (0.0, 1.0),
+        )
 
     def __init__(
         self, kernel: str = "linear", debiased: bool = False, sigma: float = 1.0, backend: str | None = None

@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
+from ..methods import MethodInfo
 from ..utils import check_count, check_option, fill_doc
 from ._base import SimilarityMethod, as_list, device_of, score_groups, squared_distances, unit_rows
 
@@ -43,6 +44,15 @@ class MutualKNN(SimilarityMethod):
 
     _param_names = ("k", "metric")
     _rep_ndim = 2
+
+    def __brainalign_info__(self) -> MethodInfo:
+        return MethodInfo(
+            family="similarity",
+            kernels="represent",
+            ceiling="split_half",
+            score=f"mutual {self.k}-nearest-neighbour overlap",
+            score_range=(0.0, 1.0),
+        )
 
     def __init__(self, k: int = 10, metric: str = "cosine", backend: str | None = None) -> None:
         self.k = k

@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
+from ..methods import MethodInfo
 from ..utils import fill_doc, logger
 from ._base import SimilarityMethod, as_list, common_dtype, score_groups, to_backend
 
@@ -80,6 +81,15 @@ class ANC(_NeuronWise):
     1.0
     """
 
+    def __brainalign_info__(self) -> MethodInfo:
+        return MethodInfo(
+            family="similarity",
+            kernels="represent",
+            ceiling="split_half",
+            needs_unit_correspondence=True,
+            score="mean correlation of corresponding units",
+        )
+
     def _pair(self, be: Backend, A: Any, B: Any) -> float:
         if A.shape[1] != B.shape[1]:
             raise ValueError(
@@ -104,6 +114,14 @@ class BestMatch(_NeuronWise):
     >>> round(BestMatch()(X, X[:, ::-1]), 6)
     1.0
     """
+
+    def __brainalign_info__(self) -> MethodInfo:
+        return MethodInfo(
+            family="similarity",
+            kernels="represent",
+            ceiling="split_half",
+            score="mean over units of the best-matching unit's correlation",
+        )
 
     def _pair(self, be: Backend, A: Any, B: Any) -> float:
         xp = be.xp

@@ -29,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from ..backend import Backend, to_numpy
+from ..methods import MethodInfo
 from ..utils import check_option
 from ._base import (
     SimilarityMethod,
@@ -678,8 +679,21 @@ class RSA(SimilarityMethod):
     """
 
     _param_names = ("metric", "compare")
-    #: Scores are correlations: split-half ceilings are Spearman–Brown corrected.
-    spearman_brown = True
+
+    def __brainalign_info__(self) -> MethodInfo:
+        """Scores are correlations of RDMs: split-half ceilings are Spearman–Brown corrected."""
+        return MethodInfo(
+            family="similarity",
+            kernels="rdm",
+            ceiling="split_half_spearman_brown",
+            accepts_rdms=True,
+            score=f"{self.compare} correlation of the {self.metric} RDMs",
+        )
+
+    @property
+    def comparison(self) -> str:
+        """The RDM comparison (a name in :mod:`brainalign.metrics.rsa`'s comparison table)."""
+        return self.compare
 
     def __init__(self, metric: str = "correlation", compare: str = "spearman", backend: str | None = None) -> None:
         self.metric = metric

@@ -52,6 +52,7 @@ import pandas as pd
 import xarray as xr
 
 from ..backend import Backend, is_tensor
+from ..methods import MethodInfo
 from ..utils import check_count, check_option, fill_doc, progress, validate_type
 from ._base import (
     SimilarityMethod,
@@ -145,7 +146,16 @@ class Shape(SimilarityMethod):
 
     _param_names = ("alpha", "method", "group")
     _rep_ndim = 2
-    is_distance = True
+
+    def __brainalign_info__(self) -> MethodInfo:
+        return MethodInfo(
+            family="similarity",
+            kernels="represent",
+            higher_is_better=False,
+            ceiling="split_half",
+            score=f"{self.method} shape distance (alpha={self.alpha})",
+            score_range=(0.0, np.pi / 2) if self.method == "angular" else (0.0, np.inf),
+        )
 
     def __init__(
         self, alpha: float = 1.0, method: str = "angular", group: str = "orthogonal", backend: str | None = None
@@ -433,8 +443,16 @@ class StochasticShape(SimilarityMethod):
     """
 
     _param_names = ("alpha", "method", "n_iter", "tol")
-    is_distance = True
-    needs_trials = True
+
+    def __brainalign_info__(self) -> MethodInfo:
+        return MethodInfo(
+            family="similarity",
+            kernels="call",
+            higher_is_better=False,
+            needs_trials=True,
+            score=f"{self.method} stochastic shape distance",
+            score_range=(0.0, np.inf),
+        )
 
     def __init__(
         self,

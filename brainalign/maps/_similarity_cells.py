@@ -1,0 +1,118 @@
+"""Similarity maps: each layer represented once, compared with every cell in one batched call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .. import data
+from ..methods import MethodInfo
+from ..utils import logger, progress
+from ._ceiling import similarity_ceiling
+from ._cells import Cells
+from ._score import Scorer
+from ._statistics import rdm_statistics, resampling_statistics
+
+
+def trials_needed(recording: xr.DataArray, name: str) -> None:
+    """Refuse a recording without trials for a method that needs them."""
+    if "repetition" not in recording.dims:
+        raise ValueError(
+            f"{name} compares trial-resolved responses, so the recording must keep its trials on a "
+            "'repetition' dim (presentation × neuroid × repetition; build it with "
+            "data.recording(values_with_trials, stimulus_id=..., ...) from a 3-D array). This recording has "
+            f"dims {recording.dims}."
+        )
+
+
+def similarity_map(
+    activations: xr.DataArray,
+    recording: xr.DataArray,
+    method: Any,
+    name: str,
+    info: MethodInfo,
+    *,
+    regions: Any,
+    ceiling: bool,
+    n_boot: int,
+    n_perm: int,
+    ci: float,
+    rng: np.random.Generator,
+    repetitions: str | None,
+    on_missing: str,
+    on_error: str,
+) -> xr.Dataset:
+    """The map of a similarity method over ``regions``' cells (see :func:`brainalign.alignment_map`)."""
+    if info.needs_trials:
+        trials_needed(recording, name)
+        if repetitions == "average":
+            raise ValueError(f"{name} needs the trials; do not pass repetitions='average'.")
+        repetitions = "keep"
+    acts, rec = data.align(activations, recording, repetitions=repetitions, on_missing=on_missing)
+    kind = data.detect_kind(rec)
+    if kind == "continuous":  # pragma: no cover - align already refuses this pairing
+        raise ValueError("similarity methods need a condition-based or time-resolved recording.")
+    layers = data.layer_names(acts)
+    cells = Cells.from_recording(rec, regions)
+    latency = rec["latency"].values if kind == "time_resolved" else None
+    latencies = [None] if latency is None else list(latency)
+    X = acts.transpose("presentation", "unit").values
+    layer_of = np.asarray(acts["layer"].values)
+    scorer = Scorer(method, info, name, [X[:, layer_of == layer] for layer in layers], layers, on_error)
+
+    n_l, (n_c, n_s), n_t = len(layers), cells.shape, len(latencies)
+    score = np.full((n_l, n_c, n_s, n_t), np.nan)
+    views: dict[tuple[int, int, int], np.ndarray] = {}
+    for t, lat in enumerate(latencies):
+        R = rec.sel(latency=lat) if lat is not None else rec
+        values = _cell_values(R, info.needs_trials)
+        items = cells.items()
+        for (c, s), cols in progress(items, desc=f"{name}: cells", total=len(items), disable=len(items) < 50):
+            Yc = values[..., cols]
+            views[c, s, t] = Yc
+            try:
+                score[:, c, s, t] = scorer.scores(Yc)
+            except ValueError as err:
+                message = f"{name}: {cells.dim} {cells.labels[c]!r} of subject {cells.subjects[s]!r}: {err}"
+                if on_error == "raise":
+                    raise ValueError(message) from err
+                logger.warning("%s (scored NaN)", message)
+    values: dict[str, np.ndarray] = {"score": score}
+
+    if ceiling and info.ceiling != "none":
+        ceil = similarity_ceiling(method, info, recording, rec, cells, latencies, rng)
+        if ceil is not None:
+            values["ceiling"] = ceil
+            if info.higher_is_better:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    values["normalized"] = score / np.where(ceil > 0, ceil, np.nan)[None]
+    if n_boot or n_perm:
+        statistics = rdm_statistics if info.kernels == "rdm" else resampling_statistics
+        lo, hi, p = statistics(scorer, views, acts, score, n_boot, n_perm, ci, rng)
+        if n_boot:
+            values["ci_low"], values["ci_high"] = lo, hi
+        if n_perm:
+            values["p_value"] = p
+    if latency is None:
+        values = {k: v[..., 0] for k, v in values.items()}
+    out = cells.dataset(values, layers, latency)
+    out.attrs.update(
+        higher_is_better=int(info.higher_is_better),
+        score=info.score,
+        n_stimuli=int(acts.sizes["presentation"]),
+        model=str(acts["model"].values[0]),
+        ceiling_method=info.ceiling if "ceiling" in values else "none",
+    )
+    return out
+
+
+def _cell_values(R: xr.DataArray, needs_trials: bool) -> np.ndarray:
+    """The recording's values as the method sees a cell: ``(presentation, neuroid)``, or
+    ``(repetition, presentation, neuroid)`` for methods that need trials."""
+    if needs_trials:
+        return R.transpose("repetition", "presentation", "neuroid").values
+    if "repetition" in R.dims:
+        R = R.mean("repetition")
+    return R.transpose("presentation", "neuroid").values
