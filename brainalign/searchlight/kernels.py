@@ -31,13 +31,13 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend, is_tensor, to_numpy
-from ..metrics._base import resolve_backend
+from ..metrics._base import device_of, resolve_backend
 from ..metrics.rsa import rankdata
 from ..utils import check_option, fill_doc
 from ._core import Searchlight
 from ._crossnobis import crossnobis_block, crossnobis_trials
 
-__all__ = ["CELL_COMPARE", "CELL_METRICS", "cell_rdms", "compare_cells"]
+__all__ = ["CELL_COMPARE", "CELL_METRICS", "average_ranks", "cell_rdms", "compare_cells"]
 
 CELL_METRICS = ("correlation", "cosine", "euclidean", "sqeuclidean", "crossnobis")
 CELL_COMPARE = ("spearman", "pearson", "cosine")
@@ -86,11 +86,11 @@ def _upper_index(n: int) -> np.ndarray:
 def _block_rdms(be: Backend, Yt: Any, idx: Any, mask: Any, sizes: Any, metric: str, first: int) -> Any:
     """Square RDMs ``(c, n, n)`` of one padded chunk; ``Yt`` is ``(features, stimuli)``."""
     xp = be.xp
-    P = xp.matrix_transpose(Yt[idx] * mask[..., None])  # (c, n, k), padding zero
+    P = Yt[idx] * mask[..., None]  # (c, k, n): features × stimuli per centre, padding zero
     if metric == "correlation":
-        P = (P - (xp.sum(P, axis=-1) / sizes[:, None])[..., None]) * mask[:, None, :]
+        P = (P - (xp.sum(P, axis=1) / sizes[:, None])[:, None, :]) * mask[..., None]
     if metric in ("correlation", "cosine"):
-        norms = xp.linalg.vector_norm(P, axis=-1)
+        norms = xp.linalg.vector_norm(P, axis=1)
         bad = np.argwhere(be.to_numpy(norms) == 0)
         if bad.size:
             c, row = bad[0]
@@ -99,10 +99,10 @@ def _block_rdms(be: Backend, Yt: Any, idx: Any, mask: Any, sizes: Any, metric: s
                 f"Centre {first + c}: the pattern of stimulus {row} is {what} on its neighbours, so its {metric} "
                 "distance is undefined; drop that centre or use metric='euclidean'."
             )
-        P = P / norms[..., None]
-        return 1.0 - P @ xp.matrix_transpose(P)
-    sq = xp.sum(P * P, axis=-1)
-    D = -2.0 * (P @ xp.matrix_transpose(P))
+        P = P / norms[:, None, :]
+        return 1.0 - xp.matrix_transpose(P) @ P
+    sq = xp.sum(P * P, axis=1)
+    D = -2.0 * (xp.matrix_transpose(P) @ P)
     D = D + sq[:, :, None] + sq[:, None, :]
     D = xp.where(D < 0, xp.zeros_like(D), D)
     return xp.sqrt(D) if metric == "euclidean" else D
@@ -116,7 +116,7 @@ def cell_rdms(
     *,
     noise: str | None = "shrinkage_diag",
     backend: str | Backend | None = None,
-    memory_budget: float | int | str = "512MB",
+    memory_budget: float | int | str | None = None,
     chunk: int | None = None,
 ) -> Iterator[tuple[slice, Any]]:
     """Condensed RDMs of every searchlight cell, in chunks of centres.
@@ -139,9 +139,11 @@ def cell_rdms(
         Crossnobis noise covariance per cell (as :func:`~brainalign.metrics.rsa.rdm`); ``None``:
         identity.
     %(backend)s
-    memory_budget : float, int or str
+    memory_budget : float, int, str or None
         Working memory per chunk (a fraction of free memory, bytes, or a size such as
-        ``"1GB"``); the chunk size follows from it.
+        ``"1GB"``); the chunk size follows from it. ``None``: ``"64MB"`` on the CPU (small
+        chunks stay in cache: several times faster than one large chunk), half the free GPU
+        memory on CUDA.
     chunk : int, optional
         Centres per chunk (overrides ``memory_budget``).
 
@@ -189,6 +191,8 @@ def cell_rdms(
     else:
         Tt = be.xp.asarray(be.xp.matrix_transpose(arr))  # (features, stimuli)
         per = item * (3 * n * k + 3 * n * n)
+    if memory_budget is None:
+        memory_budget = 0.5 if be.name == "torch_cuda" else "64MB"
     budget = be.memory_budget(memory_budget)
     for sl in _chunks(sizes, per, budget, chunk):
         idx, mask, size = _padded(be, nbrs, sl, dtype)
@@ -199,11 +203,35 @@ def cell_rdms(
         yield sl, be.xp.take(be.xp.reshape(D, (D.shape[0], n * n)), upper, axis=1)
 
 
+def average_ranks(be: Backend, V: Any) -> Any:
+    """Average ranks (from 1, ties averaged: :func:`scipy.stats.rankdata`) along the last axis of ``(k, m)``.
+
+    One sort per row; rows with ties (rare for RDMs of real data) go through
+    :func:`brainalign.metrics.rsa.rankdata`, rows without ties are the inverse permutation.
+    """
+    xp = be.xp
+    order = xp.argsort(V, axis=-1)
+    sv = xp.take_along_axis(V, order, axis=-1)
+    tied = be.to_numpy(xp.any(sv[:, 1:] == sv[:, :-1], axis=-1))
+    k, m = V.shape
+    ranks = xp.zeros((k, m), dtype=V.dtype, device=device_of(V))
+    base = xp.broadcast_to(xp.arange(1, m + 1, dtype=V.dtype, device=device_of(V))[None, :], (k, m))
+    if be.is_torch:
+        ranks.scatter_(-1, order, base)
+    else:
+        np.put_along_axis(ranks, order, base, axis=-1)
+    rows = np.flatnonzero(tied)
+    if rows.size:
+        sel = be.asarray(rows)
+        ranks[sel] = rankdata(be, V[sel])
+    return ranks
+
+
 def _represent(be: Backend, V: Any, method: str, what: str, first: int = 0) -> Any:
     """Rows ``(k, m)`` → unit rows whose dot products are the ``method`` scores."""
     xp = be.xp
     if method == "spearman":
-        V = rankdata(be, V)
+        V = average_ranks(be, V)
     if method in ("spearman", "pearson"):
         V = V - xp.mean(V, axis=-1, keepdims=True)
     norms = xp.linalg.vector_norm(V, axis=-1, keepdims=True)
