@@ -79,8 +79,10 @@ def against_rsatoolbox(args, rng) -> None:
     layers = _layer_rdms(args.conditions, args.layers, rng)
     Y = rec.values
     n_peer = min(args.peer_centres, len(sl))
-    print(f"[1] {len(sl)} spheres of {sl.sizes.min()}–{sl.sizes.max()} voxels, {args.conditions} conditions, "
-          f"{args.layers} layer models; rsatoolbox on the first {n_peer} centres")
+    print(
+        f"[1] {len(sl)} spheres of {sl.sizes.min()}–{sl.sizes.max()} voxels, {args.conditions} conditions, "
+        f"{args.layers} layer models; rsatoolbox on the first {n_peer} centres"
+    )
 
     tracemalloc.start()
     t0 = time.perf_counter()
@@ -91,12 +93,17 @@ def against_rsatoolbox(args, rng) -> None:
     ba_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
 
-    models = [ModelFixed(f"layer{i}", RDMs(layers[i][np.triu_indices(args.conditions, 1)][None])) for i in
-              range(args.layers)]
+    models = [
+        ModelFixed(f"layer{i}", RDMs(layers[i][np.triu_indices(args.conditions, 1)][None])) for i in range(args.layers)
+    ]
     events = np.arange(args.conditions)
     tracemalloc.start()
     t0 = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore")
         sl_rdms = get_searchlight_RDMs(Y, centers[:n_peer], neighbors[:n_peer], events, method="correlation")
         evals = evaluate_models_searchlight(sl_rdms, models, eval_fixed, method="spearman", n_jobs=1)
@@ -106,10 +113,14 @@ def against_rsatoolbox(args, rng) -> None:
     ref = np.array([np.asarray(e.evaluations).reshape(-1) for e in evals])
     err = np.abs(ref - scores[:n_peer]).max()
     per_ba, per_rt = t_ba / len(sl), t_rt / n_peer
-    print(f"    brainalign ({args.backend}): {t_ba:.2f} s for {len(sl)} centres = {1e3 * per_ba:.3f} ms/centre, "
-          f"peak traced {ba_peak:.0f} MiB")
-    print(f"    rsatoolbox: {t_rt:.2f} s for {n_peer} centres = {1e3 * per_rt:.3f} ms/centre, "
-          f"peak traced {rt_peak:.0f} MiB")
+    print(
+        f"    brainalign ({args.backend}): {t_ba:.2f} s for {len(sl)} centres = {1e3 * per_ba:.3f} ms/centre, "
+        f"peak traced {ba_peak:.0f} MiB"
+    )
+    print(
+        f"    rsatoolbox: {t_rt:.2f} s for {n_peer} centres = {1e3 * per_rt:.3f} ms/centre, "
+        f"peak traced {rt_peak:.0f} MiB"
+    )
     print(f"    ratio: {per_rt / per_ba:.1f}x faster per centre; max |score difference| = {err:.2e}")
 
 
@@ -128,10 +139,14 @@ def whole_brain(args, rng) -> None:
         "spearman",
     )
     t_k = time.perf_counter() - t0
-    print(f"[2] whole brain: {len(sl)} centres ({sl.sizes.min()}–{sl.sizes.max()} voxels) × {args.wb_layers} "
-          f"layers × {args.conditions} conditions -> scores {scores.shape}")
-    print(f"    spheres {t_sl:.1f} s; RDMs + comparison {t_k:.1f} s ({1e3 * t_k / len(sl):.3f} ms/centre); "
-          f"peak RSS {_rss_gb():.2f} GiB")
+    print(
+        f"[2] whole brain: {len(sl)} centres ({sl.sizes.min()}–{sl.sizes.max()} voxels) × {args.wb_layers} "
+        f"layers × {args.conditions} conditions -> scores {scores.shape}"
+    )
+    print(
+        f"    spheres {t_sl:.1f} s; RDMs + comparison {t_k:.1f} s ({1e3 * t_k / len(sl):.3f} ms/centre); "
+        f"peak RSS {_rss_gb():.2f} GiB"
+    )
 
 
 def main() -> None:

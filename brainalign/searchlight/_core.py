@@ -107,7 +107,9 @@ class Searchlight:
         sel = np.asarray(mask)
         if sel.dtype == bool:
             if sel.shape != (len(self),):
-                raise ValueError(f"mask must be a boolean array with one value per centre ({len(self)}), got {sel.shape}.")
+                raise ValueError(
+                    f"mask must be a boolean array with one value per centre ({len(self)}), got {sel.shape}."
+                )
             sel = np.flatnonzero(sel)
         elif sel.dtype.kind not in "iu":
             raise TypeError(f"mask must be booleans (one per centre) or integer positions, got dtype {sel.dtype}.")
@@ -184,7 +186,9 @@ def centre_mask(mask: Any, n: int) -> np.ndarray:
         mask = mask.values
     m = np.asarray(mask)
     if m.dtype != bool or m.shape != (n,):
-        raise ValueError(f"mask must be a boolean array with one value per neuroid ({n}), got dtype {m.dtype}, shape {m.shape}.")
+        raise ValueError(
+            f"mask must be a boolean array with one value per neuroid ({n}), got dtype {m.dtype}, shape {m.shape}."
+        )
     return np.flatnonzero(m)
 
 

@@ -68,9 +68,7 @@ def with_latency(sl: Searchlight, rec: xr.DataArray, window: float) -> Searchlig
             f"[{lat[0]}, {lat[-1]}]; use a smaller window."
         )
     windows = [np.flatnonzero(np.abs(lat - lat[t]) <= window + tol) for t in centres_t]
-    neighbours = tuple(
-        (nb[:, None] * n_lat + win[None, :]).reshape(-1) for nb in sl.neighbours for win in windows
-    )
+    neighbours = tuple((nb[:, None] * n_lat + win[None, :]).reshape(-1) for nb in sl.neighbours for win in windows)
     table = sl.table.loc[np.repeat(np.arange(len(sl)), len(centres_t))].reset_index(drop=True)
     table["latency_index"] = np.tile(centres_t, len(sl))
     table["latency"] = lat[table["latency_index"].to_numpy()]

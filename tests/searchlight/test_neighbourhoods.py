@@ -43,7 +43,9 @@ def test_spheres_match_rsatoolbox_volume_searchlight(radius, threshold):
     sl_mod = pytest.importorskip("rsatoolbox.util.searchlight")
     mask = _blob_mask()
     rec = _volume_rec(mask, voxel=3.0)
-    centers, neighbors = sl_mod.get_volume_searchlight(mask, radius=radius, threshold=threshold, truncate_at_boundary=True)
+    centers, neighbors = sl_mod.get_volume_searchlight(
+        mask, radius=radius, threshold=threshold, truncate_at_boundary=True
+    )
     # rsatoolbox's centres follow its truncate_at_boundary=False rule (fraction of in-grid sphere voxels in the mask):
     ref_c, _ = sl_mod.get_volume_searchlight(mask, radius=radius, threshold=threshold)
     ours = searchlight.spheres(
@@ -61,7 +63,10 @@ def test_spheres_brute_force_sensors_and_rules():
     rng = np.random.default_rng(1)
     xyz = rng.uniform(-50, 50, size=(60, 3))
     rec = data.recording(
-        rng.normal(size=(5, 60)), stimulus_id=list("abcde"), subject="S1", region="EEG",
+        rng.normal(size=(5, 60)),
+        stimulus_id=list("abcde"),
+        subject="S1",
+        region="EEG",
         neuroid_coords={"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]},
     )
     mask = rng.random(60) > 0.3
@@ -87,7 +92,10 @@ def test_spheres_brute_force_sensors_and_rules():
 
 def test_sphere_at_exact_radius_is_out():
     rec = data.recording(
-        np.zeros((3, 2)), stimulus_id=list("abc"), subject="S", region="R",
+        np.zeros((3, 2)),
+        stimulus_id=list("abc"),
+        subject="S",
+        region="R",
         neuroid_coords={"x": [0.0, 6.0], "y": [0.0, 0.0], "z": [0.0, 0.0]},
     )
     assert [n.tolist() for n in searchlight.spheres(rec, radius=6.0).neighbours] == [[0], [1]]
@@ -120,7 +128,10 @@ def test_surface_discs_match_exact_dijkstra_on_fsaverage5_patch():
     hemi_mask = rng.random(n_v) > 0.2  # recorded vertices (the rest, e.g. a medial wall, is missing)
     vert = np.flatnonzero(hemi_mask)
     rec = data.recording(
-        np.zeros((3, len(vert))), stimulus_id=list("abc"), subject="S", region="ctx",
+        np.zeros((3, len(vert))),
+        stimulus_id=list("abc"),
+        subject="S",
+        region="ctx",
         neuroid_coords={"hemisphere": ["left"] * len(vert), "vertex": vert},
     )
     centre_vertices = old[inner][:40]
@@ -145,7 +156,11 @@ def test_with_latency_indexes_neuroid_latency_pairs():
     rng = np.random.default_rng(0)
     lat = np.round(np.arange(-0.1, 0.31, 0.02), 6)
     rec = data.recording(
-        rng.normal(size=(4, 3, len(lat))), stimulus_id=list("abcd"), subject="S", region="MEG", latency=lat,
+        rng.normal(size=(4, 3, len(lat))),
+        stimulus_id=list("abcd"),
+        subject="S",
+        region="MEG",
+        latency=lat,
         neuroid_coords={"x": [0.0, 10.0, 50.0], "y": [0.0, 0.0, 0.0], "z": [0.0, 0.0, 0.0]},
     )
     st = searchlight.with_latency(searchlight.spheres(rec, radius=15.0), rec, window=0.04)
@@ -182,7 +197,10 @@ def test_to_image_round_trip_volume_and_surface():
     back = NiftiMasker(nib.Nifti1Image(mask.astype(np.int8), img.affine)).fit().transform(img).reshape(-1)
     assert np.allclose(back[sl.centers], scores, atol=1e-6)
     surf = data.recording(
-        np.zeros((3, 4)), stimulus_id=list("abc"), subject="S", region="ctx",
+        np.zeros((3, 4)),
+        stimulus_id=list("abc"),
+        subject="S",
+        region="ctx",
         neuroid_coords={"hemisphere": ["left", "left", "right", "right"], "vertex": [0, 2, 1, 3]},
     )
     out = searchlight.to_image(np.array([1.0, 2.0, 3.0, 4.0]), surf)
