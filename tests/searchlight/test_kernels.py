@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import rankdata as scipy_rankdata
 
 from brainalign import searchlight
+from brainalign.backend import to_numpy
 from brainalign.metrics import rsa
 
 N_STIM = 12
@@ -21,7 +22,7 @@ def _neighbourhoods(rng, n_features=40, n_cells=11):
 def _collect(blocks, n_cells):
     out = None
     for sl, R in blocks:
-        R = np.asarray(R.cpu()) if hasattr(R, "cpu") else np.asarray(R)
+        R = to_numpy(R)
         out = np.empty((n_cells, R.shape[1])) if out is None else out
         out[sl] = R
     return out
