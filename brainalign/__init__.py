@@ -32,6 +32,7 @@ _SUBMODULES = (
     "probes",
     "registry",
     "maps",
+    "searchlight",
     "plot",
     "simulate",
     "recovery",
