@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 #: Default tagged rates (Hz) for four-word [adj noun][verb noun] sentences at 4 words per second.
-DEFAULT_RATES: Mapping[str, float] = MappingProxyType({"sentence": 1.0, "phrase": 2.0})
+DEFAULT_RATES: Mapping[str, float | tuple[float, ...]] = MappingProxyType({"sentence": 1.0, "phrase": (2.0,)})
 
 #: Labels that a rate may not be named: a unit tagged at several rates, or at none.
 RESERVED_LABELS = ("shared", "none")

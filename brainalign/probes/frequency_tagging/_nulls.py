@@ -142,8 +142,8 @@ def neighbour_stats(amplitude: np.ndarray, spec: RateBins) -> tuple[np.ndarray, 
         mean, std = ref.mean(axis=1), ref.std(axis=1)
         peak = amplitude[:, b]
         with np.errstate(divide="ignore", invalid="ignore"):
-            z[:, j] = np.where(std > 0, (peak - mean) / std, 0.0)
-            snr[:, j] = np.where(mean > 0, peak / mean, 0.0)
+            z[:, j] = np.where(std > 0, (peak - mean) / std, np.nan)
+            snr[:, j] = np.where(mean > 0, peak / mean, np.nan)
     return z, snr
 
 
