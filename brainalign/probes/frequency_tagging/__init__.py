@@ -12,9 +12,11 @@ The pipeline:
 2. :func:`model_responses` records every unit of every chosen layer of a Hugging Face model at every
    word: a time series at the word rate per trial (``presentation × unit × latency``); a brain
    recording epoched by trial (``presentation × neuroid × latency``) goes to the next step as is;
-3. :func:`probe` finds the tagged units: amplitude spectrum of the trial average, a shuffle null
-   per unit, a z-score against neighbouring frequency bins, inter-trial phase coherence, and a label
-   per unit (``"sentence"``, ``"phrase"``, ``"shared"``, ``"none"``);
+3. :func:`probe` finds the tagged units in two stages: a shuffle null per unit on the amplitude
+   spectrum of the trial average, then (HFTP's rule, given the responses to control trials) the
+   experiment-minus-control amplitude z-scored across units, or else a z-score against neighbouring
+   frequency bins; with inter-trial phase coherence and a label per unit (``"sentence"``,
+   ``"phrase"``, ``"shared"``, ``"none"``);
 4. :func:`profile` counts the labels per layer (or per region); :func:`model_brain_rsa` compares the
    tagged units of each layer with the channels of each region by RSA.
 
