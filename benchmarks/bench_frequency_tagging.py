@@ -1,11 +1,11 @@
 """Frequency-tagging probe: brainalign's batched probe vs a per-unit loop of the same algorithm.
 
-The full probe (trial average, rFFT, 1 000 shuffles, 95th percentile, neighbour z-score, labels)
-over every MLP neuron of a 12-layer model with 3 072 neurons per layer (36 864 units), on
-synthetic activations of that size (10 trials × 48 words; 10 % of units planted at 1 Hz, 10 % at
-2 Hz). The peer is HFTP's per-unit loop (``n_shuffles`` FFTs per unit, as in the reference code),
-run with the same permutations so the labels must agree; it is timed on a subset of units and
-scaled to all of them.
+The full probe without a control condition (trial average, rFFT, 1 000 shuffles, 95th percentile
+— HFTP's shuffle stage — then the neighbouring-bin z-score, labels) over every MLP neuron of a
+12-layer model with 3 072 neurons per layer (36 864 units), on synthetic activations of that size
+(10 trials × 48 words; 10 % of units planted at 1 Hz, 10 % at 2 Hz). The peer is a per-unit loop
+of the same steps (``n_shuffles`` FFTs per unit, as in HFTP's reference code), run with the same
+permutations so the labels must agree; it is timed on a subset of units and scaled to all of them.
 
 python benchmarks/bench_frequency_tagging.py [--loop-units 300] [--repeat 3] [--backend auto]
 """

@@ -237,7 +237,7 @@ def extract_text(
             "tokenizer must be a fast tokenizer (it must return character offsets to pool tokens into "
             "words): load it with AutoTokenizer.from_pretrained(..., use_fast=True)."
         )
-    texts = _as_texts(sentences)
+    texts = as_texts(sentences)
     ids = np.arange(len(texts)) if stimulus_id is None else np.asarray(stimulus_id)
     if ids.shape != (len(texts),):
         raise ValueError(f"stimulus_id must have one id per sentence ({len(texts)}), got shape {ids.shape}.")
@@ -348,7 +348,7 @@ def _unflatten_tokens(flat: xr.DataArray, n_tokens: int, mask: np.ndarray) -> xr
     return out
 
 
-def _as_texts(sentences: Any, name: str = "sentences") -> list[str]:
+def as_texts(sentences: Any, name: str = "sentences") -> list[str]:
     """Texts or word lists → texts; ``name`` is the argument named in errors."""
     if isinstance(sentences, str):
         raise TypeError(f"{name} must be a sequence of texts, not a single string; wrap it in a list.")

@@ -8,7 +8,7 @@ Submodules load when first used.
 
 Examples
 --------
->>> from brainalign.probes import frequency_tagging as ft  # doctest: +SKIP
+>>> from brainalign.probes import frequency_tagging as ft
 """
 
 from __future__ import annotations
