@@ -13,6 +13,7 @@ from ..data import recording
 from ._mne import IEEG_TYPES, channel_table, import_mne, pick_indices
 
 __all__ = ["READ_BLOCK", "from_mne"]
+from ._checks import check_float_dtype, check_text
 
 
 def _hemisphere(x: np.ndarray) -> np.ndarray:
@@ -124,6 +125,10 @@ def from_mne(
     Gramfort A. et al. (2013). MEG and EEG data analysis with MNE-Python. Front. Neurosci. 7:267.
     """
     mne = import_mne()
+    subject = check_text("subject", subject)
+    dtype = check_float_dtype("dtype", dtype)
+    modality = check_text("modality", modality, optional=True)
+    name = check_text("name", name, optional=True)
     evokeds = None
     if isinstance(inst, mne.Evoked):
         evokeds = [inst]

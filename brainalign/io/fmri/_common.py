@@ -54,3 +54,33 @@ def masker_options(**kw: Any) -> dict[str, Any]:
     opts = dict(kw)
     opts["standardize"] = "zscore_sample" if kw.get("standardize") else None
     return opts
+
+
+#: Volumes checked for NaN/inf at once (bounds the temporary copy of the kept voxels).
+FINITE_CHUNK = 64
+
+
+def count_nonfinite(data: np.ndarray, keep: np.ndarray) -> int:
+    """Number of kept points (voxels or vertices: ``keep`` is a boolean array over the leading
+    dims of ``data``) with a NaN/inf value in any volume; volumes are checked a chunk at a time."""
+    if data.ndim == keep.ndim:
+        return int((~np.isfinite(data[keep])).sum())
+    flat = data.reshape(*keep.shape, -1)
+    bad = np.zeros(int(keep.sum()), dtype=bool)
+    for start in range(0, flat.shape[-1], FINITE_CHUNK):
+        bad |= ~np.isfinite(flat[..., start : start + FINITE_CHUNK][keep]).all(axis=-1)
+    return int(bad.sum())
+
+
+def nonfinite_error(what: str, n_bad: int, n_kept: int, kind: str) -> ValueError:
+    """The error for NaN/inf inside the data to load, saying how to exclude or fill them."""
+    return ValueError(
+        f"{what} has NaN/inf values in {n_bad} of the {n_kept} {kind} to load; brainalign refuses them rather "
+        f"than reading them as 0. Leave those {kind} out with mask=... (a mask where the data are finite, e.g. "
+        "nilearn.masking.compute_epi_mask or the pipeline's brain mask), or fill them yourself "
+        "(nilearn.image.math_img('np.nan_to_num(img)', img=img)) if 0 is what they mean."
+    )
+
+
+def complex_error(what: str, dtype: Any) -> TypeError:
+    return TypeError(f"{what} holds complex values ({dtype}); fMRI signals must be real (take np.abs or .real first).")

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._atlas import describe
+from .._checks import check_text
 from ._source import Source
 
 
@@ -43,6 +44,7 @@ def load_bids_events(
     >>> ev[["onset", "stimulus_id"]].values.tolist()
     [[0.5, 'a'], [2.0, 'b']]
     """
+    stimulus_column = check_text("stimulus_column", stimulus_column, optional=True)
     if isinstance(path, pd.DataFrame):
         frame, label = path.copy(), "events"
     else:

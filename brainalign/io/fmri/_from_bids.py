@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ...utils import logger
 from .._bids import Sidecars, norm_run, parse_name, raw_entities, run_sort_key, strip_prefix
+from .._checks import check_text
 from ._events import ParsedEvents, load_bids_events
 from ._load import load_fmri
 
@@ -74,6 +76,12 @@ def from_bids(
     ...                 derivatives="ds000001/derivatives/fmriprep",
     ...                 space="MNI152NLin2009cAsym")  # doctest: +SKIP
     """
+    subject = check_text("subject", subject)
+    task = check_text("task", task)
+    for what, value in (("session", session), ("space", space), ("desc", desc), ("stimulus_column", stimulus_column)):
+        check_text(what, value, optional=True)
+    if run is not None and not isinstance(run, (str, int, np.integer, list, tuple)):
+        raise TypeError(f"run must be a run label (str or int) or a list of them, got {run!r:.80}.")
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"The BIDS folder {str(root)!r} does not exist.")

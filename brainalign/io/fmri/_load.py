@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .._checks import check_bool, check_float_dtype, check_number, check_sequence, check_text
 from ._runs import load_conditions, load_runs
 from ._source import Source
 from ._surface import SurfaceReader
@@ -128,6 +129,22 @@ def load_fmri(
     Abraham A. et al. (2014). Machine learning for neuroimaging with scikit-learn. Front.
     Neuroinform. 8:14 (nilearn).
     """
+    parcellate = check_bool("parcellate", parcellate)
+    detrend = check_bool("detrend", detrend)
+    standardize = check_bool("standardize", standardize)
+    tr = check_number("tr", tr, optional=True, unit="seconds")
+    high_pass = check_number("high_pass", high_pass, optional=True, unit="Hz")
+    low_pass = check_number("low_pass", low_pass, optional=True, unit="Hz")
+    if high_pass is not None and low_pass is not None and not high_pass < low_pass:
+        raise ValueError(f"high_pass ({high_pass:g} Hz) must be below low_pass ({low_pass:g} Hz): the band is empty.")
+    smoothing_fwhm = check_number("smoothing_fwhm", smoothing_fwhm, optional=True, unit="mm")
+    subject = check_text("subject", subject)
+    region = check_text("region", region)
+    space = check_text("space", space, optional=True)
+    name = check_text("name", name)
+    dtype = check_float_dtype("dtype", dtype)
+    stimulus_id = check_sequence("stimulus_id", stimulus_id)
+    run = check_sequence("run", run)
     if stimulus_id is not None and (confounds is not None or high_pass or low_pass or detrend):
         raise ValueError(
             "confounds, detrend, high_pass and low_pass apply to time series (continuous runs); with "

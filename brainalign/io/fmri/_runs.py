@@ -67,6 +67,12 @@ def load_runs(
                 logger.warning("load_fmri: run %d's header says TR = %g s; using tr=%g s as given.", i, t, tr)
     if not (np.isfinite(tr) and tr > 0):
         raise ValueError(f"tr must be a positive number of seconds, got {tr!r}.")
+    for what, cut in (("high_pass", high_pass), ("low_pass", low_pass)):
+        if cut is not None and cut >= 0.5 / tr:
+            raise ValueError(
+                f"{what} ({cut:g} Hz) must be below the Nyquist frequency 1 / (2 tr) = {0.5 / tr:g} Hz of runs "
+                f"sampled every {tr:g} s."
+            )
     options = masker_options(
         standardize=standardize,
         detrend=detrend,
@@ -90,7 +96,7 @@ def load_runs(
                 "the file is inconsistent or was changed while loading."
             )
         c = read_confounds(conf[i], frames[i], i, source) if conf[i] is not None else None
-        signals = masker.transform(img, confounds=c)
+        signals = masker.transform(reader.checked(img, i, masker), confounds=c)
         signals = np.asarray(signals).reshape(frames[i], -1)
         if signals.shape[1] != n_neuroids:
             raise ValueError(f"Run {i} ({source.name(i)}) gave {signals.shape[1]} neuroids, run 0 gave {n_neuroids}.")
@@ -142,7 +148,7 @@ def load_conditions(reader, source, stimulus_id, standardize, smoothing_fwhm, su
     for i in progress(range(len(source.items)), desc="beta maps", unit="map"):
         img = reader.first if i == 0 else reader.open(i)
         reader.check_grid(img, i)
-        sig = np.asarray(masker.transform(img), dtype=dtype)
+        sig = np.asarray(masker.transform(reader.checked(img, i, masker)), dtype=dtype)
         rows.append(sig.reshape(-1, len(regions)))
     values = np.concatenate(rows, axis=0)
     if values.shape[0] != len(ids):

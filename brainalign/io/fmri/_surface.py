@@ -12,7 +12,15 @@ import numpy as np
 
 from ...utils import soft_import
 from .._atlas import describe, integer_labels, region_names
-from ._common import atlas_options, label_means, region_ids, xyz_coords
+from ._common import (
+    atlas_options,
+    complex_error,
+    count_nonfinite,
+    label_means,
+    nonfinite_error,
+    region_ids,
+    xyz_coords,
+)
 from ._source import Source, hemi_name, surface_file_shape
 
 
@@ -90,6 +98,31 @@ class SurfaceReader:
                 f"Surface run {i}: {describe(value)} has {n_got} vertices but the {hemi} hemisphere of the mesh has "
                 f"{n}. Use the mesh the data were sampled on."
             )
+
+    def kept(self, masker) -> dict[str, np.ndarray]:
+        """The vertices the masker reads, per hemisphere."""
+        if self.parcellate:
+            keep = {h: self.atlas_data[h] != 0 for h in self.atlas_data}
+            if self.mask_img is not None:
+                keep = {h: keep[h] & (np.asarray(self.mask_img.data.parts[h]).reshape(-1) != 0) for h in keep}
+            return keep
+        if masker.mask_img_ is None:
+            return {h: np.ones(n, dtype=bool) for h, n in self.n_vertices.items()}
+        return {h: np.asarray(p).reshape(-1) != 0 for h, p in masker.mask_img_.data.parts.items()}
+
+    def checked(self, img, i: int, masker):
+        """``img``, refused when it is complex or has NaN/inf in a vertex to load."""
+        what = f"Surface run {i} ({self.source.name(i)})"
+        n_bad = n_kept = 0
+        for hemi, keep in self.kept(masker).items():
+            part = np.asarray(img.data.parts[hemi])
+            if np.iscomplexobj(part):
+                raise complex_error(what, part.dtype)
+            n_bad += count_nonfinite(part, keep)
+            n_kept += int(keep.sum())
+        if n_bad:
+            raise nonfinite_error(what, n_bad, n_kept, "vertices")
+        return img
 
     def check_grid(self, img, i: int) -> None:
         for hemi, n in self.n_vertices.items():

@@ -8,7 +8,15 @@ import numpy as np
 
 from ...utils import logger, soft_import
 from .._atlas import describe, integer_labels, load_image, region_names
-from ._common import atlas_options, label_means, region_ids, xyz_coords
+from ._common import (
+    atlas_options,
+    complex_error,
+    count_nonfinite,
+    label_means,
+    nonfinite_error,
+    region_ids,
+    xyz_coords,
+)
 from ._source import Source
 
 
@@ -68,6 +76,29 @@ class VolumeReader:
                 f"{mismatch}. Resample the runs onto one grid (nilearn.image.resample_to_img) before loading them "
                 "together."
             )
+
+    def kept(self, masker) -> np.ndarray:
+        """The voxels the masker reads (boolean, on the runs' grid)."""
+        if self.parcellate:
+            keep = self.atlas_data != 0
+            if self.mask_img is not None:
+                keep &= np.asanyarray(self.mask_img.dataobj) != 0
+            return keep
+        return np.asanyarray(masker.mask_img_.dataobj) != 0
+
+    def checked(self, img, i: int, masker):
+        """``img`` read into memory once (nilearn masks it from there), refused when it is complex
+        or has NaN/inf in a voxel to load (nilearn would read those as 0)."""
+        data = np.asanyarray(img.dataobj)
+        name = self.source.name(i)
+        what = f"The image {name}" if len(self.source.items) == 1 else f"imgs[{i}] ({name})"
+        if np.iscomplexobj(data):
+            raise complex_error(what, data.dtype)
+        keep = self.kept(masker)
+        n_bad = count_nonfinite(data, keep)
+        if n_bad:
+            raise nonfinite_error(what, n_bad, int(keep.sum()), "voxels")
+        return self.nib.Nifti1Image(data, img.affine, img.header)
 
     def scan(self, i: int) -> tuple[int, float | None]:
         """Volumes and header TR of run ``i``, from its header (nibabel reads data lazily)."""

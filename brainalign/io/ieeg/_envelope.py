@@ -10,6 +10,7 @@ import xarray as xr
 from ...data import recording, validate
 from ...data._align import run_blocks
 from ...utils import soft_import
+from .._checks import check_number
 from .._mne import IEEG_TYPES, import_mne
 
 
@@ -56,6 +57,7 @@ def high_gamma(
     """
     mne = import_mne()
     lo, hi = check_band(band)
+    sfreq = check_number("sfreq", sfreq, optional=True, unit="Hz")
     if isinstance(data, (mne.io.BaseRaw, mne.BaseEpochs)):
         check_nyquist(hi, data.info["sfreq"])
         out = data.copy()

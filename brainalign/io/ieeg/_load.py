@@ -7,16 +7,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ...utils import check_option
 from .. import _from_mne
 from .._bids import Sidecars
+from .._checks import check_number, check_text
 from .._mne import IEEG_TYPES, import_mne, pick_indices, read_mne
-from ._envelope import high_gamma
+from ._envelope import check_band, high_gamma
 from ._reference import keep_needed, rereference
 from ._sidecars import (
+    UNITS,
     apply_channels_tsv,
     coordsystem_unit,
     find_electrodes,
@@ -107,6 +109,14 @@ def load_ieeg(
     ...                 band=(70, 150), sfreq=100.0)  # doctest: +SKIP
     """
     mne = import_mne()
+    if coordinate_unit is not None:
+        check_option("coordinate_unit", coordinate_unit, tuple(UNITS))
+    region_column = check_text("region_column", region_column, optional=True)
+    sfreq = check_number("sfreq", sfreq, optional=True, unit="Hz")
+    if band is not None:
+        check_band(band)
+    if isinstance(reference, str):
+        check_option("reference", reference, ("average", "bipolar"))
     path = Path(path)
     inst = read_mne(path, what="iEEG")
     if isinstance(inst, list):
@@ -151,8 +161,6 @@ def load_ieeg(
     if band is not None:
         inst = high_gamma(inst, band=band)
     if sfreq is not None:
-        if not (np.isfinite(sfreq) and sfreq > 0):
-            raise ValueError(f"sfreq must be a positive frequency in Hz, got {sfreq!r}.")
         inst = inst.copy().resample(sfreq, verbose="error")
     if bipolar_names:
         picks = bipolar_names  # only the bipolar derivations: no monopolar leftovers
