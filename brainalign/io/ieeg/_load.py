@@ -15,7 +15,7 @@ from .. import _from_mne
 from .._bids import Sidecars
 from .._checks import check_number, check_text
 from .._mne import IEEG_TYPES, import_mne, pick_indices, read_mne
-from ._envelope import check_band, high_gamma
+from ._envelope import ENVELOPE_SIGMA, check_band, high_gamma
 from ._reference import keep_needed, rereference
 from ._sidecars import (
     UNITS,
@@ -49,7 +49,8 @@ def load_ieeg(
 
     Steps, in order: read the file (:func:`mne.io.read_raw`, or FIF epochs); apply BIDS
     ``_channels.tsv`` types and bad channels; set electrode positions from ``_electrodes.tsv``;
-    re-reference; band envelope (:func:`high_gamma`); downsample (MNE's anti-aliased
+    re-reference; band envelope (:func:`high_gamma`, which also samples it at ``sfreq``, staying
+    non-negative); else downsample the signal (MNE's anti-aliased
     ``resample``); convert (:func:`brainalign.io.meg.from_mne`).
 
     Parameters
@@ -158,9 +159,9 @@ def load_ieeg(
     ref_label, bipolar_names = "original", None
     if reference is not None:
         inst, contact_regions, ref_label, bipolar_names = rereference(inst, reference, contact_regions, picks)
-    if band is not None:
-        inst = high_gamma(inst, band=band)
-    if sfreq is not None:
+    if band is not None:  # the envelope is sampled at sfreq without going negative (see high_gamma)
+        inst = high_gamma(inst, band=band, sfreq=sfreq)
+    elif sfreq is not None:
         inst = inst.copy().resample(sfreq, verbose="error")
     if bipolar_names:
         picks = bipolar_names  # only the bipolar derivations: no monopolar leftovers
@@ -176,7 +177,10 @@ def load_ieeg(
     rec = _from_mne.from_mne(inst, region=regions, picks=picks, modality="ieeg", **kwargs)
     rec.attrs.update(reference=ref_label, source_file=str(path))
     if band is not None:
-        rec.attrs["band"] = [float(band[0]), float(band[1])]
+        lo, hi = check_band(band)  # the band-pass before the envelope, not the envelope's own spectrum
+        rec.attrs.update(band=[lo, hi], highpass=lo, lowpass=hi, envelope="hilbert")
+        if sfreq is not None:
+            rec.attrs["envelope_smoothing_sigma"] = ENVELOPE_SIGMA / sfreq
     if frame != "unknown" and rec.attrs.get("space") in ("unknown", "head"):
         rec.attrs["space"] = frame
     return rec
