@@ -10,6 +10,8 @@ opened, so peak memory is the result plus one run (``benchmarks/bench_fmri_memor
   ``(presentation, neuroid)``; surface data (GIfTI, ``.mgz``, on fsaverage or any mesh) → one
   neuroid per vertex with its coordinates and hemisphere.
 - :func:`load_bids_events`: a BIDS ``events.tsv`` → onsets, durations and stimulus ids.
+- :func:`events_from_labels`: one label per volume (and run) → block events.
+- :func:`condition_betas`: nilearn's first-level GLM per run → condition-based recording of betas.
 - :func:`from_bids`: runs and their events found by BIDS entities (subject, session, task, run,
   space, desc) in a BIDS dataset or a derivatives folder (fMRIPrep layout).
 
@@ -17,8 +19,9 @@ HRF convolution of continuous designs lives in :func:`brainalign.data.align`
 (``hrf_model="glover"`` or ``"spm"``), next to its Lanczos resampling and FIR delays.
 """
 
+from ._design import condition_betas, events_from_labels
 from ._events import load_bids_events
 from ._from_bids import from_bids
 from ._load import load_fmri
 
-__all__ = ["from_bids", "load_bids_events", "load_fmri"]
+__all__ = ["condition_betas", "events_from_labels", "from_bids", "load_bids_events", "load_fmri"]
