@@ -20,8 +20,8 @@ from typing import Any
 
 import xarray as xr
 
-from . import _mne
-from ._mne import from_mne
+from ._from_mne import from_mne
+from ._mne import read_mne
 
 __all__ = ["from_mne", "load_meg"]
 
@@ -49,5 +49,5 @@ def load_meg(path: str | os.PathLike, **kwargs: Any) -> xr.DataArray:
     --------
     >>> rec = load_meg("sub-01_task-words_meg.fif", picks="mag")  # doctest: +SKIP
     """
-    inst = _mne.read_mne(path, what="MEG/EEG")
+    inst = read_mne(path, what="MEG/EEG")
     return from_mne(inst, **kwargs)

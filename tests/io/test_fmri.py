@@ -13,6 +13,8 @@ from brainalign import data
 nib = pytest.importorskip("nibabel")
 pytest.importorskip("nilearn")
 fmri = pytest.importorskip("brainalign.io.fmri")
+from brainalign.io.fmri._common import label_means  # noqa: E402
+from brainalign.io.fmri._source import surface_file_shape  # noqa: E402
 
 SHAPE = (6, 5, 4)
 AFFINE = np.array([[3.0, 0, 0, -9.0], [0, 3.0, 0, -12.0], [0, 0, 3.5, 4.0], [0, 0, 0, 1]])
@@ -410,7 +412,10 @@ def test_from_bids_skips_nested_derivatives_and_inherits_sidecars(tmp_path, monk
     mask = nib.Nifti1Image((_atlas() > 0).astype(np.int8), AFFINE)
     parsed, listed, globbed = [], [], []
     real = fmri.load_bids_events
-    monkeypatch.setattr(fmri, "load_bids_events", lambda *a, **k: parsed.append(a[0]) or real(*a, **k))
+    from brainalign.io.fmri import _from_bids, _runs
+
+    for module in (_from_bids, _runs):  # everywhere the loaders read events
+        monkeypatch.setattr(module, "load_bids_events", lambda *a, **k: parsed.append(a[0]) or real(*a, **k))
     real_iterdir, real_glob = Path.iterdir, Path.glob
     monkeypatch.setattr(Path, "iterdir", lambda self: listed.append(self) or real_iterdir(self))
     monkeypatch.setattr(
@@ -499,13 +504,13 @@ def test_gifti_and_mgz_header_shapes(tmp_path):
         nib.save(nib.gifti.GiftiImage(darrays=[nib.gifti.GiftiDataArray(d) for d in darrays]), tmp_path / name)
         return tmp_path / name
 
-    assert fmri._surface_file_shape(save("one.func.gii", [np.zeros(7, np.float32)])) == (7, 1)
-    assert fmri._surface_file_shape(save("many.func.gii", [np.zeros(7, np.float32)] * 4)) == (7, 4)
-    assert fmri._surface_file_shape(save("matrix.func.gii", [np.zeros((7, 3), np.float32)])) is None  # nilearn reads it
+    assert surface_file_shape(save("one.func.gii", [np.zeros(7, np.float32)])) == (7, 1)
+    assert surface_file_shape(save("many.func.gii", [np.zeros(7, np.float32)] * 4)) == (7, 4)
+    assert surface_file_shape(save("matrix.func.gii", [np.zeros((7, 3), np.float32)])) is None  # nilearn reads it
     nib.save(nib.MGHImage(np.zeros((7, 1, 1, 5), np.float32), np.eye(4)), tmp_path / "run.mgz")
-    assert fmri._surface_file_shape(tmp_path / "run.mgz") == (7, 5)
+    assert surface_file_shape(tmp_path / "run.mgz") == (7, 5)
     (tmp_path / "broken.func.gii").write_text("<GIFTI><DataArray")
-    assert fmri._surface_file_shape(tmp_path / "broken.func.gii") is None  # opening it names the problem
+    assert surface_file_shape(tmp_path / "broken.func.gii") is None  # opening it names the problem
 
 
 def _loop_centroids(labels, points, ids):
@@ -536,7 +541,7 @@ def test_parcel_centroids_match_a_per_parcel_loop(tmp_path):
     ref = _loop_centroids(atlas[mask], xyz, ids)
     np.testing.assert_allclose(np.c_[rec["x"], rec["y"], rec["z"]], ref, rtol=1e-12, atol=1e-12)
     # labels outside every point give NaN, as the mean of nothing
-    got = fmri._label_means(np.array([1, 1, 2]), np.arange(9.0).reshape(3, 3), [2, 1, 5])
+    got = label_means(np.array([1, 1, 2]), np.arange(9.0).reshape(3, 3), [2, 1, 5])
     np.testing.assert_allclose(got[:2], [[6.0, 7.0, 8.0], [1.5, 2.5, 3.5]])
     assert np.isnan(got[2]).all()
 

@@ -148,9 +148,9 @@ def test_window_reads_only_its_samples_and_matches_a_full_read(tmp_path, monkeyp
     keep = (lazy.times >= window[0]) & (lazy.times <= window[1])
     full = lazy.get_data(picks=[1, 2])
     expected = full[:, :, keep].mean(axis=2).astype(np.float32)
-    from brainalign.io import _mne as mne_adapter
+    from brainalign.io import _from_mne as mne_adapter
 
-    monkeypatch.setattr(mne_adapter, "_READ_BLOCK", 4 * 60 * 2)  # two epochs per read: several blocks
+    monkeypatch.setattr(mne_adapter, "READ_BLOCK", 4 * 60 * 2)  # two epochs per read: several blocks
     shapes = []
     real = mne.BaseEpochs.get_data
     monkeypatch.setattr(
