@@ -16,6 +16,7 @@ __all__ = [
     "category_ticks",
     "ceiling_bounds",
     "figure_axes",
+    "is_signed",
     "map_values",
     "outside_legend",
     "save_figure",
@@ -53,12 +54,12 @@ def figure_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
 
 
 def category_ticks(ax: Any, labels: Sequence[str], *, axis: str = "x", rotation: int = 60, crowded: int = 6) -> None:
-    """One tick per category; names turned by ``rotation`` degrees when there are more than ``crowded``."""
+    """One tick per category; names turned by ``rotation`` degrees when there are more than ``crowded`` or long."""
     positions = range(len(labels))
     if axis == "y":
         ax.set_yticks(positions, labels)
         return
-    turned = len(labels) > crowded
+    turned = len(labels) > crowded or sum(len(str(v)) for v in labels) > 6 * crowded
     ax.set_xticks(positions, labels, rotation=rotation if turned else 0, ha="right" if turned else "center")
 
 
@@ -103,6 +104,23 @@ def ceiling_bounds(amap: xr.Dataset, like: xr.DataArray) -> tuple[np.ndarray, np
     return bounds[0], bounds[1], band
 
 
+#: Quantities that are never signed scores: drawn on a sequential scale unless they go negative.
+UNSIGNED = ("p_value", "p_fdr", "significant", "alpha", "best_layer", "n_neuroids")
+
+
+def is_signed(values: np.ndarray, variable: str, higher_is_better: Any = 1) -> bool:
+    """Whether ``variable`` is drawn on a diverging scale centred at 0.
+
+    Yes for scores (correlations, R², CKA, ...: they may be negative, and 0 means no alignment)
+    and for anything with a negative value; no for distances (``higher_is_better`` false),
+    p-values, penalties and layer depths.
+    """
+    values = np.asarray(values, dtype=float)
+    if np.any(values[np.isfinite(values)] < 0):
+        return True
+    return bool(higher_is_better) and variable not in UNSIGNED
+
+
 def value_scale(values: np.ndarray, *, signed: bool, cmap: str | None = None) -> tuple[str, float, float]:
     """``(cmap, vmin, vmax)``: diverging and centred at 0 for signed scores, else viridis over the range.
 
@@ -114,7 +132,10 @@ def value_scale(values: np.ndarray, *, signed: bool, cmap: str | None = None) ->
     if signed:
         limit = float(np.abs(finite).max()) or 1.0
         return cmap or DIVERGING, -limit, limit
-    return cmap or SEQUENTIAL, float(finite.min()), float(finite.max())
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo == hi:  # one value: a scale around it
+        lo, hi = lo - (0.5 * abs(lo) or 0.5), hi + (0.5 * abs(hi) or 0.5)
+    return cmap or SEQUENTIAL, lo, hi
 
 
 def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 300, overwrite: bool = False) -> Path:
