@@ -255,7 +255,13 @@ def time_course(
 
     Examples
     --------
-    >>> fig = time_course(meg_map)  # doctest: +SKIP
+    >>> import numpy as np, xarray as xr
+    >>> meg_map = xr.Dataset({"score": (("layer", "region", "latency"), np.random.default_rng(0).random((2, 1, 5)))},
+    ...                      coords={"layer": ["l1", "l2"], "region": ["MEG"], "latency": np.linspace(0, 0.4, 5)},
+    ...                      attrs={"method": "rsa"})
+    >>> fig = time_course(meg_map)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['l1', 'l2']
     """
     import matplotlib.pyplot as plt
 

@@ -43,8 +43,12 @@ def tagging_profile(
 
     Examples
     --------
-    >>> from brainalign.probes import frequency_tagging as ft
-    >>> fig = tagging_profile(ft.profile(ft.probe(responses)))  # doctest: +SKIP
+    >>> import xarray as xr
+    >>> profile = xr.Dataset({"proportion": (("layer", "label"), [[0.1, 0.2, 0.0, 0.7], [0.4, 0.1, 0.1, 0.4]])},
+    ...                      coords={"layer": ["l1", "l2"], "label": ["sentence", "phrase", "shared", "none"]})
+    >>> fig = tagging_profile(profile)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['sentence', 'phrase', 'shared']
     """
     import matplotlib.pyplot as plt
 
@@ -99,7 +103,16 @@ def identifiability(result: xr.Dataset, *, title: str | None = None) -> Any:
 
     Examples
     --------
-    >>> fig = identifiability(brainalign.identifiability(acts, ["ridge", "rsa"]))  # doctest: +SKIP
+    >>> import numpy as np, xarray as xr
+    >>> dims = ("method_name", "snr", "n_stimuli", "n_neuroids")
+    >>> acc = np.array([0.3, 0.8, 1.0, 0.2, 0.5, 0.9]).reshape(2, 3, 1, 1)
+    >>> result = xr.Dataset(
+    ...     {"accuracy": (dims, acc), "accuracy_low": (dims, acc - 0.1), "accuracy_high": (dims, acc + 0.1),
+    ...      "chance": 0.25},
+    ...     coords={"method_name": ["ridge", "rsa"], "snr": [0.1, 1.0, 10.0], "n_stimuli": [100], "n_neuroids": [50]})
+    >>> fig = identifiability(result)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['ridge', 'rsa', 'chance']
     """
     import matplotlib.pyplot as plt
 
