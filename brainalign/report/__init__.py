@@ -13,7 +13,6 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from .._version import __version__
@@ -43,11 +42,11 @@ def _best_layers(view: xr.Dataset) -> dict[str, str]:
 
 
 def _score_table(amap: xr.Dataset, note: str) -> str:
+    from ..maps import best_layer
+
     score = amap["score"].transpose("layer", "region")
-    if amap.attrs.get("higher_is_better", 1):
-        best = np.nanargmax(np.where(np.isnan(score.values), -np.inf, score.values), axis=0)
-    else:
-        best = np.nanargmin(np.where(np.isnan(score.values), np.inf, score.values), axis=0)
+    layers = [str(v) for v in score["layer"].values]
+    best = [layers.index(str(b)) for b in best_layer(amap).transpose("region").values]
     has_ci = "ci_low" in amap and "ci_high" in amap
     significant = amap["significant"].transpose("layer", "region").values if "significant" in amap else None
     rows = [
