@@ -10,6 +10,7 @@ Everything is an :class:`xarray.DataArray` with named dims:
 from ._align import align, fir_delays, hrf_matrix, lanczos_matrix
 from ._construct import activations, recording
 from ._schema import KINDS, MAP_VARIABLES, detect_kind, layer_names, validate
+from ._trials import trials
 
 __all__ = [
     "KINDS",
@@ -22,5 +23,6 @@ __all__ = [
     "lanczos_matrix",
     "layer_names",
     "recording",
+    "trials",
     "validate",
 ]

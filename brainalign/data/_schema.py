@@ -15,7 +15,7 @@ import xarray as xr
 
 from ..utils import check_option
 
-__all__ = ["KINDS", "MAP_VARIABLES", "detect_kind", "layer_names", "validate"]
+__all__ = ["KINDS", "MAP_VARIABLES", "detect_kind", "id_kind", "layer_names", "validate"]
 
 
 @dataclass(frozen=True)
@@ -350,3 +350,18 @@ def layer_names(activations: xr.DataArray) -> list[str]:
     ['b', 'a']
     """
     return [str(v) for v in pd.unique(np.asarray(activations["layer"].values))]
+
+
+def id_kind(values: np.ndarray) -> str:
+    """The type(s) of identifiers, e.g. ``"int"``, ``"str"`` or ``"int/str"`` (first 1000 checked).
+
+    Examples
+    --------
+    >>> id_kind(np.array([1, "a"], dtype=object))
+    'int/str'
+    """
+    kinds = {
+        ("str" if isinstance(v, str) else "int" if isinstance(v, (int, np.integer)) else type(v).__name__)
+        for v in values[:1000]
+    }
+    return "/".join(sorted(kinds))
