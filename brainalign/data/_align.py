@@ -11,8 +11,9 @@ import pandas as pd
 import xarray as xr
 
 from ..utils import check_option, logger
+from ._common import id_kind
 from ._resample import HRF_MIN_ONSET, align_continuous, fir_delays, hrf_matrix, lanczos_matrix, run_blocks
-from ._schema import id_kind, validate
+from ._schema import validate
 
 # run_blocks, fir_delays, hrf_matrix, lanczos_matrix and HRF_MIN_ONSET are re-exported for existing imports.
 __all__ = ["HRF_MIN_ONSET", "align", "fir_delays", "hrf_matrix", "lanczos_matrix", "run_blocks"]

@@ -12,7 +12,7 @@ import pandas as pd
 import xarray as xr
 
 from ..utils import check_option, logger
-from ._schema import id_kind
+from ._common import id_kind
 
 __all__ = [
     "HRF_MIN_ONSET",
