@@ -10,6 +10,7 @@ Everything is an :class:`xarray.DataArray` with named dims:
 
 from ._align import align, fir_delays, hrf_matrix, lanczos_matrix
 from ._construct import activations, recording
+from ._epochs import epochs
 from ._rdm_files import load_rdms
 from ._rdms import rdms
 from ._schema import KINDS, MAP_VARIABLES, detect_kind, layer_names, validate
@@ -21,6 +22,7 @@ __all__ = [
     "activations",
     "align",
     "detect_kind",
+    "epochs",
     "fir_delays",
     "hrf_matrix",
     "lanczos_matrix",
