@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..utils import check_option, logger
+from ..utils import check_option, logger, validate_type
 from ._common import id_kind
-from ._resample import HRF_MIN_ONSET, align_continuous, fir_delays, hrf_matrix, lanczos_matrix, run_blocks
+from ._resample import HRF_MIN_ONSET, align_continuous, check_delays, fir_delays, hrf_matrix, lanczos_matrix, run_blocks
 from ._schema import validate
 
 # run_blocks, fir_delays, hrf_matrix, lanczos_matrix and HRF_MIN_ONSET are re-exported for existing imports.
@@ -112,11 +112,31 @@ def align(
     >>> a["stimulus_id"].values.tolist()
     ['c', 'a']
     """
+    validate_type("activations", activations, xr.DataArray, "an xarray.DataArray (see brainalign.data.activations)")
+    if "unit" not in activations.dims:
+        raise ValueError(
+            f"activations must have dims ('presentation', 'unit') (or ('time', 'unit') at event times), got "
+            f"{tuple(activations.dims)}. Rename dims with .rename(old='new') or build them with "
+            "brainalign.data.activations(...)."
+        )
     act_kind = validate(activations, "auto", name="activations")
     rec_kind = validate(recording, "recording", name="recording")
+    # Every option is checked, whatever the kind of data (an option that does not apply is still a typo).
     check_option("on_missing", on_missing, ("raise", "drop"))
     if repetitions is not None:
         check_option("repetitions", repetitions, ("average", "keep"))
+    check_option("resample", resample, ("lanczos", "average"))
+    for label, count in (("window", window), ("oversampling", oversampling)):
+        if isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, np.integer)) or count < 1:
+            raise ValueError(f"{label} must be a positive integer, got {count!r}.")
+    if isinstance(cutoff_mult, (bool, np.bool_)) or not isinstance(cutoff_mult, (int, float, np.number)):
+        raise TypeError(f"cutoff_mult must be a positive number, got {cutoff_mult!r}.")
+    if not (np.isfinite(cutoff_mult) and cutoff_mult > 0):
+        raise ValueError(f"cutoff_mult must be a positive finite number, got {cutoff_mult!r}.")
+    if hrf_model is not None:
+        check_option("hrf_model", hrf_model, ("glover", "spm"))
+    if delays is not None:
+        delays = check_delays(delays)
     if rec_kind == "continuous":
         if act_kind != "continuous_activations":
             raise ValueError(
@@ -124,15 +144,10 @@ def align(
                 "(presentation × unit). Give the activations at event times: "
                 "brainalign.data.activations(values, time=onsets, run=runs, ...)."
             )
-        check_option("resample", resample, ("lanczos", "average"))
-        if hrf_model is not None:
-            check_option("hrf_model", hrf_model, ("glover", "spm"))
-            if delays is not None:
-                raise ValueError(
-                    "Give hrf_model (a fixed haemodynamic response) or delays (FIR: the response is learned), not both."
-                )
-            if not isinstance(oversampling, (int, np.integer)) or oversampling < 1:
-                raise ValueError(f"oversampling must be a positive integer, got {oversampling!r}.")
+        if hrf_model is not None and delays is not None:
+            raise ValueError(
+                "Give hrf_model (a fixed haemodynamic response) or delays (FIR: the response is learned), not both."
+            )
         return align_continuous(
             activations,
             recording,
@@ -163,6 +178,12 @@ def _align_conditions(
     act_ids = pd.Index(activations["stimulus_id"].values)
     rec_ids = np.asarray(recording["stimulus_id"].values)
     ka, kr = id_kind(np.asarray(act_ids)), id_kind(rec_ids)
+    for label, kind in (("activations", ka), ("recording", kr)):
+        if "str" in kind.split("/") and "/" in kind:
+            raise TypeError(
+                f"{label}' stimulus_id mixes strings and other types ({kind}), so '1' and 1 would be different "
+                "stimuli. Give one type, e.g. obj.assign_coords(stimulus_id=obj.stimulus_id.astype(str))."
+            )
     if ka != kr:
         raise TypeError(
             f"stimulus_id has different types in activations ({ka}) and recording ({kr}), so no "

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._common import as_numpy, per_item
+from ._common import as_numpy, check_mapping, check_positive, check_str, per_item
 from ._schema import validate
 
 __all__ = ["activations", "recording"]
@@ -111,9 +111,14 @@ def recording(
         )
     if tr is not None and sfreq is not None:
         raise ValueError("Give tr (seconds) or sfreq (Hz), not both.")
-    for label, rate in (("tr", tr), ("sfreq", sfreq)):
-        if rate is not None and not (np.isfinite(rate) and rate > 0):
-            raise ValueError(f"{label} must be a positive number, got {rate!r}.")
+    tr = check_positive("tr", tr) if tr is not None else None
+    sfreq = check_positive("sfreq", sfreq) if sfreq is not None else None
+    check_str("name", name)
+    for label, mapping in (("neuroid_coords", neuroid_coords), ("presentation_coords", presentation_coords)):
+        check_mapping(label, mapping)
+    check_mapping("attrs", attrs)
+    if dims is not None and (isinstance(dims, str) or not all(isinstance(d, str) for d in dims)):
+        raise TypeError(f"dims must be a sequence of dim names (str), got {dims!r}.")
 
     if latency is not None:
         kind, default_dims = "time_resolved", ("presentation", "neuroid", "latency")
@@ -232,6 +237,17 @@ def activations(
     >>> acts.sizes["unit"], data.layer_names(acts)
     (7, ['conv1', 'fc'])
     """
+    check_str("model", model)
+    check_str("name", name)
+    check_mapping("presentation_coords", presentation_coords)
+    check_mapping("attrs", attrs)
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as err:
+            raise TypeError(f"dtype must be a numpy dtype (e.g. np.float32), got {dtype!r}.") from err
+        if dtype.kind not in "fiu":
+            raise TypeError(f"dtype must be a real numeric dtype (e.g. np.float32), got {dtype}.")
     if isinstance(values, Mapping):
         if not values:
             raise ValueError("values is an empty mapping; give at least one layer.")
