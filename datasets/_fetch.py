@@ -9,7 +9,7 @@ from pathlib import Path
 
 from brainalign.utils import check_writable_dir, get_options, logger, soft_import
 
-__all__ = ["fetch_files", "get_data_dir", "local_files", "read_checksums", "resolve_files"]
+__all__ = ["fetch_files", "get_data_dir", "local_files", "network_errors", "read_checksums", "resolve_files"]
 
 ENV_VAR = "BRAINALIGN_DATA"
 
@@ -106,16 +106,43 @@ def fetch_files(
         logger.info("Fetching %s/%s into %s", dataset, rel, folder)
         target = folder.joinpath(*Path(rel).parent.parts)
         target.mkdir(parents=True, exist_ok=True)
-        out[rel] = Path(
-            pooch.retrieve(
-                url=base_url.rstrip("/") + "/" + rel,
-                known_hash=sums[rel],
-                fname=Path(rel).name,
-                path=target,
-                progressbar=progressbar and get_options()["progress"],
+        url = base_url.rstrip("/") + "/" + rel
+        try:
+            out[rel] = Path(
+                pooch.retrieve(
+                    url=url,
+                    known_hash=sums[rel],
+                    fname=Path(rel).name,
+                    path=target,
+                    progressbar=progressbar and get_options()["progress"],
+                )
             )
-        )
+        except network_errors() as err:
+            # One line, no chained traceback: offline is a situation to explain, not a crash.
+            raise ConnectionError(
+                f"Cannot download {dataset} ({rel!r} from {url}: {type(err).__name__}); no network? Pass the folder "
+                f"of a local copy instead: brainalign.datasets.{dataset}.load(..., path='/path/to/{dataset}')."
+            ) from None
     return out
+
+
+def network_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean a download failed on the network (not on disk or a checksum).
+
+    Examples
+    --------
+    >>> ConnectionError in network_errors()
+    True
+    """
+    import socket
+    import urllib.error
+
+    errors: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError, socket.gaierror, urllib.error.URLError)
+    try:
+        import requests  # pooch downloads with requests
+    except ImportError:  # pragma: no cover - pooch depends on requests
+        return errors
+    return (*errors, requests.exceptions.RequestException)
 
 
 def resolve_files(

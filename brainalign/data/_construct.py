@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ._common import as_numpy, check_mapping, check_positive, check_str, per_item
 from ._schema import validate
 
 __all__ = ["activations", "recording"]
@@ -16,37 +17,10 @@ __all__ = ["activations", "recording"]
 ArrayLike = Any
 
 
-def _as_numpy(values: ArrayLike, name: str) -> np.ndarray:
-    """numpy view of an array-like, a torch tensor (without importing torch), or a DataArray."""
-    if isinstance(values, xr.DataArray):
-        values = values.values
-    elif hasattr(values, "detach") and hasattr(values, "cpu"):  # a torch tensor
-        values = values.detach().cpu().numpy()
-    try:
-        arr = np.asarray(values)
-    except Exception as err:  # pragma: no cover - numpy's own message is kept
-        raise TypeError(f"{name} must be array-like, got {type(values).__name__}.") from err
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}.")
-    return arr
-
-
-def _per_item(value: Any, n: int, name: str, dim: str) -> np.ndarray:
-    """Broadcast a scalar to ``n`` items or check that a sequence has ``n`` items."""
-    if value is None:
-        raise ValueError(f"{name} is required: give one value per {dim} or a single value for all.")
-    if np.ndim(value) == 0:
-        return np.full(n, value, dtype=object if isinstance(value, str) else None)
-    arr = np.asarray(value)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"{name} must have one value per {dim} ({n}), got shape {arr.shape}.")
-    return arr
-
-
 def _coords_for(extra: Mapping[str, Any] | None, n: int, dim: str, argname: str) -> dict[str, tuple[str, np.ndarray]]:
     out: dict[str, tuple[str, np.ndarray]] = {}
     for key, value in (extra or {}).items():
-        out[key] = (dim, _per_item(value, n, f"{argname}[{key!r}]", dim))
+        out[key] = (dim, per_item(value, n, f"{argname}[{key!r}]", dim))
     return out
 
 
@@ -125,7 +99,7 @@ def recording(
     >>> bold["time"].values[:6].tolist()
     [0.0, 2.0, 4.0, 6.0, 8.0, 0.0]
     """
-    arr = _as_numpy(values, "values")
+    arr = as_numpy(values, "values")
     if arr.dtype == bool or np.issubdtype(arr.dtype, np.integer):
         arr = arr.astype(np.float64)
     continuous = time is not None or tr is not None or sfreq is not None
@@ -137,9 +111,14 @@ def recording(
         )
     if tr is not None and sfreq is not None:
         raise ValueError("Give tr (seconds) or sfreq (Hz), not both.")
-    for label, rate in (("tr", tr), ("sfreq", sfreq)):
-        if rate is not None and not (np.isfinite(rate) and rate > 0):
-            raise ValueError(f"{label} must be a positive number, got {rate!r}.")
+    tr = check_positive("tr", tr) if tr is not None else None
+    sfreq = check_positive("sfreq", sfreq) if sfreq is not None else None
+    check_str("name", name)
+    for label, mapping in (("neuroid_coords", neuroid_coords), ("presentation_coords", presentation_coords)):
+        check_mapping(label, mapping)
+    check_mapping("attrs", attrs)
+    if dims is not None and (isinstance(dims, str) or not all(isinstance(d, str) for d in dims)):
+        raise TypeError(f"dims must be a sequence of dim names (str), got {dims!r}.")
 
     if latency is not None:
         kind, default_dims = "time_resolved", ("presentation", "neuroid", "latency")
@@ -165,27 +144,27 @@ def recording(
     n_rows, n_neuroids = da.sizes[row_dim], da.sizes["neuroid"]
 
     coords: dict[str, tuple[str, Any]] = {
-        "subject": ("neuroid", _per_item(subject, n_neuroids, "subject", "neuroid")),
-        "region": ("neuroid", _per_item(region, n_neuroids, "region", "neuroid")),
+        "subject": ("neuroid", per_item(subject, n_neuroids, "subject", "neuroid")),
+        "region": ("neuroid", per_item(region, n_neuroids, "region", "neuroid")),
     }
     coords.update(_coords_for(neuroid_coords, n_neuroids, "neuroid", "neuroid_coords"))
     coords.update(_coords_for(presentation_coords, n_rows, row_dim, "presentation_coords"))
     if kind == "continuous":
-        runs = _per_item(0 if run is None else run, n_rows, "run", "time")
+        runs = per_item(0 if run is None else run, n_rows, "run", "time")
         coords["run"] = ("time", runs)
         step = tr if tr is not None else (1.0 / sfreq if sfreq is not None else None)
         if time is None:
             coords["time"] = ("time", _time_from_rate(runs, step))
         else:
-            coords["time"] = ("time", np.asarray(_per_item(time, n_rows, "time", "time"), dtype=float))
+            coords["time"] = ("time", np.asarray(per_item(time, n_rows, "time", "time"), dtype=float))
     else:
-        coords["stimulus_id"] = ("presentation", _per_item(stimulus_id, n_rows, "stimulus_id", "presentation"))
+        coords["stimulus_id"] = ("presentation", per_item(stimulus_id, n_rows, "stimulus_id", "presentation"))
         if run is not None:
-            coords["run"] = ("presentation", _per_item(run, n_rows, "run", "presentation"))
+            coords["run"] = ("presentation", per_item(run, n_rows, "run", "presentation"))
         if kind == "time_resolved":
             coords["latency"] = (
                 "latency",
-                np.asarray(_per_item(latency, da.sizes["latency"], "latency", "latency"), dtype=float),
+                np.asarray(per_item(latency, da.sizes["latency"], "latency", "latency"), dtype=float),
             )
         if "repetition" in da.dims:
             coords["repetition"] = ("repetition", np.arange(da.sizes["repetition"]))
@@ -258,16 +237,27 @@ def activations(
     >>> acts.sizes["unit"], data.layer_names(acts)
     (7, ['conv1', 'fc'])
     """
+    check_str("model", model)
+    check_str("name", name)
+    check_mapping("presentation_coords", presentation_coords)
+    check_mapping("attrs", attrs)
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as err:
+            raise TypeError(f"dtype must be a numpy dtype (e.g. np.float32), got {dtype!r}.") from err
+        if dtype.kind not in "fiu":
+            raise TypeError(f"dtype must be a real numeric dtype (e.g. np.float32), got {dtype}.")
     if isinstance(values, Mapping):
         if not values:
             raise ValueError("values is an empty mapping; give at least one layer.")
         if layer is not None:
             raise ValueError("layer names come from the mapping's keys; do not pass layer as well.")
-        blocks = [(str(k), _as_numpy(v, f"values[{k!r}]")) for k, v in values.items()]
+        blocks = [(str(k), as_numpy(v, f"values[{k!r}]")) for k, v in values.items()]
     else:
         if layer is None:
             raise ValueError("Pass layer=... (the layer name) with a single array, or a mapping {layer: array}.")
-        blocks = [("", _as_numpy(values, "values"))]
+        blocks = [("", as_numpy(values, "values"))]
     n_rows = None
     parts, layer_col, index_col = [], [], []
     for lname, arr in blocks:
@@ -294,7 +284,7 @@ def activations(
     n_units = stacked.shape[1]
     layers = np.concatenate(layer_col)
     if not isinstance(values, Mapping):
-        layers = _per_item(layer, n_units, "layer", "unit").astype(object)
+        layers = per_item(layer, n_units, "layer", "unit").astype(object)
     continuous = time is not None
     row_dim = "time" if continuous else "presentation"
     coords: dict[str, tuple[str, Any]] = {
@@ -303,16 +293,16 @@ def activations(
         "unit_index": ("unit", np.concatenate(index_col)),
     }
     if continuous:
-        coords["time"] = ("time", np.asarray(_per_item(time, n_rows, "time", "time"), dtype=float))
-        coords["run"] = ("time", _per_item(0 if run is None else run, n_rows, "run", "time"))
+        coords["time"] = ("time", np.asarray(per_item(time, n_rows, "time", "time"), dtype=float))
+        coords["run"] = ("time", per_item(0 if run is None else run, n_rows, "run", "time"))
         if stimulus_id is not None:
-            coords["stimulus_id"] = ("time", _per_item(stimulus_id, n_rows, "stimulus_id", "time"))
+            coords["stimulus_id"] = ("time", per_item(stimulus_id, n_rows, "stimulus_id", "time"))
     else:
         if stimulus_id is None:
             raise ValueError("stimulus_id is required: one unique id per row of values.")
-        coords["stimulus_id"] = ("presentation", _per_item(stimulus_id, n_rows, "stimulus_id", "presentation"))
+        coords["stimulus_id"] = ("presentation", per_item(stimulus_id, n_rows, "stimulus_id", "presentation"))
         if run is not None:
-            coords["run"] = ("presentation", _per_item(run, n_rows, "run", "presentation"))
+            coords["run"] = ("presentation", per_item(run, n_rows, "run", "presentation"))
     coords.update(_coords_for(presentation_coords, n_rows, row_dim, "presentation_coords"))
     da = xr.DataArray(stacked, dims=(row_dim, "unit"), coords=coords, name=name, attrs=dict(attrs or {}))
     validate(da, "continuous_activations" if continuous else "activations", name="activations")

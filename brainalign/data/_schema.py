@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from ..utils import check_option
+from ._rdms import validate_rdms
 
 __all__ = ["KINDS", "MAP_VARIABLES", "detect_kind", "layer_names", "validate"]
 
@@ -69,7 +70,7 @@ _SCHEMAS: dict[str, _Schema] = {
 }
 
 #: The kinds :func:`validate` knows. ``"recording"`` accepts any of the three recording kinds.
-KINDS = (*_SCHEMAS, "recording", "map")
+KINDS = (*_SCHEMAS, "rdms", "recording", "map")
 _RECORDING_KINDS = ("condition", "continuous", "time_resolved")
 
 #: Variables an alignment map may hold besides ``score``.
@@ -100,7 +101,8 @@ def detect_kind(obj: xr.DataArray | xr.Dataset) -> str:
     """Guess the kind of ``obj`` from its dims (no validation).
 
     Returns one of ``"activations"``, ``"continuous_activations"``, ``"condition"``,
-    ``"continuous"``, ``"time_resolved"`` or ``"map"``.
+    ``"continuous"``, ``"time_resolved"``, ``"rdms"`` (brain RDMs: an ``rdm`` or ``stimulus_id_2``
+    dim) or ``"map"``.
 
     Examples
     --------
@@ -116,6 +118,8 @@ def detect_kind(obj: xr.DataArray | xr.Dataset) -> str:
             "brainalign.data.recording(...) or brainalign.data.activations(...)."
         )
     dims = set(obj.dims)
+    if "rdm" in dims or "stimulus_id_2" in dims:
+        return "rdms"
     if "unit" in dims:
         return "continuous_activations" if "time" in dims else "activations"
     if "latency" in dims:
@@ -146,8 +150,9 @@ def validate(
         The object to check.
     kind : str
         ``"activations"``, ``"continuous_activations"``, ``"condition"``, ``"continuous"``,
-        ``"time_resolved"``, ``"recording"`` (any of the three recording kinds), ``"map"``, or
-        ``"auto"`` (detect from the dims).
+        ``"time_resolved"``, ``"rdms"`` (brain RDMs, see :func:`brainalign.data.rdms`),
+        ``"recording"`` (any of the three recording kinds), ``"map"``, or ``"auto"`` (detect from
+        the dims).
     name : str, optional
         The argument's name, used in error messages (default: the kind).
     check_values : bool
@@ -188,15 +193,22 @@ def validate(
                 f"or ('presentation', 'neuroid', 'latency')), got dims {tuple(obj.dims)}."
             )
     elif kind != "auto" and detected != kind:
-        want = _SCHEMAS[kind] if kind in _SCHEMAS else None
-        wanted = f"dims {want.dims}" if want else kind
+        want = _SCHEMAS.get(kind)
+        wanted = (
+            f"dims {want.dims}"
+            if want
+            else ("dims ('rdm', 'stimulus_id', 'stimulus_id_2')" if kind == "rdms" else kind)
+        )
         raise ValueError(
-            f"{label} must be {_SCHEMAS[kind].description if want else kind} with {wanted}, "
+            f"{label} must be {want.description if want else kind} with {wanted}, "
             f"got an object with dims {tuple(obj.dims)} (looks like {detected!r})."
         )
     if detected == "map":
         _validate_map(obj, label, check_values)
         return "map"
+    if detected == "rdms":
+        validate_rdms(obj, label, check_values=check_values)
+        return "rdms"
     _validate_array(obj, _SCHEMAS[detected], label, check_values)
     return detected
 

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..backend import get_backend
 from ..methods import MethodInfo
 from ..utils import check_random_state, logger, soft_import
+from ._attention_net import net_class, token_features
 from ._base import (
     check_bool,
     check_constant_targets,
@@ -21,117 +22,10 @@ from ._base import (
     check_int,
     is_dataarray,
     score_r2,
-    to_numpy,
-    unwrap,
 )
 from ._cv import check_groups
 
 __all__ = ["AttentionReadout"]
-
-
-def _tokens(X: Any, token_mask: Any, name: str = "X") -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Token features as float32 (n, T, D), a boolean mask (n, T) of real tokens, and row ids."""
-    if is_dataarray(X) and token_mask is None and "token_mask" in X.coords:
-        token_mask, _ = unwrap(X["token_mask"], "token_mask", ("token",), exact=True)
-    X, ids = unwrap(
-        X,
-        name,
-        ("token", "unit"),
-        exact=True,
-        hint="Token-level features come from e.g. brainalign.models.huggingface.extract_text(..., pool='token').",
-    )
-    values = np.asarray(to_numpy(X))
-    if values.ndim != 3:
-        raise ValueError(
-            f"{name} must be token-level features of shape (presentation, token, unit), got shape {values.shape}. "
-            "For one vector per presentation use RidgeEncoder."
-        )
-    if values.dtype.kind not in "biuf" or 0 in values.shape:
-        raise ValueError(f"{name} must be a non-empty array of real numbers, got {values.dtype}, shape {values.shape}.")
-    values = values.astype(np.float32, copy=False)
-    if token_mask is None:
-        mask = np.ones(values.shape[:2], dtype=bool)
-    else:
-        mask = np.asarray(to_numpy(token_mask))
-        if mask.shape != values.shape[:2]:
-            raise ValueError(
-                f"token_mask must have shape (presentation, token) = {values.shape[:2]}, got {mask.shape}."
-            )
-        mask = mask.astype(bool)
-        if not mask.any(1).all():
-            raise ValueError(
-                f"token_mask leaves presentation {int(np.flatnonzero(~mask.any(1))[0])} without any token; every "
-                "presentation needs at least one real token."
-            )
-    bad = ~np.isfinite(values[mask])
-    if bad.any():
-        raise ValueError(
-            f"{name} contains {int(bad.sum())} NaN or infinite value(s) in real tokens. Remove or impute them."
-        )
-    values = np.where(mask[..., None], values, 0.0).astype(np.float32)
-    return values, mask, ids
-
-
-_NET_CLASS: Any = None
-
-
-def _net_class() -> Any:
-    """The torch module, defined on first use (torch is imported only then)."""
-    global _NET_CLASS
-    if _NET_CLASS is not None:
-        return _NET_CLASS
-    torch = soft_import("torch", "AttentionReadout")
-    nn = torch.nn
-
-    class _Net(nn.Module):
-        """Per group: queries · (token keys + position) → softmax over tokens → pooled values → readout."""
-
-        def __init__(
-            self,
-            n_units: int,
-            n_tokens: int,
-            group_sizes: list[int],
-            n_queries: int,
-            key_dim: int,
-            value_dim: int | None,
-            positional: bool,
-        ) -> None:
-            super().__init__()
-            self.key_dim = key_dim
-            self.key = nn.Linear(n_units, key_dim)
-            self.pos = nn.Parameter(0.02 * torch.randn(n_tokens, key_dim)) if positional else None
-            self.queries = nn.Parameter(0.02 * torch.randn(len(group_sizes), n_queries, key_dim))
-            self.value = nn.Linear(n_units, value_dim, bias=False) if value_dim else None
-            width = n_queries * (value_dim or n_units)
-            self.readout = nn.ParameterList([nn.Parameter(torch.zeros(size, width)) for size in group_sizes])
-            self.bias = nn.Parameter(torch.zeros(sum(group_sizes)))
-
-        def attention(self, X: Any, mask: Any) -> Any:
-            keys = self.key(X)
-            if self.pos is not None:
-                keys = keys + self.pos[: X.shape[1]]
-            logits = torch.einsum("gqk,btk->bgqt", self.queries, keys) / math.sqrt(self.key_dim)
-            logits = logits.masked_fill(~mask[:, None, None, :], float("-inf"))
-            return torch.softmax(logits, dim=-1)
-
-        def forward(self, X: Any, mask: Any) -> Any:
-            attn = self.attention(X, mask)
-            values = self.value(X) if self.value is not None else X
-            pooled = torch.einsum("bgqt,btv->bgqv", attn, values).flatten(2)
-            out = [pooled[:, g] @ w.T for g, w in enumerate(self.readout)]
-            return torch.cat(out, dim=1) + self.bias
-
-    _Net.__module__ = __name__
-    _Net.__qualname__ = "_Net"
-    _NET_CLASS = _Net
-    return _Net
-
-
-def __getattr__(name: str) -> Any:
-    # Lets pickle find the lazily defined module class (fitted readouts pickle like any estimator).
-    if name == "_Net":
-        return _net_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -311,7 +205,7 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self
         """
         self._check_params()
-        Xv, mask, x_ids = _tokens(X, token_mask)
+        Xv, mask, x_ids = token_features(X, token_mask)
         if target_groups is None and is_dataarray(Y) and "region" in Y.coords and Y["region"].dims == ("neuroid",):
             target_groups = np.asarray(Y["region"].values)
         Yv, ravel = check_fit_targets(self, Y, Xv, x_ids, dtype=np.float32)
@@ -354,7 +248,7 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
         devices = [torch.cuda.current_device()] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            net = _net_class()(
+            net = net_class()(
                 n_units,
                 n_tokens,
                 np.bincount(codes).tolist(),
@@ -434,7 +328,7 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _prepare(self, X: Any, token_mask: Any) -> tuple[Any, Any, Any]:
         check_is_fitted(self)
         torch, _ = self._device()
-        Xv, mask, _ = _tokens(X, token_mask)
+        Xv, mask, _ = token_features(X, token_mask)
         if Xv.shape[2] != self.n_features_in_:
             raise ValueError(
                 f"X has {Xv.shape[2]} units per token, but the readout was fitted on {self.n_features_in_}."

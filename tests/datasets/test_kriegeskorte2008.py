@@ -20,6 +20,7 @@ def test_shared_92_image_data(shared_data):
     assert stim.shape == (92, 175, 175, 3) and stim.dtype == np.uint8
     assert stim["stimulus_id"].values[0] == "img01" and stim["category"].values[0] == "human bodypart"
     assert rdms.dims == ("rdm", "stimulus_id", "stimulus_id_2") and rdms.sizes["rdm"] == 10
+    assert data.validate(rdms) == "rdms"  # the brain-RDM schema of data.rdms
     assert rdms.sel(rdm="mIT")["species"].item() == "monkey"
     assert sorted(set(rdms["subject"].values) - {"group"}) == ["BE", "KO", "SN", "TI"]
     # values as in the file (condensed vector → square), symmetric with a zero diagonal

@@ -1,0 +1,156 @@
+"""Input helpers shared by the data constructors: numbers in, labels per item, identifier types."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "as_numpy",
+    "check_flag",
+    "check_labels",
+    "check_mapping",
+    "check_positive",
+    "check_str",
+    "id_kind",
+    "per_item",
+]
+
+
+def id_kind(values: np.ndarray) -> str:
+    """The type(s) of identifiers, e.g. ``"int"``, ``"str"`` or ``"int/str"`` (first 1000 checked).
+
+    Examples
+    --------
+    >>> id_kind(np.array([1, "a"], dtype=object))
+    'int/str'
+    """
+    kinds = {
+        ("str" if isinstance(v, str) else "int" if isinstance(v, (int, np.integer)) else type(v).__name__)
+        for v in np.asarray(values).ravel()[:1000]
+    }
+    return "/".join(sorted(kinds))
+
+
+def check_labels(values: Any, name: str) -> np.ndarray:
+    """``values`` as a 1-d array, refusing a mix of strings and non-strings (e.g. ``[1, "1"]``).
+
+    numpy would turn ``[1, "1"]`` into two equal strings, silently merging different labels.
+
+    Examples
+    --------
+    >>> check_labels([1, 2], "stimulus_id").tolist()
+    [1, 2]
+    >>> try:
+    ...     check_labels([1, "1"], "stimulus_id")
+    ... except TypeError as err:
+    ...     print(str(err)[:41])
+    stimulus_id mixes strings and other types
+    """
+    if isinstance(values, xr.DataArray):
+        values = values.values
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        return values  # one dtype: nothing was converted
+    items = list(values) if not isinstance(values, np.ndarray) else values.tolist()
+    strings = [isinstance(v, (str, np.str_, bytes)) for v in items]
+    if any(strings) and not all(strings):
+        first_str, first_other = strings.index(True), strings.index(False)
+        example = [items[min(first_str, first_other)], items[max(first_str, first_other)]]
+        raise TypeError(
+            f"{name} mixes strings and other types ({id_kind(np.array(items, dtype=object))}), e.g. {example!r}; "
+            "numpy would turn them all into strings and merge different labels. Give one type (e.g. all str)."
+        )
+    return np.asarray(items, dtype=object) if any(strings) else np.asarray(items)
+
+
+def per_item(value: Any, n: int, name: str, dim: str) -> np.ndarray:
+    """Broadcast a scalar to ``n`` items or check that a sequence has ``n`` items (one type of label).
+
+    Examples
+    --------
+    >>> per_item("V1", 2, "region", "neuroid").tolist()
+    ['V1', 'V1']
+    """
+    if value is None:
+        raise ValueError(f"{name} is required: give one value per {dim} or a single value for all.")
+    if np.ndim(value) == 0:
+        if isinstance(value, complex) or np.iscomplexobj(value):
+            raise TypeError(f"{name} must be a real number or a label, got {value!r}.")
+        return np.full(n, value, dtype=object if isinstance(value, str) else None)
+    arr = check_labels(value, name)
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{name} must have one value per {dim} ({n}), got shape {arr.shape}.")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must hold real numbers or labels, got complex values.")
+    return arr
+
+
+def as_numpy(values: Any, name: str) -> np.ndarray:
+    """numpy view of an array-like, a torch tensor (without importing torch), or a DataArray, holding
+    real numbers (bools and integers allowed; complex numbers, strings and objects refused).
+
+    Examples
+    --------
+    >>> as_numpy([[1, 2]], "values").shape
+    (1, 2)
+    """
+    if isinstance(values, xr.DataArray):
+        values = values.values
+    elif hasattr(values, "detach") and hasattr(values, "cpu"):  # a torch tensor
+        values = values.detach().cpu().numpy()
+    try:
+        arr = np.asarray(values)
+    except Exception as err:  # pragma: no cover - numpy's own message is kept
+        raise TypeError(f"{name} must be array-like, got {type(values).__name__}.") from err
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(
+            f"{name} must hold real numbers, got complex values (dtype {arr.dtype}). Take the amplitude (np.abs), "
+            "the power or the real part first."
+        )
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}.")
+    return arr
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Raise TypeError unless ``value`` is a bool (numpy bools too); return it as a bool.
+
+    Examples
+    --------
+    >>> check_flag("signed", False)
+    False
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
+def check_positive(name: str, value: Any) -> float:
+    """Raise unless ``value`` is a finite number > 0 (bools and strings refused); return it as a float.
+
+    Examples
+    --------
+    >>> check_positive("tr", 2)
+    2.0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a positive number, got {value!r}.")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
+    return float(value)
+
+
+def check_mapping(name: str, value: Any) -> None:
+    """Raise TypeError unless ``value`` is None or a mapping (a dict of name → values)."""
+    if value is not None and not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a mapping (e.g. a dict of name → values) or None, got {type(value).__name__}.")
+
+
+def check_str(name: str, value: Any) -> str:
+    """Raise TypeError unless ``value`` is a string; return it."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {value!r}.")
+    return value
