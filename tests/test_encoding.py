@@ -278,7 +278,6 @@ def test_single_trial_folds_never_split_a_stimulus(rng):
 
 
 def test_ceiling_of_every_latency_in_one_split_half_call(rng):
-    from brainalign.encoding._rows import trials_as_rows
     from brainalign.metrics import ceiling
 
     signal = rng.normal(size=(30, 4, 3, 1))
@@ -287,7 +286,12 @@ def test_ceiling_of_every_latency_in_one_split_half_call(rng):
     rec = xr.DataArray(
         trials,
         dims=("presentation", "neuroid", "latency", "repetition"),
-        coords={"stimulus_id": ("presentation", np.arange(30)), "latency": [0.0, 0.1, 0.2]},
+        coords={
+            "stimulus_id": ("presentation", np.arange(30)),
+            "latency": [0.0, 0.1, 0.2],
+            "subject": ("neuroid", ["S1"] * 4),
+            "region": ("neuroid", ["V1"] * 4),
+        },
     )
     ids = np.arange(2, 28)
     loop = np.stack(
@@ -296,7 +300,7 @@ def test_ceiling_of_every_latency_in_one_split_half_call(rng):
     )
     np.testing.assert_array_equal(ceiling.reliability(rec, ids, random_state=3), loop)
     # The same trials as one presentation each (missing ones left out): the same ceiling.
-    rows = trials_as_rows(rec)
+    rows = data.trials(rec, layout="rows", min_trials=1)
     assert rows.sizes["presentation"] == 30 * 5 - 1 and "repetition" not in rows.dims
     np.testing.assert_array_equal(ceiling.reliability(rows, ids, random_state=3), loop)
 

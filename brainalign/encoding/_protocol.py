@@ -15,7 +15,7 @@ from .._version import __version__
 from ..methods import MethodInfo, resolve
 from ..utils import check_count, check_option, logger
 from ._fit import fit_layers
-from ._rows import has_repetitions, prepare_rows, trials_as_rows
+from ._rows import has_repetitions, prepare_rows
 
 
 class Encoding:
@@ -158,7 +158,7 @@ class Encoding:
             )
         use_ceiling = ceiling is True or (ceiling == "auto" and repeated)
         if repetitions == "keep" and "repetition" in recording.dims:
-            recording = trials_as_rows(recording)
+            recording = data.trials(recording, layout="rows", min_trials=1)
         rows = prepare_rows(
             features,
             recording,

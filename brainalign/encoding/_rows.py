@@ -134,25 +134,3 @@ def prepare_rows(
                     "or a group splitter (e.g. GroupKFold), which encode splits on the stimuli."
                 )
     return Rows(acts, rec, row, order, stimulus, fold_groups, cv_groups, folds)
-
-
-def trials_as_rows(recording: xr.DataArray) -> xr.DataArray:
-    """A recording with a ``repetition`` dim as one presentation per trial (repetition-major);
-    trials missing (NaN-filled) in the recording are left out. A ``repetition`` coordinate on
-    ``presentation`` gives each trial's repetition."""
-    stacked = recording.transpose("repetition", "presentation", ...)
-    values = stacked.values
-    n_rep, n_pres = values.shape[:2]
-    flat = values.reshape(n_rep * n_pres, *values.shape[2:])
-    keep = np.isfinite(flat.reshape(n_rep * n_pres, -1)).all(1)
-    coords: dict[str, Any] = {"repetition": ("presentation", np.repeat(np.arange(n_rep), n_pres)[keep])}
-    for name, coord in recording.coords.items():
-        if coord.dims == ("presentation",):
-            coords[name] = ("presentation", np.tile(coord.values, n_rep)[keep])
-        elif coord.dims == ("repetition",):
-            coords[name] = ("presentation", np.repeat(coord.values, n_pres)[keep])
-        elif not {"presentation", "repetition"} & set(coord.dims):
-            coords[name] = coord
-    return xr.DataArray(
-        flat[keep], dims=("presentation", *stacked.dims[2:]), coords=coords, attrs=recording.attrs, name=recording.name
-    )

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .. import data
 from ..methods import MethodInfo
-from ..metrics.ceiling import half_averages, recording_trials
+from ..metrics.ceiling import half_averages
 from ._cells import Cells
 
 #: Random splits of the trials averaged by a similarity ceiling.
@@ -31,7 +32,7 @@ def similarity_ceiling(
     value is Spearman–Brown corrected to all trials (ρ) and the ceiling is √ρ, the largest score
     a noise-free model can expect, as for encoders. None when the recording has no trials.
     """
-    trials = recording_trials(recording)
+    trials = data.trials(recording, if_fewer="none")
     if trials is None:
         return None
     # The trials in the aligned recording's stimulus order.

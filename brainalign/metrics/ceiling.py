@@ -24,7 +24,7 @@ import xarray as xr
 from ..utils import check_random_state
 from .columns import pearson_columns
 
-__all__ = ["half_averages", "recording_trials", "reliability", "spearman_brown", "split_half"]
+__all__ = ["half_averages", "reliability", "spearman_brown", "split_half"]
 
 
 def spearman_brown(r: Any, factor: float = 2.0) -> Any:
@@ -208,28 +208,6 @@ def reliability(recording: xr.DataArray, stimuli: np.ndarray, *, random_state: A
     )
     rho = split_half(folded, random_state=random_state)
     return np.asarray(rho.values).reshape(values.shape[len(lead) :])
-
-
-def recording_trials(recording: xr.DataArray) -> xr.DataArray | None:
-    """The recording with its trials on a ``repetition`` dim (NaN where a stimulus has fewer).
-
-    Recordings that repeat a ``stimulus_id`` along ``presentation`` are pivoted; ``None`` when
-    no stimulus has two trials.
-    """
-    if "repetition" in recording.dims:
-        return recording if recording.sizes["repetition"] >= 2 else None
-    ids = pd.Series(np.asarray(recording["stimulus_id"].values))
-    if not ids.duplicated().any():
-        return None
-    trial = ids.groupby(ids, sort=False).cumcount().to_numpy()
-    codes, uniques = pd.factorize(ids)
-    R = recording.transpose("presentation", ...)
-    values = np.full((len(uniques), *R.shape[1:], int(trial.max()) + 1), np.nan)
-    values[codes, ..., trial] = R.values
-    dims = (*R.dims, "repetition")
-    coords = {k: v for k, v in R.coords.items() if "presentation" not in v.dims}
-    coords["stimulus_id"] = ("presentation", np.asarray(uniques))
-    return xr.DataArray(values, dims=dims, coords=coords)
 
 
 def half_averages(trials: xr.DataArray, rng: np.random.Generator) -> tuple[xr.DataArray, xr.DataArray] | None:
