@@ -3,7 +3,8 @@
 torch and transformers are imported only when these functions run.
 """
 
-from ._extract import extract, list_layers, resolve_device
+from ._extract import extract
+from ._hooks import list_layers, resolve_device
 
 __all__ = [
     "extract",

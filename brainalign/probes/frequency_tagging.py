@@ -119,9 +119,9 @@ def read_corpus(corpus: Any, *, column: str = "text") -> list[list[str]]:
 
 def _split_words(texts: list[Any], name: str) -> list[list[str]]:
     """Texts (or word lists) → word lists; ``name`` is the argument named in errors."""
-    from ..models.huggingface import _as_texts
+    from ..models.huggingface import as_texts
 
-    return [text.split() for text in _as_texts(texts, name)]
+    return [text.split() for text in as_texts(texts, name)]
 
 
 def _read_corpus_file(path: Path, column: str) -> list[str]:
