@@ -114,8 +114,9 @@ def _hooked(modules: dict[str, Any], store: dict[str, Any]) -> Iterator[None]:
     def make_hook(layer: str, want_input: bool) -> Callable[..., None]:
         if want_input:
 
-            def pre_hook(module: Any, args: Any, kwargs: Any = None) -> None:
-                store[layer] = _first_tensor(args, layer)
+            def pre_hook(module: Any, args: Any, kwargs: Any) -> None:
+                # The first positional input, else the first keyword input (hidden_states=...).
+                store[layer] = _first_tensor(args if args else kwargs.get("hidden_states", kwargs), layer)
 
             return pre_hook
 
@@ -127,7 +128,7 @@ def _hooked(modules: dict[str, Any], store: dict[str, Any]) -> Iterator[None]:
     try:
         for layer, module in modules.items():
             if layer.endswith(_INPUT_SUFFIX):
-                handles.append(module.register_forward_pre_hook(make_hook(layer, True)))
+                handles.append(module.register_forward_pre_hook(make_hook(layer, True), with_kwargs=True))
             else:
                 handles.append(module.register_forward_hook(make_hook(layer, False)))
         yield

@@ -7,11 +7,16 @@ for WordPiece (BERT), byte-level BPE (GPT-2) and SentencePiece (Llama) tokenizer
 torch and transformers are imported only when these functions run.
 """
 
-from ._common import load, mlp_layers, transformer_layers
+from ._common import encoder_layers, load, mlp_layers, transformer_layers
+from .audio import extract_audio
+from .image import extract_images
 from .text import as_texts, extract_text
 
 __all__ = [
     "as_texts",
+    "encoder_layers",
+    "extract_audio",
+    "extract_images",
     "extract_text",
     "load",
     "mlp_layers",

@@ -11,7 +11,15 @@ import xarray as xr
 
 from ...utils import soft_import
 
-__all__ = ["load", "mlp_layers", "model_label", "transformer_layers", "unflatten_tokens"]
+__all__ = [
+    "block_names",
+    "encoder_layers",
+    "load",
+    "mlp_layers",
+    "model_label",
+    "transformer_layers",
+    "unflatten_tokens",
+]
 
 
 def load(path_or_name: str | os.PathLike, **kwargs: Any) -> tuple[Any, Any]:
@@ -46,7 +54,8 @@ def _num_layers(model: Any) -> int | None:
     return None
 
 
-def _blocks(model: Any) -> list[str]:
+def block_names(model: Any) -> list[str]:
+    """Module names of a transformer's blocks, in order (the module list with the most parameters)."""
     torch = soft_import("torch")
     n = _num_layers(model)
     candidates = [
@@ -79,7 +88,7 @@ def transformer_layers(model: Any, *, embeddings: bool = True) -> list[str]:
     >>> transformer_layers(model)  # doctest: +ELLIPSIS
     ['embeddings', 'encoder.layer.0', ..., 'encoder.layer.5']
     """
-    layers = _blocks(model)
+    layers = block_names(model)
     if embeddings:
         modules = dict(model.named_modules())
         emb = None
@@ -93,6 +102,27 @@ def transformer_layers(model: Any, *, embeddings: bool = True) -> list[str]:
         if emb is not None:
             layers = [emb, *layers]
     return layers
+
+
+def encoder_layers(model: Any) -> list[str]:
+    """Default layers of an image or audio encoder: the first block's input, then every block's output.
+
+    The first block's input is what ``output_hidden_states=True`` returns as ``hidden_states[0]``
+    for every Hugging Face encoder (ViT, DINOv2 patch embeddings; CLIP's after ``pre_layrnorm``;
+    wav2vec2 frames after its positional convolution and norm; Whisper's after the positional
+    embedding), so the layers are exactly ``hidden_states[0], hidden_states[1:]``, named by
+    module as in :func:`transformer_layers` (the block outputs are named identically).
+
+    Examples
+    --------
+    >>> import transformers
+    >>> cfg = transformers.ViTConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+    ...                              intermediate_size=16, image_size=16, patch_size=8)
+    >>> encoder_layers(transformers.ViTModel(cfg))
+    ['layers.0:input', 'layers.0', 'layers.1']
+    """
+    blocks = block_names(model)
+    return [f"{blocks[0]}:input", *blocks]
 
 
 def mlp_layers(model: Any) -> list[str]:
@@ -110,7 +140,7 @@ def mlp_layers(model: Any) -> list[str]:
     """
     modules = dict(model.named_modules())
     out = []
-    for block in _blocks(model):
+    for block in block_names(model):
         for suffix, tap in (
             ("mlp.down_proj", ":input"),
             ("mlp.c_proj", ":input"),
