@@ -5,8 +5,10 @@ torch and transformers are imported only when these functions run.
 
 from ._extract import extract
 from ._hooks import list_layers, resolve_device
+from ._projection import Projection
 
 __all__ = [
+    "Projection",
     "extract",
     "extract_audio",
     "extract_images",

@@ -31,6 +31,8 @@ def extract_sequence(
     model_name: str,
     key_parts: dict[str, Any],
     extras: dict[str, Any] | None = None,
+    project: Any = None,
+    store: str | os.PathLike | None = None,
 ) -> xr.DataArray:
     """Run an encoder whose layers give ``(batch, tokens, features)`` and pool the tokens.
 
@@ -38,6 +40,8 @@ def extract_sequence(
     ``n_prefix(n_tokens)``: patches without CLS/register tokens, or every audio frame) or
     ``None`` (every token kept on a ``token`` dim, with an all-True ``token_mask``).
     """
+    if pool is None and (project is not None or store is not None):
+        raise ValueError("project and store need pooled rows; pass pool='cls' or 'mean' (not None) with them.")
     layers = list(layers) if layers is not None else encoder_layers(model)
     layers, modules = check_layers(model, layers)
     seen_tokens: set[int] = set()
@@ -71,9 +75,11 @@ def extract_sequence(
         device=device,
         cache=cache,
         key_parts={"pool": str(pool), **key_parts},
-        build=lambda values: {"stimulus_id": ("presentation", ids)},
+        coords={"stimulus_id": ("presentation", ids)},
         model_name=model_name,
         desc=f"extract {model_name}",
+        project=project,
+        store=store,
     )
     out.attrs.update(extras or {})
     if pool is not None:

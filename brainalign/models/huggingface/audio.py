@@ -32,6 +32,8 @@ def extract_audio(
     device: str | Any = "auto",
     cache: str | os.PathLike | None = None,
     model_name: str | None = None,
+    project: Any = None,
+    store: str | os.PathLike | None = None,
 ) -> xr.DataArray:
     """Activations of a Hugging Face audio encoder (wav2vec2, HuBERT, Whisper encoder) per sound.
 
@@ -59,6 +61,9 @@ def extract_audio(
         One id per sound (default ``0 … n-1``).
     batch_size, device, cache, model_name
         As in :func:`brainalign.models.extract`.
+    project, store
+        As in :func:`brainalign.models.extract` (a projection per layer while extracting; a zarr
+        store written batch by batch). Not with kept tokens (``pool=None``).
 
     Returns
     -------
@@ -126,6 +131,8 @@ def extract_audio(
         device=resolve_device(device),
         cache=cache,
         model_name=model_label(model, model_name),
+        project=project,
+        store=store,
         key_parts={"kind": "audio", "sampling_rate": int(sampling_rate)},
         extras={"sampling_rate": int(sampling_rate)},
     )

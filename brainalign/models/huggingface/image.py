@@ -31,6 +31,8 @@ def extract_images(
     device: str | Any = "auto",
     cache: str | os.PathLike | None = None,
     model_name: str | None = None,
+    project: Any = None,
+    store: str | os.PathLike | None = None,
 ) -> xr.DataArray:
     """Activations of a Hugging Face vision transformer (ViT, CLIP vision tower, DINOv2) per image.
 
@@ -56,6 +58,9 @@ def extract_images(
         One id per image (default ``0 … n-1``).
     batch_size, device, cache, model_name
         As in :func:`brainalign.models.extract`.
+    project, store
+        As in :func:`brainalign.models.extract` (a projection per layer while extracting; a zarr
+        store written batch by batch). Not with kept tokens (``pool=None``).
 
     Returns
     -------
@@ -129,5 +134,7 @@ def extract_images(
         device=resolve_device(device),
         cache=cache,
         model_name=model_label(model, model_name),
+        project=project,
+        store=store,
         key_parts={"kind": "image"},
     )

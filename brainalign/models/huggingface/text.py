@@ -63,6 +63,8 @@ def extract_text(
     device: str | Any = "auto",
     cache: str | os.PathLike | None = None,
     model_name: str | None = None,
+    project: Any = None,
+    store: str | os.PathLike | None = None,
 ) -> xr.DataArray:
     """Activations of a Hugging Face transformer for each word or each sentence of a text.
 
@@ -93,8 +95,9 @@ def extract_text(
         Sentences per forward pass.
     max_length : int, optional
         Truncate longer inputs; a word lost to truncation is an error, never dropped silently.
-    device, cache, model_name
-        As in :func:`brainalign.models.extract`.
+    device, cache, model_name, project, store
+        As in :func:`brainalign.models.extract` (``project``: a projection per layer while
+        extracting; ``store``: a zarr store written batch by batch). Not with ``pool="token"``.
 
     Returns
     -------
@@ -131,6 +134,10 @@ def extract_text(
         raise ValueError(
             "tokenizer must be a fast tokenizer (it must return character offsets to pool tokens into "
             "words): load it with AutoTokenizer.from_pretrained(..., use_fast=True)."
+        )
+    if pool == "token" and (project is not None or store is not None):
+        raise ValueError(
+            "project and store need pooled rows; use them with pool='word', 'sentence', 'first' or 'last'."
         )
     texts = as_texts(sentences)
     ids = np.arange(len(texts)) if stimulus_id is None else np.asarray(stimulus_id)
@@ -176,7 +183,7 @@ def extract_text(
 
     words_per_text = [m for _, meta in encoded for m in meta["words"]]
 
-    def build(values: dict[str, np.ndarray]) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
         if pool != "word":
             return {"stimulus_id": ("presentation", ids), "text": ("presentation", np.array(texts, dtype=object))}
         sid, widx, word = [], [], []
@@ -205,9 +212,11 @@ def extract_text(
         device=device,
         cache=cache,
         key_parts={"pool": pool, "word_reduce": word_reduce},
-        build=build,
+        coords=build(),
         model_name=name,
         desc=f"extract {name}",
+        project=project,
+        store=store,
     )
     if pool != "token":
         return out
