@@ -124,7 +124,18 @@ def _string_kind(values: np.ndarray) -> bool:
     return False
 
 
-def _encode(obj: xr.DataArray | xr.Dataset) -> xr.Dataset:
+def encode(obj: xr.DataArray | xr.Dataset) -> xr.Dataset:
+    """The Dataset that :func:`save` writes for ``obj`` (string dtypes, JSON attrs, MultiIndex reset).
+
+    Public so that writers streaming an object into a store piece by piece (e.g.
+    :func:`brainalign.models.extract` with ``store=``) write what :func:`load` reads back.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> sorted(encode(xr.DataArray([1, 2], dims="x", name="v")).data_vars)
+    ['v']
+    """
     if isinstance(obj, xr.DataArray):
         name = obj.name
         ds = obj.to_dataset(name=_DATAARRAY_VAR if name is None else name, promote_attrs=False)
@@ -301,7 +312,7 @@ def save(
     """
     path = Path(path)
     fmt = _format_of(path, format)
-    encoded = _encode(obj)
+    encoded = encode(obj)
 
     def writer(tmp: Path) -> None:
         if fmt == "netcdf":

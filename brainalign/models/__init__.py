@@ -1,12 +1,17 @@
-"""Model activations: forward hooks on any torch module, and a Hugging Face text path.
+"""Model activations: forward hooks on any torch module; Hugging Face text, image and audio paths.
 
 torch and transformers are imported only when these functions run.
 """
 
-from ._extract import extract, list_layers, resolve_device
+from ._extract import extract
+from ._hooks import list_layers, resolve_device
+from ._projection import Projection
 
 __all__ = [
+    "Projection",
     "extract",
+    "extract_audio",
+    "extract_images",
     "extract_text",
     "huggingface",
     "list_layers",
@@ -19,7 +24,7 @@ __all__ = [
 def __getattr__(name: str):
     import importlib
 
-    if name in ("extract_text", "mlp_layers", "transformer_layers"):
+    if name in ("extract_audio", "extract_images", "extract_text", "mlp_layers", "transformer_layers"):
         return getattr(importlib.import_module(f"{__name__}.huggingface"), name)
     if name == "huggingface":
         return importlib.import_module(f"{__name__}.huggingface")

@@ -107,14 +107,14 @@ class ActivationCache:
     def path(self, key: str) -> Path:
         return self.folder / f"act-{key}.nc"
 
-    def get(self, key: str) -> xr.DataArray | None:
+    def get(self, key: str, *, lazy: bool = False) -> xr.DataArray | None:
         from ..io.arrays import load
 
         path = self.path(key)
         if not path.exists():
             return None
         try:
-            return load(path)
+            return load(path, lazy=lazy)
         except (OSError, ValueError) as err:
             logger.warning("cache: ignoring unreadable entry %s (%s); it will be recomputed.", path, err)
             return None

@@ -2,190 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from ..utils import check_option, close_matches, logger, progress, soft_import
+from ..io.arrays import load
+from ..utils import check_option, logger, soft_import
 from ._cache import ActivationCache, InputHasher, hash_callable, hash_model
+from ._hooks import check_layers, resolve_device, run_hooks
+from ._projection import Projection, as_projection
+from ._stream import unit_coords, write_stream
 
-__all__ = ["extract", "list_layers", "resolve_device"]
+__all__ = ["extract", "extract_cached"]
 
 _REDUCERS = ("flatten", "channel_mean", "token_mean")
-_INPUT_SUFFIX = ":input"
-
-
-def resolve_device(device: str | Any = "auto") -> Any:
-    """``"auto"`` → ``"cuda"`` when torch sees a GPU, else ``"cpu"``; other values pass through."""
-    torch = soft_import("torch", "model activations")
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.") from err
-
-
-def list_layers(model: Any, *, leaves_only: bool = False) -> list[str]:
-    """Names of the modules of ``model`` that :func:`extract` can record.
-
-    Append ``":input"`` to a name to record what goes *into* that module instead of what comes
-    out (e.g. ``"model.layers.3.mlp.down_proj:input"``: the MLP neurons of a Llama block).
-
-    Examples
-    --------
-    >>> import torch
-    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU())
-    >>> list_layers(net)
-    ['0', '1']
-    """
-    names = []
-    for name, module in model.named_modules():
-        if not name:
-            continue
-        if leaves_only and any(True for _ in module.children()):
-            continue
-        names.append(name)
-    return names
-
-
-def _check_layers(model: Any, layers: Sequence[str] | str) -> tuple[list[str], dict[str, Any]]:
-    if isinstance(layers, str):
-        layers = [layers]
-    layers = list(layers)
-    if not layers:
-        raise ValueError("layers is empty; name at least one module (see brainalign.models.list_layers(model)).")
-    if len(set(layers)) != len(layers):
-        raise ValueError(f"layers has duplicate names: {layers}.")
-    modules = dict(model.named_modules())
-    found = {}
-    for layer in layers:
-        if not isinstance(layer, str):
-            raise TypeError(f"layer names must be strings, got {layer!r}.")
-        base = layer[: -len(_INPUT_SUFFIX)] if layer.endswith(_INPUT_SUFFIX) else layer
-        if base not in modules:
-            raise ValueError(
-                f"Unknown layer {layer!r} in layers: {type(model).__name__} has no module of that name."
-                f"{close_matches(base, [n for n in modules if n])} List the valid names with "
-                "brainalign.models.list_layers(model)."
-            )
-        found[layer] = modules[base]
-    return layers, found
-
-
-def _first_tensor(output: Any, layer: str) -> Any:
-    torch = soft_import("torch")
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return output[0]
-    if isinstance(output, dict) and output:
-        first = next(iter(output.values()))
-        if isinstance(first, torch.Tensor):
-            return first
-    raise TypeError(
-        f"Layer {layer!r} returned {type(output).__name__}, not a tensor; choose a module whose output "
-        "(or first output) is a tensor."
-    )
-
-
-def _to_device(obj: Any, device: Any) -> Any:
-    if hasattr(obj, "to") and hasattr(obj, "detach"):
-        return obj.to(device)
-    if hasattr(obj, "items"):  # dict, or a transformers BatchEncoding
-        return {k: _to_device(v, device) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_device(v, device) for v in obj)
-    return obj
-
-
-def _call(model: Any, inputs: Any) -> Any:
-    if isinstance(inputs, dict) or hasattr(inputs, "keys"):
-        return model(**inputs)
-    if isinstance(inputs, tuple):
-        return model(*inputs)
-    return model(inputs)
-
-
-@contextlib.contextmanager
-def _hooked(modules: dict[str, Any], store: dict[str, Any]) -> Iterator[None]:
-    handles = []
-
-    def make_hook(layer: str, want_input: bool) -> Callable[..., None]:
-        if want_input:
-
-            def pre_hook(module: Any, args: Any, kwargs: Any = None) -> None:
-                store[layer] = _first_tensor(args, layer)
-
-            return pre_hook
-
-        def hook(module: Any, args: Any, output: Any) -> None:
-            store[layer] = _first_tensor(output, layer)
-
-        return hook
-
-    try:
-        for layer, module in modules.items():
-            if layer.endswith(_INPUT_SUFFIX):
-                handles.append(module.register_forward_pre_hook(make_hook(layer, True)))
-            else:
-                handles.append(module.register_forward_hook(make_hook(layer, False)))
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-@contextlib.contextmanager
-def _evaluating(model: Any, device: Any) -> Iterator[None]:
-    """Eval mode on ``device`` inside the block; the model's mode and device are restored after."""
-    was_training = model.training
-    params = list(model.parameters())
-    old_device = params[0].device if params else None
-    model.eval()
-    if old_device is not None and old_device != device:
-        model.to(device)
-    try:
-        yield
-    finally:
-        if old_device is not None and old_device != device:
-            model.to(old_device)
-        model.train(was_training)
-
-
-def run_hooks(
-    model: Any,
-    batches: Callable[[], Iterator[tuple[Any, Any]]],
-    n_batches: int,
-    modules: dict[str, Any],
-    post: Callable[[str, Any, Any], np.ndarray],
-    device: Any,
-    desc: str,
-) -> dict[str, np.ndarray]:
-    """Run ``model`` over ``batches()`` (pairs of inputs and metadata) and collect every layer.
-
-    ``post(layer, tensor, meta)`` turns one batch's captured tensor into a ``(rows, units)``
-    numpy array (reduction or token pooling). Returns ``{layer: (n_rows, n_units)}``.
-    """
-    torch = soft_import("torch")
-    collected: dict[str, list[np.ndarray]] = {layer: [] for layer in modules}
-    store: dict[str, Any] = {}
-    with _evaluating(model, device), _hooked(modules, store), torch.inference_mode():
-        for inputs, meta in progress(batches(), desc=desc, total=n_batches, unit="batch"):
-            store.clear()
-            _call(model, _to_device(inputs, device))
-            for layer in modules:
-                if layer not in store:
-                    raise RuntimeError(
-                        f"Layer {layer!r} was not called during the forward pass; choose a module the "
-                        "model uses for these inputs."
-                    )
-                collected[layer].append(np.asarray(post(layer, store[layer], meta), dtype=np.float32))
-    return {layer: np.concatenate(parts, axis=0) for layer, parts in collected.items()}
 
 
 def _reducer(reduce: str | Callable[[Any], Any]) -> tuple[Callable[[Any], Any], str]:
@@ -215,6 +48,8 @@ def extract(
     model_name: str | None = None,
     collate: Callable[[list[Any]], Any] | None = None,
     reduce: str | Callable[[Any], Any] = "flatten",
+    project: Projection | Mapping[str, Any] | None = None,
+    store: str | os.PathLike | None = None,
 ) -> xr.DataArray:
     """Record layer activations of any :class:`torch.nn.Module` through forward hooks.
 
@@ -251,12 +86,24 @@ def extract(
         over spatial positions (``(B, C, H, W) → C``); average over tokens
         (``(B, T, D) → D``); or your own function of the output tensor returning
         ``(batch, n_units)``.
+    project : Projection or dict, optional
+        Reduce each layer to ``n_components`` units as it is extracted
+        (:class:`brainalign.models.Projection`, or a dict of its arguments such as
+        ``{"method": "sparse_random", "n_components": 512, "random_state": 0}`` or
+        ``{"method": "pca", "n_components": 100, "fit_stimuli": 200}``). PCA costs one extra
+        forward pass (over all stimuli, keeping the ``fit_stimuli`` rows). The projection is part
+        of the cache key.
+    store : path, optional
+        A ``.zarr`` path: each batch of every layer is appended to it as it is computed, so the
+        layers are never all in memory, and the result is the store read back lazily
+        (:func:`brainalign.io.arrays.load` with ``lazy=True``). An existing brainalign zarr
+        store there is replaced (atomically, when the new one is complete).
 
     Returns
     -------
     xarray.DataArray
         Activations ``(presentation, unit)`` in float32 with coords ``stimulus_id``, ``model``,
-        ``layer``, ``unit_index``; layers in the order given.
+        ``layer``, ``unit_index``; layers in the order given (dask-backed with ``store``).
 
     Examples
     --------
@@ -266,13 +113,16 @@ def extract(
     >>> acts = extract(net, torch.randn(10, 4), layers=["1", "2"])
     >>> acts.sizes["unit"]
     10
+    >>> small = extract(net, torch.randn(10, 4), layers=["1", "2"], project={"method": "pca", "n_components": 3})
+    >>> small.sizes["unit"]  # layer "1" (8 units) → 3 components; layer "2" (2 units) is kept
+    5
     """
     torch = soft_import("torch", "model activations")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}.")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    layers, modules = _check_layers(model, layers)
+    layers, modules = check_layers(model, layers)
     reduce_fn, reduce_key = _reducer(reduce)
     n = len(stimuli)
     if n == 0:
@@ -290,7 +140,7 @@ def extract(
 
     n_batches = -(-n // batch_size)
     name = model_name or type(model).__name__
-    return _extract_cached(
+    return extract_cached(
         model,
         batches,
         n_batches,
@@ -300,7 +150,9 @@ def extract(
         device=device,
         cache=cache,
         key_parts={"reduce": reduce_key},
-        build=lambda values: {"stimulus_id": ("presentation", ids)},
+        coords={"stimulus_id": ("presentation", ids)},
+        project=project,
+        store=store,
         model_name=name,
         desc=f"extract {name}",
     )
@@ -329,7 +181,7 @@ def _default_collate(chunk: Any) -> Any:
     return _default_collate(arr)
 
 
-def _extract_cached(
+def extract_cached(
     model: Any,
     batches: Callable[[], Iterator[tuple[Any, Any]]],
     n_batches: int,
@@ -340,55 +192,117 @@ def _extract_cached(
     device: Any,
     cache: str | os.PathLike | None,
     key_parts: dict[str, Any],
-    build: Callable[[dict[str, np.ndarray]], dict[str, Any]],
+    coords: dict[str, Any],
     model_name: str,
     desc: str,
+    project: Projection | Mapping[str, Any] | None = None,
+    store: str | os.PathLike | None = None,
 ) -> xr.DataArray:
-    """Shared by :func:`extract` and the Hugging Face path: cache lookup, hooks, assembly.
+    """Shared by :func:`extract` and the Hugging Face paths: cache lookup, projection, hooks, assembly.
 
-    ``build(values)`` returns the presentation coordinates of the result.
+    ``coords`` are the presentation coordinates of the result (``stimulus_id`` first: one per
+    row). With ``store`` every batch is appended to that zarr store as it is computed and the
+    result is read back lazily from it.
     """
-    store = ActivationCache(cache) if cache is not None else None
+    from ..data import validate
+
+    projection = as_projection(project)
+    if projection is not None:
+        key_parts = {**key_parts, "project": projection.key()}
+    n_rows = len(coords["stimulus_id"][1])
+    disk = ActivationCache(cache) if cache is not None else None
     keys: dict[str, str] = {}
-    cached: dict[str, np.ndarray] = {}
-    if store is not None:
+    cached: dict[str, xr.DataArray] = {}
+    if disk is not None:
         hasher = InputHasher()
         for inputs, meta in batches():
             hasher.update(inputs)
             hasher.update(meta)
         base = {"model": hash_model(model), "inputs": hasher.hexdigest(), **key_parts}
-        keys = {layer: store.key(layer=layer, **base) for layer in layers}
+        keys = {layer: disk.key(layer=layer, **base) for layer in layers}
         for layer, key in keys.items():
-            hit = store.get(key)
+            hit = disk.get(key, lazy=store is not None)
             if hit is not None:
-                cached[layer] = hit.values
+                cached[layer] = hit
         if cached:
-            logger.info("extract: %d of %d layers read from the cache %s", len(cached), len(layers), store.folder)
+            logger.info("extract: %d of %d layers read from the cache %s", len(cached), len(layers), disk.folder)
     todo = {layer: modules[layer] for layer in layers if layer not in cached}
-    computed = run_hooks(model, batches, n_batches, todo, post, device, desc) if todo else {}
-    if store is not None:
-        for layer, values in computed.items():
-            store.put(keys[layer], xr.DataArray(values, dims=("row", "unit"), attrs={"layer": layer}))
-    values = {layer: cached[layer] if layer in cached else computed[layer] for layer in layers}
-    rows = {v.shape[0] for v in values.values()}
-    if len(rows) != 1:
-        raise RuntimeError(f"Layers returned different numbers of rows: { {k: v.shape for k, v in values.items()} }.")
-    blocks, layer_col, index_col = [], [], []
-    for layer in layers:
-        arr = values[layer]
-        blocks.append(arr)
-        layer_col.append(np.full(arr.shape[1], layer, dtype=object))
-        index_col.append(np.arange(arr.shape[1]))
-    coords = build(values)
-    stacked = np.concatenate(blocks, axis=1)
-    coords.update(
-        model=("unit", np.full(stacked.shape[1], model_name, dtype=object)),
-        layer=("unit", np.concatenate(layer_col)),
-        unit_index=("unit", np.concatenate(index_col)),
-    )
-    from ..data import validate
+    if projection is not None and todo:
+        post = _projected(post, projection, model, batches, n_batches, todo, device, desc, n_rows)
+    attrs = {"model": model_name, "layers": list(layers), **{k: str(v) for k, v in key_parts.items()}}
 
-    out = xr.DataArray(stacked, dims=("presentation", "unit"), coords=coords, name="activations")
-    out.attrs.update(model=model_name, layers=list(layers), **{k: str(v) for k, v in key_parts.items()})
+    def parts() -> Iterator[dict[str, np.ndarray]]:
+        """Every layer's rows, batch by batch: computed ones from the hooks, cached ones sliced."""
+        offset = 0
+        source = run_hooks(model, batches, n_batches, todo, post, device, desc) if todo else None
+        while offset < n_rows:
+            batch = next(source) if source is not None else {}
+            rows = next(iter(batch.values())).shape[0] if batch else min(1024, n_rows - offset)
+            for layer, hit in cached.items():
+                batch[layer] = np.asarray(
+                    hit.values[offset : offset + rows] if store is None else hit[offset : offset + rows]
+                )
+            offset += rows
+            yield batch
+
+    if store is not None:
+        path = write_stream(store, parts(), layers, coords, model_name, attrs)
+        out = load(path, lazy=True)
+        if disk is not None:  # one computed layer in memory at a time
+            for layer in todo:
+                values = out.sel(unit=out["layer"] == layer).values
+                disk.put(keys[layer], xr.DataArray(values, dims=("row", "unit"), attrs={"layer": layer}))
+        validate(out, "activations", name="activations")
+        return out
+    collected: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+    for batch in parts():
+        for layer in layers:
+            collected[layer].append(batch[layer])
+    values = {layer: np.concatenate(p, axis=0) for layer, p in collected.items()}
+    if disk is not None:
+        for layer in todo:
+            disk.put(keys[layer], xr.DataArray(values[layer], dims=("row", "unit"), attrs={"layer": layer}))
+    widths = {layer: v.shape[1] for layer, v in values.items()}
+    out = xr.DataArray(
+        np.concatenate([values[layer] for layer in layers], axis=1),
+        dims=("presentation", "unit"),
+        coords={**coords, **unit_coords(widths, model_name)},
+        name="activations",
+        attrs=attrs,
+    )
     validate(out, "activations", name="activations")
     return out
+
+
+def _projected(
+    post: Callable[[str, Any, Any], np.ndarray],
+    projection: Projection,
+    model: Any,
+    batches: Callable[[], Iterator[tuple[Any, Any]]],
+    n_batches: int,
+    modules: dict[str, Any],
+    device: Any,
+    desc: str,
+    n_rows: int,
+) -> Callable[[str, Any, Any], np.ndarray]:
+    """``post`` followed by each layer's projection; PCA is fitted first, on one pass over the fit rows."""
+    fitted: dict[str, Projection] = {}
+    if projection.needs_fit_rows:
+        rows = projection.fit_rows(n_rows)
+        kept: dict[str, list[np.ndarray]] = {layer: [] for layer in modules}
+        offset = 0
+        for batch in run_hooks(model, batches, n_batches, modules, post, device, f"{desc} (fit {projection.method})"):
+            size = next(iter(batch.values())).shape[0]
+            pick = rows[(rows >= offset) & (rows < offset + size)] - offset
+            for layer, values in batch.items():
+                kept[layer].append(values[pick])
+            offset += size
+        fitted = {layer: projection.fit(np.concatenate(v, axis=0)) for layer, v in kept.items()}
+
+    def post_projected(layer: str, tensor: Any, meta: Any) -> np.ndarray:
+        values = post(layer, tensor, meta)
+        if layer not in fitted:  # a random projection needs the width only
+            fitted[layer] = projection.fit(values[:0])
+        return fitted[layer].transform(values)
+
+    return post_projected

