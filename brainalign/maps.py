@@ -66,7 +66,7 @@ def _percentiles(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray
 def _p_value(observed: np.ndarray, null: np.ndarray, higher_is_better: bool) -> np.ndarray:
     """One-sided permutation p-value, ``(1 + #{null at least as good}) / (1 + n_perm)``, with
     :mod:`brainalign.stats`'s rule (ties within 1e-12 count; NaN draws are left out)."""
-    from .stats import _p_value as p_value
+    from .stats import p_value
 
     return p_value(null, observed[None], "greater" if higher_is_better else "less")
 

@@ -148,15 +148,15 @@ def test_p_value_rules_are_shared_with_the_map():
 
     null = np.array([[0.1, 0.5, np.nan, 0.3], [0.2, np.nan, np.nan, 0.3], [0.3 + 1e-13, 0.4, np.nan, 0.3]])
     observed = np.array([0.3, 0.45, 0.2, np.nan])
-    p = stats._p_value(null, observed[None], "greater")
+    p = stats.p_value(null, observed[None], "greater")
     # Ties within 1e-12 count; NaN draws are left out of both counts; no valid draw or a NaN score: NaN.
     np.testing.assert_allclose(p, [(1 + 1) / 4, (1 + 1) / 3, np.nan, np.nan])
-    np.testing.assert_allclose(stats._p_value(null, observed[None], "less"), [(1 + 3) / 4, (1 + 1) / 3, np.nan, np.nan])
+    np.testing.assert_allclose(stats.p_value(null, observed[None], "less"), [(1 + 3) / 4, (1 + 1) / 3, np.nan, np.nan])
     np.testing.assert_allclose(map_p_value(observed, null, True), p)
-    np.testing.assert_allclose(map_p_value(observed, null, False), stats._p_value(null, observed[None], "less"))
+    np.testing.assert_allclose(map_p_value(observed, null, False), stats.p_value(null, observed[None], "less"))
     # Two-sided: twice the smaller one-sided p-value, at most 1.
-    np.testing.assert_allclose(stats._p_value(null, observed[None], "two-sided"), [1.0, 1.0, np.nan, np.nan])
-    np.testing.assert_allclose(stats._p_value(null, np.array([[0.05]]), "two-sided"), [2 / 4, 2 / 3, np.nan, 2 / 4])
+    np.testing.assert_allclose(stats.p_value(null, observed[None], "two-sided"), [1.0, 1.0, np.nan, np.nan])
+    np.testing.assert_allclose(stats.p_value(null, np.array([[0.05]]), "two-sided"), [2 / 4, 2 / 3, np.nan, 2 / 4])
 
 
 def test_bootstrap_subjects_equals_the_resampled_means(rng):
@@ -184,14 +184,19 @@ def test_bootstrap_subjects_equals_the_resampled_means(rng):
 
 def test_kendall_permutations_reuse_tie_counts(rdms, monkeypatch):
     # Ties do not change when the values are reordered: counted once per RDM, not per permutation.
-    from brainalign.metrics import rsa as rsa_module
+    from brainalign.metrics import comparisons
 
     layers, brain = rdms
     calls = []
-    original = rsa_module._tied_pairs
-    monkeypatch.setattr(stats, "_tied_pairs", lambda x: calls.append(1) or original(x))
+    original = comparisons.tied_pairs
+    monkeypatch.setattr(comparisons, "tied_pairs", lambda x: calls.append(1) or original(x))
+    stats.permutation_test(layers, brain, "kendall_tau_a", n_perm=30, random_state=2)
+    calls_30 = len(calls)
+    calls.clear()
     res = stats.permutation_test(layers, brain, "kendall_tau_a", n_perm=15, random_state=2)
-    assert len(calls) == 3  # two layers, one brain RDM
+    # Two layers and one brain RDM, counted once for the observed scores and once for all the
+    # permutations (one batch), whatever the number of permutations.
+    assert len(calls) == calls_30 == 2 * 3
     monkeypatch.undo()
     rng = np.random.default_rng(2)
     perms = rng.permuted(np.broadcast_to(np.arange(14), (15, 14)), axis=1)
