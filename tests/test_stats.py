@@ -228,3 +228,142 @@ def test_counts_are_checked_by_the_shared_helper():
         stats.bootstrap_subjects(xr.DataArray(np.ones((3, 2)), dims=("subject", "layer")), n_boot=1.5)
     with pytest.raises(ValueError, match="batch_size must be an integer"):
         stats.bootstrap_stimuli(rsa.rdm(np.eye(5)), rsa.rdm(np.eye(5)), batch_size=0)
+
+
+# ----------------------------------------------------------------------- fold statistics
+def _folds_data(rng, n=60, targets=5):
+    Y = rng.normal(size=(n, targets))
+    P = 0.5 * Y + rng.normal(size=(n, targets))
+    P[:20, 4] = 1.0  # a target whose prediction is constant in the first fold
+    return Y, P, [np.arange(20), np.arange(20, 45), np.arange(45, 60)]
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_fold_bootstrap_is_the_loop_over_resampled_rows(rng, blocks):
+    Y, P, folds = _folds_data(rng)
+    boot = stats.fold_bootstrap(Y, P, folds, 70, np.random.default_rng(1), blocks, 6, batch=32)
+    # The same draws, one by one, with scipy's r on the resampled rows.
+    draws = np.random.default_rng(1)
+    expected = np.zeros((70, 5))
+    for idx in folds:
+        m = len(idx)
+        for start in range(0, 70, 32):
+            b = min(32, 70 - start)
+            if blocks and m > 6:
+                starts = draws.integers(0, m - 6 + 1, size=(b, -(-m // 6)))
+                rows = (starts[..., None] + np.arange(6)).reshape(b, -1)
+            else:
+                rows = draws.integers(0, m, size=(b, m))
+            for t, r in enumerate(rows):
+                for j in range(5):
+                    y, p = Y[idx][r, j], P[idx][r, j]
+                    expected[start + t, j] += np.nan if np.ptp(p) == 0 else pearsonr(y, p)[0]
+    expected /= len(folds)
+    np.testing.assert_allclose(boot, expected, rtol=1e-10, atol=1e-12)
+    assert np.isnan(boot[:, 4]).all() and np.isfinite(boot[:, :4]).all()
+
+
+@pytest.mark.parametrize("circular", [False, True])
+def test_fold_permutation_is_the_loop_over_shuffled_predictions(rng, circular):
+    Y, P, folds = _folds_data(rng)
+    groups = [np.array([0, 1]), np.array([2, 3, 4]), np.array([4])]
+    null = stats.fold_permutation(Y, P, folds, groups, 40, np.random.default_rng(2), circular)
+    draws = np.random.default_rng(2)
+    expected = np.zeros((40, len(groups)))
+    for idx in folds:
+        m = len(idx)
+        if circular:
+            shifts = draws.integers(max(1, m // 10), max(2, m - m // 10), size=40)
+            perms = (np.arange(m)[None, :] + shifts[:, None]) % m
+        else:
+            perms = np.argsort(draws.random((40, m)), axis=1)
+        for t, perm in enumerate(perms):
+            r = [np.nan if np.ptp(P[idx][:, j]) == 0 else pearsonr(Y[idx][:, j], P[idx][perm, j])[0] for j in range(5)]
+            for g, cols in enumerate(groups):
+                kept = [r[j] for j in cols if np.isfinite(r[j])]
+                expected[t, g] += np.mean(kept) if kept else np.nan
+    expected /= len(folds)
+    np.testing.assert_allclose(null, expected, rtol=1e-10, atol=1e-12)
+    assert np.isnan(null[:, 2]).all()  # target 4 is constant in one fold: no score for that fold
+    # Planted truth: the observed (unshuffled) score of group 0 lies far in the null's upper tail.
+    observed = np.mean([pearsonr(Y[idx][:, j], P[idx][:, j])[0] for idx in folds for j in (0, 1)])
+    assert float(stats.p_value(null[:, :1], np.array([[observed]]))[0]) < 0.05
+
+
+def test_fold_statistics_bad_input(rng):
+    Y, P, folds = _folds_data(rng)
+    with pytest.raises(ValueError, match="Y and P must be 2-D arrays of one shape"):
+        stats.fold_bootstrap(Y, P[:, :2], folds, 10)
+    with pytest.raises(ValueError, match="n_perm must be an integer"):
+        stats.fold_permutation(Y, P, folds, [np.arange(2)], 0)
+
+
+# ----------------------------------------------------------------------- group statistics
+def test_sign_flip_test_exact_and_random(rng):
+    import itertools
+
+    values = rng.normal(0.3, 0.5, size=(6, 3))
+    values[2, 1] = np.nan  # a subject without this cell
+    values[:, 2] = np.nan  # a cell no subject scored
+    res = stats.sign_flip_test(values, n_perm=100, random_state=0)
+    assert res.exact and res.n_patterns == 2**6
+    # Brute force: every sign pattern, NaN scores left out of the mean.
+    for c in range(2):
+        v = values[:, c][np.isfinite(values[:, c])]
+        means = [np.mean(np.array(s) * v) for s in itertools.product([1, -1], repeat=v.size)]
+        p = np.mean(np.array(means) >= np.mean(v) - 1e-12)
+        assert res.p_value[c] == pytest.approx(p, rel=1e-12)
+        assert res.mean[c] == pytest.approx(np.mean(v))
+    assert np.isnan(res.p_value[2]) and np.isnan(res.mean[2])
+    # More patterns than n_perm: random signs and p_value's rule.
+    many = rng.normal(0.0, 1.0, size=(12, 2))
+    res = stats.sign_flip_test(many, n_perm=300, random_state=np.random.default_rng(5))
+    signs = np.random.default_rng(5).choice([-1.0, 1.0], size=(300, 12))
+    null = signs @ many / 12
+    assert not res.exact and res.n_patterns == 300
+    np.testing.assert_allclose(res.p_value, stats.p_value(null, many.mean(0)[None]), rtol=1e-12)
+    # Planted effect vs none.
+    assert stats.sign_flip_test(np.full((10, 1), 0.2) + 0.01 * rng.normal(size=(10, 1)), 2000, 0).p_value[0] < 0.01
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        stats.sign_flip_test(np.ones((1, 3)))
+
+
+def test_percentile_interval_leaves_out_nans(rng):
+    samples = rng.normal(size=(200, 3))
+    samples[::7, 1] = np.nan
+    samples[:, 2] = np.nan
+    low, high = stats.percentile_interval(samples, 0.9)
+    kept = samples[:, 1][np.isfinite(samples[:, 1])]
+    assert low[0] == pytest.approx(np.percentile(samples[:, 0], 5)) and high[1] == pytest.approx(
+        np.percentile(kept, 95)
+    )
+    assert np.isnan(low[2]) and np.isnan(high[2])
+
+
+@pytest.mark.parametrize("method", ["pearson", "cosine", "kendall_tau_a", "spearman"])
+def test_bootstrap_stimuli_other_methods_are_the_loop(rdms, method):
+    layers, brain = rdms
+    # Tied dissimilarities, so that ranks and τa meet ties within and across resampled pairs.
+    layers = layers.round(1)
+    res = stats.bootstrap_stimuli(layers, brain, method, n_boot=25, random_state=6, batch_size=10)
+    draw = np.random.default_rng(6)
+    draws = np.concatenate([draw.integers(0, 14, size=(min(10, 25 - s), 14)) for s in (0, 10, 20)])
+    iu = np.triu_indices(14, 1)
+
+    def score(a, b):
+        if method == "pearson":
+            return pearsonr(a, b)[0]
+        if method == "spearman":
+            return spearmanr(a, b)[0]
+        if method == "cosine":
+            return a @ b / np.sqrt(a @ a * (b @ b))
+        signs = np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :])  # τa by definition
+        return signs[np.triu_indices(a.size, 1)].sum() / (a.size * (a.size - 1) / 2)
+
+    for k, layer in enumerate(["a", "b"]):
+        A = layers.sel(layer=layer).values
+        expected = []
+        for s in draws:
+            keep = s[iu[0]] != s[iu[1]]
+            expected.append(score(A[s[iu[0]], s[iu[1]]][keep], brain.values[s[iu[0]], s[iu[1]]][keep]))
+        np.testing.assert_allclose(res["bootstrap"].values[:, k], expected, atol=1e-12)

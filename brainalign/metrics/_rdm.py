@@ -135,19 +135,24 @@ def rankdata(be: Backend, V: Any) -> Any:
     dtype = V.dtype if V.dtype in (xp.float32, xp.float64) else xp.float64
     order = xp.argsort(V, axis=-1)
     sv = xp.take_along_axis(V, order, axis=-1)
-    true = xp.ones((k, 1), dtype=xp.bool, device=dev)
-    starts = xp.reshape(xp.concat([true, sv[:, 1:] != sv[:, :-1]], axis=-1), (-1,))  # first of each run of ties
+    distinct = sv[:, 1:] != sv[:, :-1]
     del sv
-    first = xp.nonzero(starts)[0]  # flat positions of the runs' first elements, ascending
-    last = xp.concat([first[1:], xp.asarray([k * m], dtype=first.dtype, device=dev)]) - 1
-    # Twice the average 1-based rank of each run, as an integer: first + last + 2 − 2·(row offset).
-    twice = first + last + 2 - 2 * ((first // m) * m)
-    run = xp.cumulative_sum(xp.astype(starts, xp.int64)) - 1
-    ranks_sorted = xp.astype(xp.take(twice, run), dtype) / 2.0
-    del run
+    if bool(be.to_numpy(xp.all(distinct))):  # no ties (the usual RDM): the sorted ranks are 1 … m
+        ranks_sorted = xp.broadcast_to(xp.arange(1, m + 1, dtype=dtype, device=dev)[None, :], (k, m))
+    else:
+        true = xp.ones((k, 1), dtype=xp.bool, device=dev)
+        starts = xp.reshape(xp.concat([true, distinct], axis=-1), (-1,))  # first of each run of ties
+        first = xp.nonzero(starts)[0]  # flat positions of the runs' first elements, ascending
+        last = xp.concat([first[1:], xp.asarray([k * m], dtype=first.dtype, device=dev)]) - 1
+        # Twice the average 1-based rank of each run, as an integer: first + last + 2 − 2·(row offset).
+        twice = first + last + 2 - 2 * ((first // m) * m)
+        run = xp.cumulative_sum(xp.astype(starts, xp.int64)) - 1
+        ranks_sorted = xp.astype(xp.take(twice, run), dtype) / 2.0
+        del run
+    del distinct
     rows = xp.arange(k, dtype=order.dtype, device=dev)[:, None] * m
     out = xp.empty((k * m,), dtype=dtype, device=dev)
-    out[xp.reshape(order + rows, (-1,))] = ranks_sorted
+    out[xp.reshape(order + rows, (-1,))] = xp.reshape(ranks_sorted, (-1,))
     return xp.reshape(out, (k, m))
 
 

@@ -126,37 +126,37 @@ def _weighted_ranks(be: Backend, v: Any, C: Any) -> Any:
     """Average ranks, centred, of each RDM's values in every multiset of pairs ``C`` → ``(batch, k, m)``.
 
     Pair ``p`` stands for ``C[t, p]`` copies of ``v[k, p]``; its rank among the multiset follows from
-    the counts in ``v``'s sorted order (one sort per RDM, for all resamples): the pairs below its run
-    of ties plus the mean position within the run. Pairs with a count of 0 get a rank too (weight 0).
+    the counts in ``v``'s sorted order (one sort per RDM, for all resamples): the count of pairs
+    below its run of ties plus the mean position within the run. Pairs with a count of 0 get a rank
+    too (they weigh 0).
     """
     xp = be.xp
     k, m = v.shape
     dev = device_of(v)
+    batch = C.shape[0]
     order = xp.argsort(v, axis=-1)
     sv = xp.take_along_axis(v, order, axis=-1)
-    col = xp.broadcast_to(xp.arange(m, device=dev)[None, :], (k, m))
-    true = xp.ones((k, 1), dtype=xp.bool, device=dev)
-    starts = xp.concat([true, sv[:, 1:] != sv[:, :-1]], axis=-1)
-    ends = xp.concat([sv[:, 1:] != sv[:, :-1], true], axis=-1)
-    # First and last sorted position of each position's run of ties.
-    first = xp.cumulative_sum(xp.astype(starts, xp.int64), axis=-1)  # 1-based run index
-    run_first = col[starts]
-    run_last = col[ends]
-    offset = xp.cumulative_sum(first[:, -1]) - first[:, -1]
-    run = xp.reshape(first - 1 + offset[:, None], (-1,))
-    lo = xp.reshape(xp.take(run_first, run), (k, m))
-    hi = xp.reshape(xp.take(run_last, run), (k, m))
-    batch = C.shape[0]
-    Cs = xp.reshape(xp.take(C, xp.reshape(order, (-1,)), axis=1), (batch, k, m))  # counts in sorted order
-    cum = xp.cumulative_sum(Cs, axis=-1)
-    below = xp.take_along_axis(cum, xp.broadcast_to(lo[None], cum.shape), axis=-1) - xp.take_along_axis(
-        Cs, xp.broadcast_to(lo[None], cum.shape), axis=-1
-    )
-    upto = xp.take_along_axis(cum, xp.broadcast_to(hi[None], cum.shape), axis=-1)
-    N = cum[:, :1, -1:]
-    ranks_sorted = (below + upto + 1.0) / 2.0 - (N + 1.0) / 2.0  # centred: the mean rank is (N + 1) / 2
-    inverse = xp.argsort(order, axis=-1)
-    return xp.take_along_axis(ranks_sorted, xp.broadcast_to(inverse[None], cum.shape), axis=-1)
+    offsets = xp.arange(k, dtype=order.dtype, device=dev)[:, None] * m
+    Cs = xp.take(C, xp.reshape(order, (-1,)), axis=1)  # (batch, k·m): counts in each RDM's sorted order
+    cum = xp.reshape(xp.cumulative_sum(xp.reshape(Cs, (batch, k, m)), axis=-1), (batch, k * m))
+    N = cum[:, m - 1 : m]  # pairs in the resample (the same for every RDM)
+    if bool(be.to_numpy(xp.all(sv[:, 1:] != sv[:, :-1]))):  # no ties: each run is one position
+        below = cum - Cs
+    else:
+        true = xp.ones((k, 1), dtype=xp.bool, device=dev)
+        starts = xp.reshape(xp.concat([true, sv[:, 1:] != sv[:, :-1]], axis=-1), (-1,))
+        first = xp.nonzero(starts)[0]  # flat sorted positions of the runs' first and last elements
+        last = xp.concat([first[1:], xp.asarray([k * m], dtype=first.dtype, device=dev)]) - 1
+        run = xp.cumulative_sum(xp.astype(starts, xp.int64)) - 1
+        lo, hi = xp.take(first, run), xp.take(last, run)
+        below = xp.take(cum, lo, axis=1) - xp.take(Cs, lo, axis=1)
+        cum = xp.take(cum, hi, axis=1)
+    # Mean rank of the run: below + (1 + count of the run) / 2 = (below + upto + 1) / 2; centred by (N + 1) / 2.
+    below += cum
+    below -= N
+    below *= 0.5
+    inverse = xp.reshape(xp.argsort(order, axis=-1) + offsets, (-1,))
+    return xp.reshape(xp.take(below, inverse, axis=1), (batch, k, m))
 
 
 @dataclass(frozen=True)
