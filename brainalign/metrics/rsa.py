@@ -185,18 +185,6 @@ class NoiseCeiling(NamedTuple):
     upper: float
 
 
-def _pool(be: Backend, V: Any, method: str) -> Any:
-    """Each subject's condensed RDM transformed so that their mean is the best-fitting RDM
-    for ``method`` (rsatoolbox's ``pool_rdm``): z-scores, ranks or unit-RMS vectors."""
-    xp = be.xp
-    if method in ("spearman", "kendall_tau_a"):
-        return rankdata(be, V)
-    if method == "cosine":
-        return V / xp.sqrt(xp.mean(V * V, axis=-1, keepdims=True))
-    V = V - xp.mean(V, axis=-1, keepdims=True)
-    return V / xp.std(V, axis=-1, keepdims=True)
-
-
 def noise_ceiling(
     rdms: xr.DataArray | np.ndarray,
     method: Literal["spearman", "pearson", "kendall_tau_a", "cosine", "whitened_pearson"] = "spearman",
