@@ -210,7 +210,7 @@ def test_map_on_the_torch_backend_matches_numpy(layered, method):
 
 # ----------------------------------------------------------------------- the full map (issue 8)
 from brainalign.maps import best_layer, group_map  # noqa: E402
-from brainalign.maps._folds import fold_permutation, weighted_r  # noqa: E402
+from brainalign.stats import fold_permutation, weighted_r  # noqa: E402
 
 TRUTH = {"V1": "layer0", "V4": "layer1", "IT": "layer3"}
 

@@ -146,15 +146,15 @@ def test_two_sided_p_value_holds_for_a_null_away_from_zero(rng):
 def test_p_value_rules_are_shared_with_the_map():
     null = np.array([[0.1, 0.5, np.nan, 0.3], [0.2, np.nan, np.nan, 0.3], [0.3 + 1e-13, 0.4, np.nan, 0.3]])
     observed = np.array([0.3, 0.45, 0.2, np.nan])
-    p = stats._p_value(null, observed[None], "greater")
+    p = stats.p_value(null, observed[None], "greater")
     # Ties within 1e-12 count; NaN draws are left out of both counts; no valid draw or a NaN score: NaN.
     np.testing.assert_allclose(p, [(1 + 1) / 4, (1 + 1) / 3, np.nan, np.nan])
-    np.testing.assert_allclose(stats._p_value(null, observed[None], "less"), [(1 + 3) / 4, (1 + 1) / 3, np.nan, np.nan])
+    np.testing.assert_allclose(stats.p_value(null, observed[None], "less"), [(1 + 3) / 4, (1 + 1) / 3, np.nan, np.nan])
     # The map engine calls the same public rule.
     np.testing.assert_allclose(stats.p_value(null, observed[None], "greater"), p)
     # Two-sided: twice the smaller one-sided p-value, at most 1.
-    np.testing.assert_allclose(stats._p_value(null, observed[None], "two-sided"), [1.0, 1.0, np.nan, np.nan])
-    np.testing.assert_allclose(stats._p_value(null, np.array([[0.05]]), "two-sided"), [2 / 4, 2 / 3, np.nan, 2 / 4])
+    np.testing.assert_allclose(stats.p_value(null, observed[None], "two-sided"), [1.0, 1.0, np.nan, np.nan])
+    np.testing.assert_allclose(stats.p_value(null, np.array([[0.05]]), "two-sided"), [2 / 4, 2 / 3, np.nan, 2 / 4])
 
 
 def test_bootstrap_subjects_equals_the_resampled_means(rng):
@@ -182,14 +182,19 @@ def test_bootstrap_subjects_equals_the_resampled_means(rng):
 
 def test_kendall_permutations_reuse_tie_counts(rdms, monkeypatch):
     # Ties do not change when the values are reordered: counted once per RDM, not per permutation.
-    from brainalign.metrics import rsa as rsa_module
+    from brainalign.metrics import comparisons
 
     layers, brain = rdms
     calls = []
-    original = rsa_module._tied_pairs
-    monkeypatch.setattr(stats, "_tied_pairs", lambda x: calls.append(1) or original(x))
+    original = comparisons.tied_pairs
+    monkeypatch.setattr(comparisons, "tied_pairs", lambda x: calls.append(1) or original(x))
+    stats.permutation_test(layers, brain, "kendall_tau_a", n_perm=30, random_state=2)
+    calls_30 = len(calls)
+    calls.clear()
     res = stats.permutation_test(layers, brain, "kendall_tau_a", n_perm=15, random_state=2)
-    assert len(calls) == 3  # two layers, one brain RDM
+    # Two layers and one brain RDM, counted once for the observed scores and once for all the
+    # permutations (one batch), whatever the number of permutations.
+    assert len(calls) == calls_30 == 2 * 3
     monkeypatch.undo()
     rng = np.random.default_rng(2)
     perms = rng.permuted(np.broadcast_to(np.arange(14), (15, 14)), axis=1)
@@ -221,3 +226,142 @@ def test_counts_are_checked_by_the_shared_helper():
         stats.bootstrap_subjects(xr.DataArray(np.ones((3, 2)), dims=("subject", "layer")), n_boot=1.5)
     with pytest.raises(ValueError, match="batch_size must be an integer"):
         stats.bootstrap_stimuli(rsa.rdm(np.eye(5)), rsa.rdm(np.eye(5)), batch_size=0)
+
+
+# ----------------------------------------------------------------------- fold statistics
+def _folds_data(rng, n=60, targets=5):
+    Y = rng.normal(size=(n, targets))
+    P = 0.5 * Y + rng.normal(size=(n, targets))
+    P[:20, 4] = 1.0  # a target whose prediction is constant in the first fold
+    return Y, P, [np.arange(20), np.arange(20, 45), np.arange(45, 60)]
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_fold_bootstrap_is_the_loop_over_resampled_rows(rng, blocks):
+    Y, P, folds = _folds_data(rng)
+    boot = stats.fold_bootstrap(Y, P, folds, 70, np.random.default_rng(1), blocks, 6, batch=32)
+    # The same draws, one by one, with scipy's r on the resampled rows.
+    draws = np.random.default_rng(1)
+    expected = np.zeros((70, 5))
+    for idx in folds:
+        m = len(idx)
+        for start in range(0, 70, 32):
+            b = min(32, 70 - start)
+            if blocks and m > 6:
+                starts = draws.integers(0, m - 6 + 1, size=(b, -(-m // 6)))
+                rows = (starts[..., None] + np.arange(6)).reshape(b, -1)
+            else:
+                rows = draws.integers(0, m, size=(b, m))
+            for t, r in enumerate(rows):
+                for j in range(5):
+                    y, p = Y[idx][r, j], P[idx][r, j]
+                    expected[start + t, j] += np.nan if np.ptp(p) == 0 else pearsonr(y, p)[0]
+    expected /= len(folds)
+    np.testing.assert_allclose(boot, expected, rtol=1e-10, atol=1e-12)
+    assert np.isnan(boot[:, 4]).all() and np.isfinite(boot[:, :4]).all()
+
+
+@pytest.mark.parametrize("circular", [False, True])
+def test_fold_permutation_is_the_loop_over_shuffled_predictions(rng, circular):
+    Y, P, folds = _folds_data(rng)
+    groups = [np.array([0, 1]), np.array([2, 3, 4]), np.array([4])]
+    null = stats.fold_permutation(Y, P, folds, groups, 40, np.random.default_rng(2), circular)
+    draws = np.random.default_rng(2)
+    expected = np.zeros((40, len(groups)))
+    for idx in folds:
+        m = len(idx)
+        if circular:
+            shifts = draws.integers(max(1, m // 10), max(2, m - m // 10), size=40)
+            perms = (np.arange(m)[None, :] + shifts[:, None]) % m
+        else:
+            perms = np.argsort(draws.random((40, m)), axis=1)
+        for t, perm in enumerate(perms):
+            r = [np.nan if np.ptp(P[idx][:, j]) == 0 else pearsonr(Y[idx][:, j], P[idx][perm, j])[0] for j in range(5)]
+            for g, cols in enumerate(groups):
+                kept = [r[j] for j in cols if np.isfinite(r[j])]
+                expected[t, g] += np.mean(kept) if kept else np.nan
+    expected /= len(folds)
+    np.testing.assert_allclose(null, expected, rtol=1e-10, atol=1e-12)
+    assert np.isnan(null[:, 2]).all()  # target 4 is constant in one fold: no score for that fold
+    # Planted truth: the observed (unshuffled) score of group 0 lies far in the null's upper tail.
+    observed = np.mean([pearsonr(Y[idx][:, j], P[idx][:, j])[0] for idx in folds for j in (0, 1)])
+    assert float(stats.p_value(null[:, :1], np.array([[observed]]))[0]) < 0.05
+
+
+def test_fold_statistics_bad_input(rng):
+    Y, P, folds = _folds_data(rng)
+    with pytest.raises(ValueError, match="Y and P must be 2-D arrays of one shape"):
+        stats.fold_bootstrap(Y, P[:, :2], folds, 10)
+    with pytest.raises(ValueError, match="n_perm must be an integer"):
+        stats.fold_permutation(Y, P, folds, [np.arange(2)], 0)
+
+
+# ----------------------------------------------------------------------- group statistics
+def test_sign_flip_test_exact_and_random(rng):
+    import itertools
+
+    values = rng.normal(0.3, 0.5, size=(6, 3))
+    values[2, 1] = np.nan  # a subject without this cell
+    values[:, 2] = np.nan  # a cell no subject scored
+    res = stats.sign_flip_test(values, n_perm=100, random_state=0)
+    assert res.exact and res.n_patterns == 2**6
+    # Brute force: every sign pattern, NaN scores left out of the mean.
+    for c in range(2):
+        v = values[:, c][np.isfinite(values[:, c])]
+        means = [np.mean(np.array(s) * v) for s in itertools.product([1, -1], repeat=v.size)]
+        p = np.mean(np.array(means) >= np.mean(v) - 1e-12)
+        assert res.p_value[c] == pytest.approx(p, rel=1e-12)
+        assert res.mean[c] == pytest.approx(np.mean(v))
+    assert np.isnan(res.p_value[2]) and np.isnan(res.mean[2])
+    # More patterns than n_perm: random signs and p_value's rule.
+    many = rng.normal(0.0, 1.0, size=(12, 2))
+    res = stats.sign_flip_test(many, n_perm=300, random_state=np.random.default_rng(5))
+    signs = np.random.default_rng(5).choice([-1.0, 1.0], size=(300, 12))
+    null = signs @ many / 12
+    assert not res.exact and res.n_patterns == 300
+    np.testing.assert_allclose(res.p_value, stats.p_value(null, many.mean(0)[None]), rtol=1e-12)
+    # Planted effect vs none.
+    assert stats.sign_flip_test(np.full((10, 1), 0.2) + 0.01 * rng.normal(size=(10, 1)), 2000, 0).p_value[0] < 0.01
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        stats.sign_flip_test(np.ones((1, 3)))
+
+
+def test_percentile_interval_leaves_out_nans(rng):
+    samples = rng.normal(size=(200, 3))
+    samples[::7, 1] = np.nan
+    samples[:, 2] = np.nan
+    low, high = stats.percentile_interval(samples, 0.9)
+    kept = samples[:, 1][np.isfinite(samples[:, 1])]
+    assert low[0] == pytest.approx(np.percentile(samples[:, 0], 5)) and high[1] == pytest.approx(
+        np.percentile(kept, 95)
+    )
+    assert np.isnan(low[2]) and np.isnan(high[2])
+
+
+@pytest.mark.parametrize("method", ["pearson", "cosine", "kendall_tau_a", "spearman"])
+def test_bootstrap_stimuli_other_methods_are_the_loop(rdms, method):
+    layers, brain = rdms
+    # Tied dissimilarities, so that ranks and τa meet ties within and across resampled pairs.
+    layers = layers.round(1)
+    res = stats.bootstrap_stimuli(layers, brain, method, n_boot=25, random_state=6, batch_size=10)
+    draw = np.random.default_rng(6)
+    draws = np.concatenate([draw.integers(0, 14, size=(min(10, 25 - s), 14)) for s in (0, 10, 20)])
+    iu = np.triu_indices(14, 1)
+
+    def score(a, b):
+        if method == "pearson":
+            return pearsonr(a, b)[0]
+        if method == "spearman":
+            return spearmanr(a, b)[0]
+        if method == "cosine":
+            return a @ b / np.sqrt(a @ a * (b @ b))
+        signs = np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :])  # τa by definition
+        return signs[np.triu_indices(a.size, 1)].sum() / (a.size * (a.size - 1) / 2)
+
+    for k, layer in enumerate(["a", "b"]):
+        A = layers.sel(layer=layer).values
+        expected = []
+        for s in draws:
+            keep = s[iu[0]] != s[iu[1]]
+            expected.append(score(A[s[iu[0]], s[iu[1]]][keep], brain.values[s[iu[0]], s[iu[1]]][keep]))
+        np.testing.assert_allclose(res["bootstrap"].values[:, k], expected, atol=1e-12)

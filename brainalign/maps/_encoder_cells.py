@@ -8,10 +8,9 @@ import numpy as np
 import xarray as xr
 
 from ..methods import MethodInfo
-from ..stats import p_value
+from ..stats import fold_bootstrap, fold_permutation, p_value, percentile_interval
 from ..utils import progress
 from ._cells import Cells
-from ._folds import fold_bootstrap, fold_permutation, percentile_interval
 
 
 def encoder_map(

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from .. import data
-from ..stats import bootstrap_subjects, fdr_correction, p_value
+from ..stats import bootstrap_subjects, fdr_correction, sign_flip_test
 from ..utils import check_option, check_random_state
 
 
@@ -66,27 +66,15 @@ def group_map(
         boot = bootstrap_subjects(scores, dim="subject", n_boot=n_boot, ci=ci, random_state=int(rng.integers(2**31)))
         out["ci_low"], out["ci_high"] = boot["ci_low"], boot["ci_high"]
     higher = bool(amap.attrs.get("higher_is_better", 1))
+    exact = False
     if n_perm and higher:
         by_subject = scores.transpose("subject", ...)
-        values = by_subject.values
-        if 2**n_subjects <= n_perm:  # few subjects: every sign pattern, an exact test
-            signs = 1.0 - 2.0 * ((np.arange(2**n_subjects)[:, None] >> np.arange(n_subjects)) & 1)
-        else:
-            signs = rng.choice([-1.0, 1.0], size=(n_perm, n_subjects))
-        filled = np.where(np.isfinite(values), values, 0.0)
-        counts = np.isfinite(values).sum(axis=0).astype(float)
-        counts[counts == 0] = np.nan
-        observed = filled.sum(axis=0) / counts
-        null = np.tensordot(signs, filled, axes=(1, 0)) / counts
-        if 2**n_subjects <= n_perm:  # exact: the identity is one of the enumerated patterns
-            p = np.sum(null >= observed[None] - 1e-12, axis=0) / len(signs)
-        else:
-            p = p_value(null, observed[None], "greater")
-        out["p_value"] = xr.DataArray(p, dims=by_subject.dims[1:])
+        test = sign_flip_test(by_subject.values, n_perm=n_perm, random_state=rng)
+        exact = test.exact
+        out["p_value"] = xr.DataArray(test.p_value, dims=by_subject.dims[1:])
         significant, q = fdr_correction(out["p_value"], alpha)
         out["p_fdr"], out["significant"] = q, significant
     out.attrs.update({k: v for k, v in amap.attrs.items() if k not in ("n_boot", "n_perm")})
-    exact = bool(n_perm and 2**n_subjects <= n_perm)
     out.attrs.update(
         level="group",
         n_subjects=int(n_subjects),

@@ -8,8 +8,8 @@ import numpy as np
 import xarray as xr
 
 from .. import stats
+from ..metrics.comparisons import get_comparison
 from ..utils import progress
-from ._folds import percentile_interval
 from ._score import Scorer
 
 
@@ -42,7 +42,7 @@ def rdm_statistics(
     lo, hi, p = (np.full(score.shape, np.nan) for _ in range(3))
     index = tuple(np.array(i) for i in zip(*keys, strict=True))  # (c, s, t) of every cell
     seed = int(rng.integers(2**31))
-    if n_boot and method.comparison not in stats.BOOTSTRAP_METHODS:
+    if n_boot and not get_comparison(method.comparison).resampled:
         lo, hi, _ = resampling_statistics(scorer, views, acts, score, n_boot, 0, ci, np.random.default_rng(seed))
     elif n_boot:
         boot = stats.bootstrap_stimuli(
@@ -86,7 +86,7 @@ def resampling_statistics(
             rows = rng.integers(0, n, size=n)
             xs = [B[rows] for B in scorer.blocks]
             draws.append(scores_for(scorer.represent_layers(xs), xs, rows))
-        lo, hi = percentile_interval(np.stack(draws), ci)
+        lo, hi = stats.percentile_interval(np.stack(draws), ci)
     if n_perm:
         reps = scorer.represent_layers(scorer.blocks)
         null = [

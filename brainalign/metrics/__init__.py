@@ -5,7 +5,7 @@ Submodules load on first use.
 
 import importlib
 
-_SUBMODULES = ("rsa", "trsa", "cka", "neuronwise", "knn", "shape", "ceiling")
+_SUBMODULES = ("rsa", "trsa", "cka", "neuronwise", "knn", "shape", "ceiling", "comparisons", "crossnobis")
 
 __all__ = list(_SUBMODULES)
 

@@ -150,7 +150,7 @@ def feature_groups(X: xr.DataArray, feature_dim: str, by: str | None) -> tuple[s
     return by, names, [np.flatnonzero(labels == name) for name in names]
 
 
-def _auto_by(X: xr.DataArray, feature_dim: str) -> str | None:
+def auto_by(X: xr.DataArray, feature_dim: str) -> str | None:
     if feature_dim == "unit" and "layer" in X.coords:
         return "layer"
     if feature_dim == "neuroid" and "region" in X.coords:
@@ -182,7 +182,7 @@ def as_patterns(X: Any, name: str, by: str | None = "auto", *, min_stimuli: int 
                 f"{name} must have dims ('presentation', 'unit') or ('presentation', 'neuroid'), got {X.dims}."
             )
         if by == "auto":
-            by = _auto_by(X, feature_dim)
+            by = auto_by(X, feature_dim)
         ids = np.asarray(X["stimulus_id"].values) if "stimulus_id" in X.coords else None
         if ids is not None and pd.Index(ids).has_duplicates:
             dup = pd.Index(ids)[pd.Index(ids).duplicated()].unique()[:3].tolist()
@@ -290,8 +290,6 @@ class SimilarityMethod:
     _rep_ndim: int = 1
     #: Fewest stimuli the method accepts.
     _min_stimuli: int = 3
-    #: True when higher scores mean *less* similar (distances).
-    is_distance: bool = False
 
     backend: str | Backend | None = None
 

@@ -37,7 +37,9 @@ import xarray as xr
 from ..backend import Backend
 from ..utils import check_option, validate_type
 from ._base import float_dtype, resolve_backend
-from .rsa import COMPARE_METHODS, RDM_METRICS, RSA, _as_rdm, _check_finite_rdm, _upper, _zero_diagonal
+from ._rdm import as_rdm, check_finite_rdm, zero_diagonal
+from ._rdm import upper as condensed
+from .rsa import COMPARE_METHODS, RDM_METRICS, RSA
 
 __all__ = ["TRSA", "geotopological"]
 
@@ -64,7 +66,7 @@ def _transform(be: Backend, D: Any, lower: float, upper: float, thresholds: str,
     xp = be.xp
     k, n, _ = D.shape
     if thresholds == "quantile":
-        v = be.to_numpy(_upper(be, D))
+        v = be.to_numpy(condensed(be, D))
         lo, hi = np.quantile(v, lower, axis=-1), np.quantile(v, upper, axis=-1)
     else:
         lo, hi = np.full(k, float(lower)), np.full(k, float(upper))
@@ -77,7 +79,7 @@ def _transform(be: Backend, D: Any, lower: float, upper: float, thresholds: str,
     if np.any(step):
         binary = xp.astype(D > lo_b, D.dtype)
         T = xp.where(be.asarray(step.reshape(k, 1, 1)), binary, T)
-    T = _zero_diagonal(be, T)
+    T = zero_diagonal(be, T)
     if not geodesic:
         return T
     # Floyd–Warshall over all RDMs at once: edges at the ceiling are absent, the others keep their
@@ -137,11 +139,11 @@ def geotopological(
     _check_thresholds(lower, upper, thresholds)
     validate_type("geodesic", geodesic, (bool, np.bool_), "True or False")
     be = resolve_backend(backend, rdm)
-    R = _as_rdm(rdm, "rdm")
+    R = as_rdm(rdm, "rdm")
     n = R.sizes["stimulus_id"]
     if n < 3:
         raise ValueError(f"rdm has {n} stimuli; a geo-topological transform needs at least 3.")
-    _check_finite_rdm(R.values, "rdm")
+    check_finite_rdm(R.values, "rdm")
     values = R.values.reshape(-1, n, n)
     out = be.to_numpy(_transform(be, be.asarray(values, dtype="float64"), lower, upper, thresholds, bool(geodesic)))
     out = out.reshape(R.shape)
@@ -206,5 +208,5 @@ class TRSA(RSA):
     def _rdms(self, be: Backend, arr: Any) -> Any:
         """The transformed square RDM ``(1, n, n)`` of one block, before the comparison's transform."""
         T = _transform(be, super()._rdms(be, arr), self.lower, self.upper, self.thresholds, self.geodesic)
-        _check_finite_rdm(T, "the transformed RDM", be)
+        check_finite_rdm(T, "the transformed RDM", be)
         return T

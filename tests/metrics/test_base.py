@@ -208,8 +208,10 @@ def test_stochastic_pairwise_reduces_each_item_once(rng, monkeypatch):
     items = [rng.normal(size=(4, 12, 3)) for _ in range(4)]
     expected = [[shape.stochastic_distance(a, b) for b in items] for a in items]
     calls = []
-    original = shape._reduce
-    monkeypatch.setattr(shape, "_reduce", lambda be, T: calls.append(1) or original(be, T))
+    from brainalign.metrics import _stochastic
+
+    original = _stochastic.reduce_trials
+    monkeypatch.setattr(_stochastic, "reduce_trials", lambda be, T: calls.append(1) or original(be, T))
     D = shape.pairwise(items, method="gaussian")
     assert len(calls) == 4  # once per item, not once per pair and side (12)
     np.testing.assert_allclose(D.values, np.where(np.eye(4, dtype=bool), 0.0, expected), atol=1e-12)

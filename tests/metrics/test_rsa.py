@@ -7,7 +7,7 @@ from scipy.spatial.distance import pdist, squareform
 from scipy.stats import kendalltau, pearsonr, spearmanr
 
 from brainalign import data
-from brainalign.metrics import rsa
+from brainalign.metrics import crossnobis, rsa
 
 from .conftest import TORCH_BACKENDS
 
@@ -216,7 +216,7 @@ def test_crossnobis_matches_rsatoolbox(rng, noise):
         means = np.stack([trials[ids == s].mean(0) for s in np.unique(ids)])
         resid = trials - means[np.searchsorted(np.unique(ids), ids)]
         cov = noise_mod.cov_from_residuals(resid, dof=len(trials) - 6, method=noise)
-        np.testing.assert_allclose(rsa._shrinkage_covariance(resid, len(trials) - 6, noise), cov, atol=1e-12)
+        np.testing.assert_allclose(crossnobis.shrinkage_covariance(resid, len(trials) - 6, noise), cov, atol=1e-12)
         precision = np.linalg.inv(cov)
     ref = rsr.calc_rdm(ds, method="crossnobis", descriptor="stim", cv_descriptor="run", noise=precision)
     ours = rsa.rdm(X, "crossnobis", noise=noise)

@@ -1,0 +1,244 @@
+"""RDM kernels shared by :mod:`~brainalign.metrics.rsa`, :mod:`~brainalign.metrics.trsa`,
+:mod:`~brainalign.metrics.comparisons` and :mod:`brainalign.stats` (backend arrays in and out).
+
+Square RDMs are ``(..., n, n)`` stacks; *condensed* RDMs are their upper triangles (diagonal
+excluded) ``(k, n·(n−1)/2)``, in :func:`numpy.triu_indices` order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..backend import Backend, to_numpy
+from ._base import device_of, squared_distances, unit_rows
+
+__all__ = [
+    "aligned_rdms",
+    "as_rdm",
+    "check_finite_rdm",
+    "double_centered",
+    "group_layout",
+    "labelled_rdms",
+    "n_from_length",
+    "pair_index",
+    "rankdata",
+    "rdm_kernel",
+    "square",
+    "unit_rdms",
+    "upper",
+    "zero_diagonal",
+]
+
+
+def rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None) -> Any:
+    """(n, p) patterns → (n, n) dissimilarities (backend array, X's float precision).
+
+    ``metric`` is one of ``"correlation"``, ``"cosine"``, ``"euclidean"``, ``"sqeuclidean"``. On
+    numpy, ``out`` (a float array of the right shape and precision) receives the result without an
+    intermediate copy.
+    """
+    xp = be.xp
+    if metric == "correlation":
+        X = X - xp.mean(X, axis=1, keepdims=True)
+    if metric in ("correlation", "cosine"):
+        what = "constant (zero variance)" if metric == "correlation" else "all zeros"
+        zero = f"Pattern {{row}} is {what}, so its {metric} distance is undefined; drop it or use metric='euclidean'."
+        X = unit_rows(be, X, zero)
+        D = _gram(be, X, out)
+        D *= -1.0
+        D += 1.0
+    else:
+        D = squared_distances(be, X, out=out)
+        if metric == "euclidean":
+            D = xp.sqrt(D)
+            if out is not None and not be.is_torch:
+                out[...] = D
+                D = out
+    if be.is_torch:
+        # numpy computes X @ X.T as a symmetric rank-k update (exactly symmetric); torch may not.
+        D = (D + xp.matrix_transpose(D)) / 2.0
+    return zero_diagonal(be, D)
+
+
+def _gram(be: Backend, X: Any, out: np.ndarray | None) -> Any:
+    """``X @ Xᵀ``, written into ``out`` on numpy when it is given."""
+    if out is not None and not be.is_torch:
+        return np.matmul(X, X.T, out=out)
+    return X @ be.xp.matrix_transpose(X)
+
+
+def zero_diagonal(be: Backend, D: Any) -> Any:
+    """``D`` with a zero diagonal (last two axes), in place."""
+    diagonal = be.asarray(np.arange(D.shape[-1]))
+    D[..., diagonal, diagonal] = 0.0
+    return D
+
+
+def upper(be: Backend, D: Any) -> Any:
+    """Condensed upper triangles (diagonal excluded) of a stack of square matrices ``(..., n, n)``."""
+    xp = be.xp
+    n = D.shape[-1]
+    iu0, iu1 = np.triu_indices(n, k=1)
+    flat = xp.reshape(D, (*D.shape[:-2], n * n))
+    return xp.take(flat, be.asarray(iu0 * n + iu1), axis=-1)
+
+
+def square(be: Backend, v: Any, n: int) -> Any:
+    """Condensed vectors ``(k, m)`` → symmetric matrices ``(k, n, n)`` with a zero diagonal."""
+    xp = be.xp
+    iu0, iu1 = np.triu_indices(n, k=1)
+    M = xp.zeros((v.shape[0], n * n), dtype=v.dtype, device=device_of(v))
+    M[:, be.asarray(iu0 * n + iu1)] = v
+    M[:, be.asarray(iu1 * n + iu0)] = v
+    return xp.reshape(M, (v.shape[0], n, n))
+
+
+def n_from_length(m: int) -> int:
+    """The number of stimuli ``n`` of a condensed RDM of length ``m = n·(n−1)/2``."""
+    n = round(float((1 + np.sqrt(1 + 8 * m)) / 2))
+    if n * (n - 1) // 2 != m:
+        raise ValueError(f"{m} is not the length of a condensed RDM (n·(n−1)/2).")
+    return n
+
+
+def pair_index(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Upper-triangle pairs (i < j) and the table ``cond[a, b]`` of the condensed index of pair {a, b}."""
+    iu0, iu1 = np.triu_indices(n, k=1)
+    cond = np.zeros((n, n), dtype=np.int64)
+    cond[iu0, iu1] = np.arange(iu0.size)
+    cond[iu1, iu0] = np.arange(iu0.size)
+    return iu0, iu1, cond
+
+
+def rankdata(be: Backend, V: Any) -> Any:
+    """Average ranks (ties get the mean of their ranks, from 1) along the last axis of ``(k, m)``.
+
+    One sort per row: the sorted values give the runs of ties, each run's average rank is written
+    back through the sort order (a scatter, not a second argsort). Equals
+    :func:`scipy.stats.rankdata` (``method="average"``) on numpy and torch; float32 input gives
+    float32 ranks (exact while ``m < 2**23``), anything else float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brainalign.backend import get_backend
+    >>> rankdata(get_backend("numpy"), np.array([[3.0, 1.0, 3.0, 2.0]])).tolist()
+    [[3.5, 1.0, 3.5, 2.0]]
+    """
+    xp = be.xp
+    k, m = V.shape
+    dev = device_of(V)
+    dtype = V.dtype if V.dtype in (xp.float32, xp.float64) else xp.float64
+    order = xp.argsort(V, axis=-1)
+    sv = xp.take_along_axis(V, order, axis=-1)
+    distinct = sv[:, 1:] != sv[:, :-1]
+    del sv
+    if bool(be.to_numpy(xp.all(distinct))):  # no ties (the usual RDM): the sorted ranks are 1 … m
+        ranks_sorted = xp.broadcast_to(xp.arange(1, m + 1, dtype=dtype, device=dev)[None, :], (k, m))
+    else:
+        true = xp.ones((k, 1), dtype=xp.bool, device=dev)
+        starts = xp.reshape(xp.concat([true, distinct], axis=-1), (-1,))  # first of each run of ties
+        first = xp.nonzero(starts)[0]  # flat positions of the runs' first elements, ascending
+        last = xp.concat([first[1:], xp.asarray([k * m], dtype=first.dtype, device=dev)]) - 1
+        # Twice the average 1-based rank of each run, as an integer: first + last + 2 − 2·(row offset).
+        twice = first + last + 2 - 2 * ((first // m) * m)
+        run = xp.cumulative_sum(xp.astype(starts, xp.int64)) - 1
+        ranks_sorted = xp.astype(xp.take(twice, run), dtype) / 2.0
+        del run
+    del distinct
+    rows = xp.arange(k, dtype=order.dtype, device=dev)[:, None] * m
+    out = xp.empty((k * m,), dtype=dtype, device=dev)
+    out[xp.reshape(order + rows, (-1,))] = xp.reshape(ranks_sorted, (-1,))
+    return xp.reshape(out, (k, m))
+
+
+def unit_rdms(be: Backend, V: Any, what: str, center: bool = True) -> Any:
+    """Condensed RDMs ``(k, m)`` centred (unless ``center=False``) and scaled to unit norm; a
+    constant RDM is a ValueError naming ``what``."""
+    if center:
+        V = V - be.xp.mean(V, axis=-1, keepdims=True)
+    return unit_rows(
+        be, V, f"{what}: an RDM whose dissimilarities are all equal (or all zero) has no defined correlation or cosine."
+    )
+
+
+def double_centered(be: Backend, v: Any, n: int) -> Any:
+    """Whitening of Diedrichsen et al. (2021) under i.i.d. noise: the centred RDM as a
+    double-centred second-moment matrix, flattened ``(k, n·n)``."""
+    xp = be.xp
+    v = v - xp.mean(v, axis=-1, keepdims=True)
+    G = -0.5 * square(be, v, n)
+    G = G - xp.mean(G, axis=-1, keepdims=True)
+    G = G - xp.mean(G, axis=-2, keepdims=True)
+    return xp.reshape(G, (G.shape[0], n * n))
+
+
+# ------------------------------------------------------------------------------ labelled RDMs
+def labelled_rdms(mats: np.ndarray, ids: np.ndarray, group_dim: str | None, names: list, attrs: dict) -> xr.DataArray:
+    """Square RDMs ``(groups, n, n)`` → a labelled RDM (the group dim dropped when ``group_dim`` is None)."""
+    coords: dict[str, Any] = {"stimulus_id": ids, "stimulus_id_2": ids}
+    if group_dim is None:
+        return xr.DataArray(mats[0], dims=("stimulus_id", "stimulus_id_2"), coords=coords, attrs=attrs)
+    coords[group_dim] = np.asarray(names)
+    return xr.DataArray(mats, dims=(group_dim, "stimulus_id", "stimulus_id_2"), coords=coords, attrs=attrs)
+
+
+def as_rdm(D: Any, name: str) -> xr.DataArray:
+    """A labelled RDM (or stack), from a labelled one or from square matrices ``(..., n, n)``."""
+    if isinstance(D, xr.DataArray):
+        if D.dims[-2:] != ("stimulus_id", "stimulus_id_2"):
+            raise ValueError(f"{name} must end with dims ('stimulus_id', 'stimulus_id_2'), got {D.dims}.")
+        return D
+    arr = to_numpy(D).astype(float, copy=False)
+    if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2]:
+        raise ValueError(f"{name} must be a square matrix (or a stack of them), got shape {arr.shape}.")
+    ids = np.arange(arr.shape[-1])
+    dims = (*(f"{name}_group_{i}" for i in range(arr.ndim - 2)), "stimulus_id", "stimulus_id_2")
+    return xr.DataArray(arr, dims=dims, coords={"stimulus_id": ids, "stimulus_id_2": ids})
+
+
+def aligned_rdms(rdm_a: Any, rdm_b: Any) -> tuple[xr.DataArray, xr.DataArray]:
+    """Both RDMs labelled, ``rdm_b`` in ``rdm_a``'s stimulus order; checked."""
+    A, B = as_rdm(rdm_a, "rdm_a"), as_rdm(rdm_b, "rdm_b")
+    ids_a, ids_b = pd.Index(A["stimulus_id"].values), pd.Index(B["stimulus_id"].values)
+    for label, R, ids in (("rdm_a", A, ids_a), ("rdm_b", B, ids_b)):
+        if not ids.equals(pd.Index(R["stimulus_id_2"].values)):
+            raise ValueError(f"{label} must have the same stimulus ids, in the same order, on both axes.")
+    if len(ids_a) != len(ids_b) or not ids_a.sort_values().equals(ids_b.sort_values()):
+        raise ValueError(
+            f"rdm_a and rdm_b have different stimuli ({len(ids_a)} vs {len(ids_b)}; e.g. "
+            f"{list(ids_a.difference(ids_b)[:3]) or list(ids_b.difference(ids_a)[:3])} not in both). "
+            "Compute both RDMs on the same stimuli."
+        )
+    if not ids_a.equals(ids_b):
+        B = B.sel(stimulus_id=ids_a.values, stimulus_id_2=ids_a.values)
+    if len(ids_a) < 3:
+        raise ValueError("RDMs need at least 3 stimuli to be compared.")
+    for label, R in (("rdm_a", A), ("rdm_b", B)):
+        check_finite_rdm(R.values, label)
+    return A, B
+
+
+def group_layout(A: xr.DataArray, B: xr.DataArray) -> tuple[tuple, tuple, dict, xr.DataArray]:
+    """Result dims, shape and coords of comparing every RDM of ``A`` with every RDM of ``B``; ``B``
+    with its group dims that clash with ``A``'s (e.g. layer × layer) renamed with a ``_2`` suffix."""
+    ga = A.dims[:-2]
+    B = B.rename({d: f"{d}_2" for d in B.dims[:-2] if d in ga})
+    gb = B.dims[:-2]
+    coords = {d: A[d].values for d in ga if d in A.coords} | {d: B[d].values for d in gb if d in B.coords}
+    shape = tuple(A.sizes[d] for d in ga) + tuple(B.sizes[d] for d in gb)
+    return ga + gb, shape, coords, B
+
+
+def check_finite_rdm(values: Any, label: str, be: Backend | None = None) -> None:
+    """Refuse NaN/inf dissimilarities (``values`` on the backend ``be`` when given, else numpy)."""
+    finite = np.all(np.isfinite(values)) if be is None else bool(be.to_numpy(be.xp.all(be.xp.isfinite(values))))
+    if not finite:
+        raise ValueError(
+            f"{label} contains NaN or infinite dissimilarities (infinite geodesic distances mean the "
+            "thresholded graph is disconnected: raise trsa's upper threshold)."
+        )
