@@ -6,6 +6,7 @@ from scipy.spatial.distance import cdist
 
 from brainalign import data, registry
 from brainalign.backend import get_backend
+from brainalign.methods import method_info
 from brainalign.metrics import _base, knn, rsa, shape
 
 from .conftest import TORCH_BACKENDS
@@ -53,7 +54,7 @@ def test_float32_with_float64_on_torch(XY, backend, name, options):
         # Tensors stay on their device (backend=None follows them).
         tensors = registry.get(name, **options)(torch.as_tensor(a, device=device), torch.as_tensor(b, device=device))
         assert tensors == pytest.approx(ref, abs=F32_ATOL)
-    if not getattr(method, "needs_trials", False):
+    if method_info(method).kernels in ("represent", "rdm"):
         # Batched: a stack of float32 layers against a float64 region, as alignment_map calls it.
         X32 = X.astype(np.float32)
         X32b = X32[:, [5, 4, 3, 2, 1, 0]]
