@@ -111,7 +111,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_identify(args: argparse.Namespace) -> int:
     _headless()
-    from .runner import identify, install_sigterm_handler
+    from .identify_config import identify
+    from .runner import install_sigterm_handler
 
     install_sigterm_handler()
     result, files = identify(args.config, scheduler=args.scheduler, overwrite=args.overwrite)

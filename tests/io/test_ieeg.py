@@ -203,10 +203,10 @@ def test_high_gamma_downsampling_keeps_each_runs_start_time():
 def test_channels_are_picked_before_data_are_read(tmp_path, monkeypatch):
     path, stored = _write_bids(tmp_path)
     seen = []
-    from brainalign.io import _from_mne
+    from brainalign.io.ieeg import _load as ieeg_load
 
-    real = _from_mne.from_mne
-    monkeypatch.setattr(_from_mne, "from_mne", lambda inst, **kw: seen.append(inst) or real(inst, **kw))
+    real = ieeg_load.from_mne
+    monkeypatch.setattr(ieeg_load, "from_mne", lambda inst, **kw: seen.append(inst) or real(inst, **kw))
     rec = ieeg.load_ieeg(path)
     inst = seen[-1]
     assert "EKG" not in inst.ch_names and not inst.preload  # never loaded: from_mne reads the picked channels

@@ -11,7 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from ...utils import check_option
-from .. import _from_mne
+from .._from_mne import from_mne
 from .._bids import Sidecars
 from .._checks import check_number, check_text
 from .._mne import IEEG_TYPES, import_mne, pick_indices, read_mne
@@ -174,7 +174,7 @@ def load_ieeg(
     else:
         ch_types = dict(zip(inst.ch_names, inst.get_channel_types(), strict=True))
         regions = {ch: contact_regions.get(ch, ch_types[ch]) for ch in picked}
-    rec = _from_mne.from_mne(inst, region=regions, picks=picks, modality="ieeg", **kwargs)
+    rec = from_mne(inst, region=regions, picks=picks, modality="ieeg", **kwargs)
     rec.attrs.update(reference=ref_label, source_file=str(path))
     if band is not None:
         lo, hi = check_band(band)  # the band-pass before the envelope, not the envelope's own spectrum
