@@ -86,7 +86,7 @@ def main() -> None:
     )
     t0 = time.perf_counter()
     amap = brainalign.alignment_map(
-        acts, rec, RidgeEncoder(alphas=alphas, cv=5, backend=args.backend), cv=folds, ceiling=False
+        acts, rec, brainalign.Encoding(RidgeEncoder(alphas=alphas, cv=5, backend=args.backend), cv=folds), ceiling=False
     )
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
