@@ -11,9 +11,9 @@ import pandas as pd
 import xarray as xr
 
 from ...utils import check_option
-from .._from_mne import from_mne
 from .._bids import Sidecars
 from .._checks import check_number, check_text
+from .._from_mne import from_mne
 from .._mne import IEEG_TYPES, import_mne, pick_indices, read_mne
 from ._envelope import ENVELOPE_SIGMA, check_band, high_gamma
 from ._reference import keep_needed, rereference
