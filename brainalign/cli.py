@@ -91,7 +91,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         needs = [k for k in ("trials", "tokens", "unit_correspondence") if getattr(info, f"needs_{k}")]
         print(
             f"  {name:<18}{info.family:<11}{'higher' if info.higher_is_better else 'lower':<7}"
-            f"{'+'.join(needs) or '-':<12}{info.ceiling:<27}"
+            f"{'+'.join(needs) or '-':<21}{info.ceiling:<27}"
             f"{'bootstrap+permutation' if info.resampling else 'none'}{'  accepts RDMs' if info.accepts_rdms else ''}"
         )
     return 0
