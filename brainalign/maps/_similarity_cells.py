@@ -12,8 +12,8 @@ from ..methods import MethodInfo
 from ..utils import logger, progress
 from ._ceiling import similarity_ceiling
 from ._cells import Cells
-from ._score import Scorer
 from ._statistics import rdm_statistics, resampling_statistics
+from .scoring import Scorer
 
 
 def trials_needed(recording: xr.DataArray, name: str) -> None:

@@ -10,7 +10,7 @@ import xarray as xr
 from .. import stats
 from ..metrics.comparisons import get_comparison
 from ..utils import progress
-from ._score import Scorer
+from .scoring import Scorer
 
 
 def rdm_statistics(

@@ -353,6 +353,9 @@ def score_groups(
     input is checked and put on the backend once; each group is represented once; all pairs are
     compared in one batched call.
     """
+    from ..maps.scoring import Scorer
+    from ..methods import method_info
+
     method._check()
     by_x, by_y = by if isinstance(by, tuple) else (by, by)
     px = as_patterns(X, names[0], by_x, min_stimuli=method._min_stimuli)
@@ -362,16 +365,22 @@ def score_groups(
     arr_x, arr_y = to_backend(be, px.values), to_backend(be, py.values)
     if rows is not None:
         arr_y = be.xp.take(arr_y, be.asarray(rows), axis=0)
-    # The blocks are checked: straight to _represent (through represent for a subclass that
-    # overrides represent itself).
+    # The blocks are checked and on the backend: straight to _represent (through represent for a
+    # subclass that overrides represent itself).
     checked = type(method)._represent is not SimilarityMethod._represent
-
-    def represent(block: Any) -> Any:
-        return method._represent(be, block) if checked else method.represent(block)
-
-    reps_x = [represent(columns(be, arr_x, cols)) for cols in px.index]
-    reps_y = [represent(columns(be, arr_y, cols)) for cols in py.index]
-    scores = method.compare_represented(reps_x, reps_y)
+    # The map engine's kernel: every group of X represented once, all pairs compared in one call.
+    scorer = Scorer(
+        method,
+        method_info(method),
+        type(method).__name__,
+        [columns(be, arr_x, cols) for cols in px.index],
+        list(px.names),
+        "raise",
+        label=px.group_dim or names[0],
+        represent=(lambda block: method._represent(be, block)) if checked else None,
+        stack=False,
+    )
+    scores = scorer.scores_many([columns(be, arr_y, cols) for cols in py.index])
     return scores_array(scores, px, py, attrs=method_attrs(method))
 
 

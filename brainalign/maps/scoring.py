@@ -1,4 +1,5 @@
-"""The engine's kernel: represent every layer once, then score one cell against all layers."""
+"""The engine's kernel (public: the metric functions use it too): represent every layer once, then
+score cells against all layers."""
 
 from __future__ import annotations
 
@@ -26,25 +27,38 @@ class Scorer:
     """
 
     def __init__(
-        self, method: Any, info: MethodInfo, name: str, blocks: list[np.ndarray], layers: list[str], on_error: str
+        self,
+        method: Any,
+        info: MethodInfo,
+        name: str,
+        blocks: list[Any],
+        layers: list[Any],
+        on_error: str,
+        *,
+        label: str = "layer",
+        represent: Any = None,
+        stack: bool = True,
     ) -> None:
         self.method, self.info, self.name = method, info, name
-        self.blocks, self.layers = blocks, layers
+        #: How a block is represented (default ``method.represent``; a caller whose blocks are
+        #: already checked and on the backend may pass a faster path).
         self.batched = info.kernels in ("represent", "rdm") and not info.needs_trials
+        self.represent = represent if represent is not None else method.represent if self.batched else None
+        self.blocks, self.layers = blocks, layers
         self.usable = np.ones(len(blocks), dtype=bool)  # layers the method can represent
         self.reps = None
         if self.batched:
             reps = []
-            for k, B in enumerate(progress(blocks, desc=f"{name}: layers")):
+            for k, B in enumerate(progress(blocks, desc=f"{name}: {label}s", disable=len(blocks) < 4)):
                 try:
-                    reps.append(method.represent(B))
+                    reps.append(self.represent(B))
                 except ValueError as err:
-                    message = f"{name}: layer {layers[k]!r}: {err}"
+                    message = f"{name}: {label} {layers[k]!r}: {err}" if layers[k] is not None else str(err)
                     if on_error == "raise":
                         raise ValueError(message) from err
                     logger.warning("%s (scored NaN)", message)
                     self.usable[k] = False
-            self.reps = stacked(reps) if reps else None
+            self.reps = (stacked(reps) if stack else reps) if reps else None
 
     @property
     def n_stimuli(self) -> int:
@@ -52,7 +66,7 @@ class Scorer:
 
     def represent_layers(self, blocks: list[np.ndarray]) -> Any:
         """The stacked representations of (resampled) layer blocks; None for unbatched methods."""
-        return stacked([self.method.represent(B) for B in blocks]) if self.batched else None
+        return stacked([self.represent(B) for B in blocks]) if self.batched else None
 
     def scores(self, Y: np.ndarray, reps: Any = None, blocks: list[np.ndarray] | None = None) -> np.ndarray:
         """Scores ``(layer,)`` of one cell's data ``Y`` against every layer (NaN for layers the method
@@ -62,6 +76,17 @@ class Scorer:
             out = np.full(len(self.blocks), np.nan)
             if reps is not None:
                 usable = self.usable if len(out) == self.usable.size and reps is self.reps else slice(None)
-                out[usable] = np.asarray(self.method.compare_represented(reps, self.method.represent(Y)))[:, 0]
+                out[usable] = np.asarray(self.method.compare_represented(reps, self.represent(Y)))[:, 0]
             return out
         return np.array([self.method(B, Y) for B in (self.blocks if blocks is None else blocks)], dtype=float)
+
+    def scores_many(self, Ys: list[Any]) -> np.ndarray:
+        """Scores ``(layer, len(Ys))`` of every layer against several cells' data in one batched
+        call (what :func:`brainalign.metrics` functions return for feature groups)."""
+        if not self.batched:
+            return np.stack([self.scores(Y) for Y in Ys], axis=1)
+        out = np.full((len(self.blocks), len(Ys)), np.nan)
+        if self.reps is not None:
+            reps_y = [self.represent(Y) for Y in Ys]
+            out[self.usable] = np.asarray(self.method.compare_represented(self.reps, reps_y))
+        return out
