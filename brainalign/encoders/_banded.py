@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..backend import get_backend
 from ..methods import MethodInfo
-from ..utils import check_option, check_random_state, logger
+from ..utils import check_option, check_random_state, fill_doc, logger
 from ._base import (
     DEFAULT_ALPHAS,
     check_alphas,
@@ -70,6 +70,7 @@ def r2_split(Y: np.ndarray, parts: np.ndarray) -> np.ndarray:
     return np.where((Yc**2).sum(0) > 0, out, 0.0)
 
 
+@fill_doc
 class BandedRidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Ridge over several feature spaces ("bands"), with one regularisation per band and target.
 
@@ -99,7 +100,7 @@ class BandedRidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, B
     fit_intercept : bool
     solver : {"auto", "primal", "kernel"}
         ``"auto"``: primal when n_samples ≥ n_features, else kernel.
-    backend : {"auto", "numpy", "torch", "torch_cuda"}
+    %(encoder_backend)s
     memory_budget : float, int or str
         Device memory the fit may use (fraction of free memory, bytes, or "8GB").
     n_targets_batch : int, optional

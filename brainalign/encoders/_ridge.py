@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..backend import get_backend
 from ..methods import MethodInfo
-from ..utils import check_option, logger
+from ..utils import check_option, fill_doc, logger
 from ._base import (
     DEFAULT_ALPHAS,
     check_alphas,
@@ -64,6 +64,7 @@ class LinearPredictMixin:
         return tags
 
 
+@fill_doc
 class RidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEstimator):
     """Ridge regression from features to every target, one regularisation per target.
 
@@ -96,8 +97,7 @@ class RidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEst
         (of the kernel XXᵀ when features outnumber samples) reused for every alpha.
         ``"himalaya"``: himalaya's ``RidgeCV`` (n_samples ≥ n_features) or ``KernelRidgeCV``,
         same results, slower; no ``standardize``.
-    backend : {"auto", "numpy", "torch", "torch_cuda"}
-        Where to compute (``"auto"``: the GPU when torch sees one, else numpy).
+    %(encoder_backend)s
     memory_budget : float, int or str
         Device memory the fit may use: a fraction of free memory (default 0.6), bytes, or a
         size such as ``"8GB"``. Targets are processed in batches that fit it.

@@ -21,7 +21,7 @@ import xarray as xr
 
 from ..backend import Backend, is_tensor
 from ..methods import MethodInfo
-from ..utils import check_count, check_option, progress, validate_type
+from ..utils import check_count, check_option, fill_doc, progress, validate_type
 from ._base import SimilarityMethod, common_dtype, device_of, match_ids, to_backend
 
 __all__ = ["STOCHASTIC_METHODS", "StochasticShape", "check_alpha", "reduce_trials", "stochastic_distance"]
@@ -199,6 +199,7 @@ def _stochastic(be: Backend, TX: Any, TY: Any, alpha: float, method: str, n_iter
     return _energy(be, TX, TY, n_iter, tol)
 
 
+@fill_doc
 class StochasticShape(SimilarityMethod):
     """Stochastic shape metric as an alignment method (a *distance*: lower is more similar).
 
@@ -214,8 +215,7 @@ class StochasticShape(SimilarityMethod):
         The ground metric.
     n_iter, tol : int, float
         Iterations and relative tolerance of the rotation fit.
-    backend : str, optional
-        Where to compute; ``None`` follows the input arrays.
+    %(backend)s
 
     Examples
     --------
@@ -299,6 +299,7 @@ class StochasticShape(SimilarityMethod):
         return self._distance(be, RX, RY)
 
 
+@fill_doc
 def stochastic_distance(
     X_trials: xr.DataArray | np.ndarray | Any,
     Y_trials: xr.DataArray | np.ndarray | Any,
@@ -324,8 +325,7 @@ def stochastic_distance(
         Gaussian 2-Wasserstein/Bures form, or energy distance.
     n_iter, tol : int, float
         Iterations and relative tolerance of the rotation fit.
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(backend)s
 
     Returns
     -------

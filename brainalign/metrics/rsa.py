@@ -29,7 +29,7 @@ import xarray as xr
 
 from ..backend import Backend
 from ..methods import MethodInfo
-from ..utils import check_option
+from ..utils import check_option, fill_doc
 from ._base import SimilarityMethod, as_patterns, columns, float_dtype, resolve_backend, to_backend
 from ._rdm import aligned_rdms, as_rdm, check_finite_rdm, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
 from .comparisons import COMPARISONS, get_comparison
@@ -125,6 +125,7 @@ def rdm(
     return labelled_rdms(out, ids, p.group_dim, p.names, {"metric": metric})
 
 
+@fill_doc
 def compare(
     rdm_a: xr.DataArray | np.ndarray | Any,
     rdm_b: xr.DataArray | np.ndarray | Any,
@@ -148,8 +149,7 @@ def compare(
         O(m log m)); cosine similarity (no centring); Pearson correlation after whitening the
         RDMs under i.i.d. pattern noise (Diedrichsen et al. 2021; rsatoolbox's ``corr_cov``):
         the correlation of the double-centred second-moment matrices of the centred RDMs.
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(backend)s
 
     Returns
     -------
@@ -256,6 +256,7 @@ def noise_ceiling(
     return NoiseCeiling(float(np.mean(lower)), float(np.mean(high)))
 
 
+@fill_doc
 class RSA(SimilarityMethod):
     """RSA as an alignment method: RDM of each representation, then their comparison.
 
@@ -266,8 +267,7 @@ class RSA(SimilarityMethod):
         averages, so it is not available here).
     compare : str
         RDM comparison (see :func:`compare`).
-    backend : str, optional
-        Where to compute; ``None`` follows the input arrays.
+    %(backend)s
 
     Examples
     --------

@@ -110,6 +110,7 @@ def _distance(norm_a: float, norm_b: float, inner: Any, method: str) -> np.ndarr
     return np.sqrt(np.maximum(norm_a**2 + norm_b**2 - 2.0 * inner, 0.0))
 
 
+@fill_doc
 class Shape(SimilarityMethod):
     """Generalized shape metric as an alignment method (a *distance*: lower is more similar).
 
@@ -121,8 +122,7 @@ class Shape(SimilarityMethod):
         The ground metric.
     group : {"orthogonal", "permutation"}
         Alignment by rotations, or by permutations of units (``alpha`` must then be 1).
-    backend : str, optional
-        Where to compute; ``None`` follows the input arrays.
+    %(backend)s
 
     Examples
     --------
@@ -242,6 +242,7 @@ def distance(
     return score_groups(Shape(alpha, method, group, backend), X, Y, by=by)
 
 
+@fill_doc
 def pairwise(
     list_of_X: Sequence[Any],
     alpha: float = 1.0,
@@ -267,8 +268,7 @@ def pairwise(
         A generalized shape metric, or a stochastic one.
     names : sequence, optional
         Labels of the representations (default ``0 … N−1``).
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(backend)s
 
     Returns
     -------

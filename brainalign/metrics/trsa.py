@@ -35,7 +35,7 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
-from ..utils import check_option, validate_type
+from ..utils import check_option, fill_doc, validate_type
 from ._base import float_dtype, resolve_backend
 from ._rdm import as_rdm, check_finite_rdm, zero_diagonal
 from ._rdm import upper as condensed
@@ -90,6 +90,7 @@ def _transform(be: Backend, D: Any, lower: float, upper: float, thresholds: str,
     return G
 
 
+@fill_doc
 def geotopological(
     rdm: xr.DataArray | np.ndarray | Any,
     lower: float = 0.1,
@@ -117,8 +118,7 @@ def geotopological(
         ``upper`` to connect them).
     thresholds : {"quantile", "absolute"}
         How ``lower`` and ``upper`` are read.
-    backend : str, optional
-        Where to compute; ``None`` follows the input.
+    %(backend)s
 
     Returns
     -------
@@ -156,6 +156,7 @@ def geotopological(
     return R.copy(data=out).assign_attrs(attrs)
 
 
+@fill_doc
 class TRSA(RSA):
     """Topological RSA as an alignment method: RDMs, their geo-topological transform, comparison.
 
@@ -169,8 +170,7 @@ class TRSA(RSA):
         RDM dissimilarity (see :func:`brainalign.metrics.rsa.rdm`).
     compare : str
         RDM comparison (see :func:`brainalign.metrics.rsa.compare`).
-    backend : str, optional
-        Where to compute; ``None`` follows the input arrays.
+    %(backend)s
 
     Examples
     --------

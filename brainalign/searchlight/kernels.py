@@ -259,6 +259,7 @@ def _as_condensed(be: Backend, R: Any) -> Any:
     return be.asarray(arr)
 
 
+@fill_doc
 def compare_cells(
     cell_rdms: Any | Iterable[tuple[slice, Any]],
     layer_rdms: Any,
@@ -281,8 +282,7 @@ def compare_cells(
     layer_rdms : array or xarray.DataArray
         Condensed ``(n_layers, m)``, square ``(n_layers, n, n)``, or one RDM.
     compare : {"spearman", "pearson", "cosine"}
-    backend : str, optional
-        Where to compute; ``None`` follows the cell RDMs.
+    %(backend)s
 
     Returns
     -------

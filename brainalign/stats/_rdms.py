@@ -15,7 +15,7 @@ from ..backend import Backend
 from ..metrics._base import resolve_backend
 from ..metrics._rdm import aligned_rdms, group_layout, pair_index, square, upper
 from ..metrics.comparisons import get_comparison, list_comparisons
-from ..utils import check_count, check_option, check_random_state, progress
+from ..utils import check_count, check_option, check_random_state, fill_doc, progress
 from ._pvalues import ALTERNATIVES, check_ci, p_value
 
 __all__ = ["BOOTSTRAP_METHODS", "bootstrap_stimuli", "permutation_test"]
@@ -24,6 +24,7 @@ __all__ = ["BOOTSTRAP_METHODS", "bootstrap_stimuli", "permutation_test"]
 BOOTSTRAP_METHODS = list_comparisons(resampled=True)
 
 
+@fill_doc
 def permutation_test(
     rdm_a: xr.DataArray | np.ndarray,
     rdm_b: xr.DataArray | np.ndarray,
@@ -56,8 +57,7 @@ def permutation_test(
         Seed of the permutations.
     batch_size : int
         Permutations gathered at once (memory: ``batch_size × n_pairs`` values).
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(backend)s
 
     Returns
     -------
@@ -128,6 +128,7 @@ def _dataset(dims: tuple, shape: tuple, coords: dict, cells: dict, samples: tupl
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
+@fill_doc
 def bootstrap_stimuli(
     rdm_a: xr.DataArray | np.ndarray,
     rdm_b: xr.DataArray | np.ndarray,
@@ -160,8 +161,7 @@ def bootstrap_stimuli(
         Seed of the resampling.
     batch_size : int
         Bootstrap samples computed at once.
-    backend : str, optional
-        Where to compute; ``None`` follows the inputs.
+    %(backend)s
 
     Returns
     -------
