@@ -25,7 +25,8 @@ def test_import_is_light(statement):
 
 def test_lazy_attributes():
     assert callable(brainalign.alignment_map)
-    assert brainalign.data.validate is not None
+    assert brainalign.data.validate.__module__ == "brainalign.data._schema"
+    assert brainalign.stats.p_value.__module__.startswith("brainalign.stats")
     with pytest.raises(AttributeError, match="no attribute"):
         brainalign.not_a_thing  # noqa: B018
 
