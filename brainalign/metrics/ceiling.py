@@ -14,7 +14,6 @@ data; :func:`brainalign.encode` divides by these.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ import xarray as xr
 from ..utils import check_random_state
 from .columns import pearson_columns
 
-__all__ = ["half_averages", "reliability", "spearman_brown", "split_half"]
+__all__ = ["half_averages", "reliability", "spearman_brown", "split_half", "split_masks"]
 
 
 def spearman_brown(r: Any, factor: float = 2.0) -> Any:
@@ -173,14 +172,11 @@ def split_half(
     trials, c = trials[usable], counts[usable]
     j = np.arange(n_rep)[None, :]
     rs = np.empty((n_splits, values.shape[1]))
+    available = j < c[:, None]
     for k in range(n_splits):
-        keys = np.where(j < c[:, None], rng.random((len(c), n_rep)), np.inf)  # shuffle real repetitions only
-        shuffled = np.take_along_axis(trials, np.argsort(keys, axis=1)[..., None], axis=1)
-        cut = c // 2 + (c % 2) * rng.integers(2, size=len(c))
-        in_a = (j < cut[:, None])[..., None]
-        in_b = ((j >= cut[:, None]) & (j < c[:, None]))[..., None]
-        half_a = (shuffled * in_a).sum(1) / cut[:, None]
-        half_b = (shuffled * in_b).sum(1) / (c - cut)[:, None]
+        in_a, in_b = split_masks(available, rng)
+        half_a = (trials * in_a[..., None]).sum(1) / in_a.sum(1)[:, None]
+        half_b = (trials * in_b[..., None]).sum(1) / in_b.sum(1)[:, None]
         rs[k] = pearson_columns(half_a, half_b)
     r = rs.mean(0)
     out = spearman_brown(r) if correction else r
@@ -210,19 +206,37 @@ def reliability(recording: xr.DataArray, stimuli: np.ndarray, *, random_state: A
     return np.asarray(rho.values).reshape(values.shape[len(lead) :])
 
 
+def split_masks(available: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The one split rule of every split-half ceiling: each stimulus' trials in two random halves.
+
+    ``available`` marks the trials each stimulus has (stimulus × repetition slot). Each
+    stimulus' available trials are shuffled and cut in two halves whose sizes differ by at most
+    one (the larger half drawn at random for odd counts). Returns the two boolean masks.
+    """
+    n_stim, n_rep = available.shape
+    c = available.sum(axis=1)
+    keys = np.where(available, rng.random((n_stim, n_rep)), np.inf)  # shuffle real repetitions only
+    rank = np.argsort(np.argsort(keys, axis=1), axis=1)  # each slot's place in the shuffled order
+    cut = c // 2 + (c % 2) * rng.integers(2, size=n_stim)
+    in_a = available & (rank < cut[:, None])
+    return in_a, available & ~in_a
+
+
 def half_averages(trials: xr.DataArray, rng: np.random.Generator) -> tuple[xr.DataArray, xr.DataArray] | None:
-    """Two averages of a random half of the trials each (None when fewer than 3 stimuli remain)."""
-    order = rng.permutation(trials.sizes["repetition"])
-    half = trials.sizes["repetition"] // 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # stimuli with fewer trials
-        a = trials.isel(repetition=order[:half]).mean("repetition", skipna=True)
-        b = trials.isel(repetition=order[half:]).mean("repetition", skipna=True)
-    keep = np.isfinite(a.values).reshape(a.sizes["presentation"], -1).all(axis=1) & np.isfinite(b.values).reshape(
-        b.sizes["presentation"], -1
-    ).all(axis=1)
+    """Two averages of a random half of each stimulus' trials (:func:`split_masks`); stimuli with
+    fewer than two trials are left out (None when fewer than 3 stimuli remain)."""
+    order = ["presentation", "neuroid", *(["latency"] if "latency" in trials.dims else [])]
+    T = trials.transpose("presentation", "repetition", *order[1:])
+    values = T.values
+    available = np.isfinite(values.reshape(*values.shape[:2], -1)).all(axis=2)
+    keep = available.sum(axis=1) >= 2
     if keep.sum() < 3:
         return None
-    a, b = a.isel(presentation=keep), b.isel(presentation=keep)
-    order = ["presentation", "neuroid", *(["latency"] if "latency" in a.dims else [])]
-    return a.transpose(*order), b.transpose(*order)
+    values, available = values[keep], available[keep]
+    in_a, in_b = split_masks(available, rng)
+    shape = (*in_a.shape, *([1] * (values.ndim - 2)))
+    filled = np.where(np.isfinite(values), values, 0.0)
+    a = (filled * in_a.reshape(shape)).sum(1) / in_a.sum(1).reshape(-1, *shape[2:])
+    b = (filled * in_b.reshape(shape)).sum(1) / in_b.sum(1).reshape(-1, *shape[2:])
+    kept = T.isel(presentation=keep, repetition=0, drop=True)
+    return kept.copy(data=a).transpose(*order), kept.copy(data=b).transpose(*order)
