@@ -1,6 +1,6 @@
 """Time of keep_samples + stats.pairwise on RDM input (issue 16): n_boot resamples, layers × subjects' RDMs.
 
-    python benchmarks/bench_pairwise.py --n-boot 1000 --layers 20 --rdms 5 --stimuli 92
+python benchmarks/bench_pairwise.py --n-boot 1000 --layers 20 --rdms 5 --stimuli 92
 """
 
 import argparse
