@@ -89,7 +89,8 @@ class MethodInfo:
     ceiling : str
         The noise-ceiling rule (see :data:`CEILINGS`).
     accepts_rdms : bool
-        The method can take brain RDMs (``data.rdms``) in place of a recording.
+        The method can take brain RDMs (``data.rdms``) in place of a recording (it then has
+        ``kernels="rdm"`` and a ``prepare_rdm(R)`` method: a given RDM as it compares it).
     resampling : bool
         Bootstrap CIs and permutation p-values are defined for it.
     multi_layer : bool
@@ -251,6 +252,11 @@ def validate_method(method: Any, name: str | None = None) -> MethodInfo:
         raise TypeError(
             f"method {label!r} declares kernels={info.kernels!r} but lacks {missing}; a {info.kernels!r} method "
             f"provides {list(_REQUIRED[info.kernels])}."
+        )
+    if info.accepts_rdms and (info.kernels != "rdm" or not hasattr(method, "prepare_rdm")):
+        raise TypeError(
+            f"method {label!r} declares accepts_rdms=True, which needs kernels='rdm' and a prepare_rdm(R) method "
+            "(a given square RDM as the method compares it)."
         )
     return info
 

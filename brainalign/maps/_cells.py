@@ -125,7 +125,7 @@ class Cells:
         ]
 
     def dataset(self, values: dict[str, np.ndarray], layers: list[str], latency: np.ndarray | None) -> xr.Dataset:
-        """Arrays over ``(layer, cell, subject[, latency])`` (or without ``layer``) → the map Dataset."""
+        """Arrays over ``([sample, ]layer, cell, subject[, latency])`` (or without ``layer``) → the map Dataset."""
         coords: dict[str, Any] = {
             "layer": np.asarray(layers, dtype=object),
             self.dim: np.asarray(self.labels),
@@ -136,8 +136,8 @@ class Cells:
             coords["latency"] = np.asarray(latency, dtype=float)
             tail.append("latency")
         out = xr.Dataset(coords=coords)
-        for key, arr in values.items():
-            dims = tail if arr.ndim == len(tail) else ["layer", *tail]
+        for key, arr in values.items():  # cell values, per layer, or per bootstrap sample and layer
+            dims = {len(tail): tail, len(tail) + 1: ["layer", *tail]}.get(arr.ndim, ["sample", "layer", *tail])
             out[key] = xr.DataArray(arr, dims=dims)
         if self.coords:
             out = out.assign_coords({k: (d, v) for k, (d, v) in self.coords.items() if k != "subject"})

@@ -20,6 +20,7 @@ from ..methods import method_params, resolve
 from ..stats import fdr_correction
 from ..utils import check_option, check_random_state, logger
 from ._encoder_cells import encoder_map
+from ._rdm_input import is_rdms, rdm_map
 from ._similarity_cells import similarity_map
 
 #: alignment_map keywords that belong to the encoding protocol (deprecated there).
@@ -39,6 +40,7 @@ def alignment_map(
     ci: float = 0.95,
     alpha: float = 0.05,
     random_state: int | np.random.Generator | None = 0,
+    keep_samples: bool = False,
     repetitions: str | None = None,
     on_missing: str = "raise",
     on_error: str = "raise",
@@ -51,9 +53,13 @@ def alignment_map(
     activations : xarray.DataArray
         Activations of one model, all layers (``(presentation, unit)``; ``(time, unit)`` at event
         times for continuous recordings; ``(presentation, token, unit)`` for
-        ``"attention_readout"``).
+        ``"attention_readout"``). Against brain RDMs, model RDMs may stand in for them: dims
+        ``(layer, stimulus_id, stimulus_id_2)`` (:func:`brainalign.metrics.rsa.rdm` of the
+        activations) or ``(rdm, stimulus_id, stimulus_id_2)`` with a ``layer`` coordinate on ``rdm``.
     recording : xarray.DataArray
-        A condition-based, time-resolved or (encoders only) continuous recording.
+        A condition-based, time-resolved or (encoders only) continuous recording; or brain RDMs
+        (:func:`brainalign.data.rdms`, :func:`brainalign.data.load_rdms`) for methods that compare
+        RDMs (``"rsa"``, ``"trsa"``: declared ``accepts_rdms``), see Notes.
     method : str or method object
         A registered name (:func:`brainalign.registry.list_methods`: ``"ridge"``,
         ``"banded_ridge"``, ``"attention_readout"``, ``"rsa"``, ``"trsa"``, ``"cka"``,
@@ -81,6 +87,12 @@ def alignment_map(
         False discovery rate for ``significant``.
     random_state : int or numpy Generator, optional
         Seed of the bootstrap, the permutations and the split halves.
+    keep_samples : bool
+        Keep the bootstrap's resampled scores as ``boot`` (``sample × layer × cell…``; needs
+        ``n_boot``), for :func:`brainalign.stats.pairwise`. Similarity methods and RDM input: one
+        set of resamples for all layers and cells, drawn from ``random_state`` over the recording's
+        stimuli in its order — so maps of several models against the same recording with the same
+        ``random_state`` share them too (concatenate them along ``model``).
     repetitions, on_missing
         Passed to :func:`brainalign.data.align`.
     on_error : {"raise", "nan"}
@@ -99,7 +111,8 @@ def alignment_map(
         recordings; with the options above ``ceiling``, ``normalized``, ``ci_low``, ``ci_high``,
         ``p_value``, ``p_fdr``, ``significant``. Layers keep the model's order, regions the
         recording's. ``attrs`` record the method and its parameters, ``higher_is_better``, the
-        statistics, the cross-validation (encoders) and the library version.
+        statistics, the cross-validation (encoders) and the library version. Brain RDMs add
+        ``ceiling_low``/``ceiling_high`` (see Notes); ``keep_samples`` adds ``boot``.
 
     Notes
     -----
@@ -118,6 +131,16 @@ def alignment_map(
     labels of the region's RDM permuted; bootstrap without zero-distance duplicate pairs), except
     the whitened-Pearson comparison, whose bootstrap recomputes the RDMs on resampled stimuli;
     other methods recompute their representations on resampled or permuted stimuli.
+
+    **Brain RDMs** (a recording of kind ``"rdms"``): each layer's RDM (the method's distance on
+    the activations, over the RDMs' stimuli) is compared with every subject's RDM of every region
+    (several sessions of a subject are averaged), as rsatoolbox's ``compare``. The noise ceiling
+    of a region is rsatoolbox's ``boot_noise_ceiling`` across its subjects: ``ceiling_low``, each
+    subject against the mean of the others, and ``ceiling_high``, against the mean of all
+    (Nili et al. 2014); ``ceiling`` is the lower bound (the score a model should reach) and
+    ``normalized = score / ceiling_low``. The bootstrap resamples stimuli
+    (:func:`brainalign.stats.bootstrap_stimuli`), the permutation test permutes the labels of the
+    brain RDMs (:func:`brainalign.stats.permutation_test`).
 
     Examples
     --------
@@ -147,7 +170,30 @@ def alignment_map(
         check_option("repetitions", repetitions, ("average", "keep"))
     method_obj, name, info = resolve(method, method_options)
     method_obj = _with_encoding_keywords(method_obj, name, info, deprecated)
+    keep_samples = _check_keep_samples(keep_samples, n_boot, info)
     rng = check_random_state(random_state)
+    if is_rdms(recording) or is_rdms(activations):
+        if not is_rdms(recording):
+            raise ValueError(
+                "activations holds model RDMs: compare them with brain RDMs (recording=data.rdms(...)); against a "
+                "recording, pass the activations themselves."
+            )
+        if regions != "region" or repetitions is not None:
+            raise ValueError("regions and repetitions do not apply to brain RDMs (one RDM per region and subject).")
+        out = rdm_map(
+            activations,
+            recording,
+            method_obj,
+            name,
+            info,
+            ceiling=bool(ceiling),
+            n_boot=int(n_boot),
+            n_perm=int(n_perm),
+            ci=float(ci),
+            rng=rng,
+            keep_samples=keep_samples,
+        )
+        return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state)
     common = dict(
         regions=regions,
         ceiling=bool(ceiling),
@@ -161,7 +207,29 @@ def alignment_map(
     if info.family == "encoder":
         out = encoder_map(activations, recording, method_obj, name, info, **common)
     else:
-        out = similarity_map(activations, recording, method_obj, name, info, on_error=on_error, **common)
+        out = similarity_map(
+            activations, recording, method_obj, name, info, on_error=on_error, keep_samples=keep_samples, **common
+        )
+    return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state)
+
+
+def _check_keep_samples(keep_samples: Any, n_boot: int, info: Any) -> bool:
+    if not isinstance(keep_samples, (bool, np.bool_)):
+        raise TypeError(f"keep_samples must be True or False, got {keep_samples!r}.")
+    if keep_samples and not n_boot:
+        raise ValueError("keep_samples=True keeps the bootstrap samples: pass n_boot (e.g. 1000) too.")
+    if keep_samples and info.family == "encoder":
+        raise ValueError(
+            "keep_samples applies to similarity methods and brain RDMs; an encoder's bootstrap resamples each "
+            "layer's held-out rows separately, so its samples cannot be compared across layers."
+        )
+    return bool(keep_samples)
+
+
+def _finish(
+    out: xr.Dataset, name: str, method_obj: Any, n_boot: int, n_perm: int, ci: float, alpha: float, random_state: Any
+) -> xr.Dataset:
+    """FDR-corrected p-values, the attrs of every map, and the schema check."""
     if "p_value" in out:
         significant, q = fdr_correction(out["p_value"], alpha)
         out["p_fdr"] = q

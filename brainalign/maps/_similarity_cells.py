@@ -43,6 +43,7 @@ def similarity_map(
     repetitions: str | None,
     on_missing: str,
     on_error: str,
+    keep_samples: bool = False,
 ) -> xr.Dataset:
     """The map of a similarity method over ``regions``' cells (see :func:`brainalign.alignment_map`)."""
     if info.needs_trials:
@@ -90,9 +91,11 @@ def similarity_map(
                     values["normalized"] = score / np.where(ceil > 0, ceil, np.nan)[None]
     if n_boot or n_perm:
         statistics = rdm_statistics if info.kernels == "rdm" else resampling_statistics
-        lo, hi, p = statistics(scorer, views, acts, score, n_boot, n_perm, ci, rng)
+        lo, hi, p, samples = statistics(scorer, views, acts, score, n_boot, n_perm, ci, rng)
         if n_boot:
             values["ci_low"], values["ci_high"] = lo, hi
+        if keep_samples:
+            values["boot"] = samples
         if n_perm:
             values["p_value"] = p
     if latency is None:

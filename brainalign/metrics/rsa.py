@@ -309,9 +309,31 @@ class RSA(SimilarityMethod):
             )
 
     def _rdms(self, be: Backend, arr: Any) -> Any:
-        """The square RDM ``(1, n, n)`` of one block, before the comparison's transform (the hook
-        that :class:`~brainalign.metrics.trsa.TRSA` extends)."""
-        return rdm_kernel(be, arr, self.metric)[None]
+        """The square RDM ``(1, n, n)`` of one block, before the comparison's transform."""
+        return self._transform_rdms(be, rdm_kernel(be, arr, self.metric)[None])
+
+    def _transform_rdms(self, be: Backend, D: Any) -> Any:
+        """Square RDMs ``(k, n, n)`` as the method compares them (the hook that
+        :class:`~brainalign.metrics.trsa.TRSA` overrides with its transform); RSA: unchanged."""
+        return D
+
+    def prepare_rdm(self, R: Any) -> np.ndarray:
+        """A given square RDM ``(n, n)`` (or stack ``(k, n, n)``) as the method compares it: what
+        the map engine applies to brain RDMs and to given model RDMs (RSA: unchanged; tRSA: the
+        geo-topological transform). Numpy in, numpy out.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> R = rdm(np.random.default_rng(0).normal(size=(5, 3))).values
+        >>> bool(np.array_equal(RSA().prepare_rdm(R), R))
+        True
+        """
+        self._check()
+        arr = np.asarray(R, dtype=np.float64)
+        be = self._be(arr)
+        out = be.to_numpy(self._transform_rdms(be, to_backend(be, arr if arr.ndim == 3 else arr[None])))
+        return out if arr.ndim == 3 else out[0]
 
     def _represent(self, be: Backend, arr: Any) -> Any:
         """One ``(n_stimuli, n_features)`` block → its RDM, ready for the comparison."""

@@ -205,8 +205,8 @@ class TRSA(RSA):
         check_option("metric", self.metric, tuple(m for m in RDM_METRICS if m != "crossnobis"))
         check_option("compare", self.compare, COMPARE_METHODS)
 
-    def _rdms(self, be: Backend, arr: Any) -> Any:
-        """The transformed square RDM ``(1, n, n)`` of one block, before the comparison's transform."""
-        T = _transform(be, super()._rdms(be, arr), self.lower, self.upper, self.thresholds, self.geodesic)
+    def _transform_rdms(self, be: Backend, D: Any) -> Any:
+        """Square RDMs ``(k, n, n)`` → their transforms, before the comparison's transform."""
+        T = _transform(be, D, self.lower, self.upper, self.thresholds, self.geodesic)
         check_finite_rdm(T, "the transformed RDM", be)
         return T

@@ -11,6 +11,8 @@
   cross-validated encoding scores (the fold-averaged r of held-out predictions).
 - :func:`bootstrap_subjects`: confidence intervals of a mean score over subjects;
   :func:`sign_flip_test`: the random-effects test of that mean against 0.
+- :func:`pairwise`: every pair of layers (or models) of a map: differences, intervals and tests
+  from the map's own bootstrap samples (two-factor over stimuli and subjects) or a sign-flip test.
 - :func:`p_value`, :func:`percentile_interval`: the p-value and interval rules every test shares;
   :func:`fdr_correction`: Benjamini–Hochberg false discovery rate across a map.
 
@@ -28,12 +30,14 @@ Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R.
 
 from ._folds import fold_bootstrap, fold_permutation, weighted_r
 from ._group import SignFlipTest, bootstrap_subjects, sign_flip_test
+from ._pairwise import PAIRWISE_TESTS, pairwise
 from ._pvalues import ALTERNATIVES, fdr_correction, p_value, percentile_interval
 from ._rdms import BOOTSTRAP_METHODS, bootstrap_stimuli, permutation_test
 
 __all__ = [
     "ALTERNATIVES",
     "BOOTSTRAP_METHODS",
+    "PAIRWISE_TESTS",
     "SignFlipTest",
     "bootstrap_stimuli",
     "bootstrap_subjects",
@@ -41,6 +45,7 @@ __all__ = [
     "fold_bootstrap",
     "fold_permutation",
     "p_value",
+    "pairwise",
     "percentile_interval",
     "permutation_test",
     "sign_flip_test",

@@ -1,0 +1,258 @@
+"""Pairwise tests of layers (or models) of a map: which is better, with the map's own resamples."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+
+from ..utils import check_count, check_option, check_random_state, validate_type
+from ._group import sign_flip_test
+from ._pvalues import check_ci, fdr_correction
+
+__all__ = ["PAIRWISE_TESTS", "pairwise"]
+
+#: The tests :func:`pairwise` runs.
+PAIRWISE_TESTS = ("bootstrap", "sign_flip")
+
+
+def pairwise(
+    amap: xr.Dataset,
+    dim: str = "layer",
+    *,
+    test: Literal["bootstrap", "sign_flip"] = "bootstrap",
+    ci: float = 0.95,
+    alpha: float = 0.05,
+    n_perm: int = 10_000,
+    random_state: int | np.random.Generator | None = 0,
+) -> xr.Dataset:
+    """Every pair of layers (or models) of a map: the difference of their scores, its interval and test.
+
+    ``difference[i, j] = score[i] − score[j]`` (the mean over subjects when the map has several),
+    for every cell (region, latency) of the map.
+
+    - ``test="bootstrap"`` (needs the bootstrap samples: ``alignment_map(..., n_boot=N,
+      keep_samples=True)``, whose resamples are shared by all layers, and by all models of maps
+      made with the same stimuli and ``random_state``): the variance of each difference over the
+      stimulus resamples, and with several subjects rsatoolbox's two-factor ("dual") bootstrap
+      over stimuli and subjects (``eval_dual_bootstrap``; Schütt et al. 2023): every stimulus
+      resample is paired with a resample of the subjects, and the variances of the stimulus-only,
+      subject-only and two-factor bootstraps are combined by its small-sample formula, which
+      removes the double counting of the two-factor bootstrap. ``p_value`` is the two-sided
+      t-test of the difference with that variance and ``min(n_subjects, n_stimuli) − 1`` degrees
+      of freedom, ``ci_low``/``ci_high`` the matching t interval (rsatoolbox's ``t-test``
+      pairwise test and ``ci`` error bars).
+    - ``test="sign_flip"`` (needs several subjects): the exact two-sided sign-flip test of the
+      subjects' differences (random effects over subjects; with ``n`` subjects the smallest
+      p-value is ``2 · 2**-n``, so 4 subjects can never reach 0.05). The interval is the
+      bootstrap's when the map keeps samples, else a bootstrap over subjects.
+
+    ``p_fdr`` controls the false discovery rate over the distinct pairs of all cells (each pair
+    once; the matrices are symmetric) and ``significant`` marks ``p_fdr < alpha``. The diagonal
+    (a layer with itself) is not tested.
+
+    Parameters
+    ----------
+    amap : xarray.Dataset
+        An alignment map with ``score`` (and ``boot``); maps of several models concatenated along
+        ``model`` (``xr.concat(maps, "model")``, one layer each or the same layers) for
+        ``dim="model"``.
+    dim : str
+        The compared dim (``"layer"`` or ``"model"``).
+    test : {"bootstrap", "sign_flip"}
+        See above.
+    ci : float
+        Coverage of the interval.
+    alpha : float
+        False discovery rate of ``significant``.
+    n_perm : int
+        Sign patterns at most (``sign_flip``; exact when ``2**n_subjects <= n_perm``).
+    random_state : int or numpy Generator, optional
+        Seed of the subject resamples.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``difference``, ``ci_low``, ``ci_high``, ``p_value``, ``p_fdr``, ``significant`` over
+        ``(dim, dim_2, *cells)`` — what :func:`brainalign.plot.model_comparison` draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brainalign import alignment_map, data, stats
+    >>> rng = np.random.default_rng(0)
+    >>> T = rng.normal(size=(40, 6))
+    >>> acts = data.activations({"good": T + 0.3 * rng.normal(size=T.shape), "bad": rng.normal(size=T.shape)},
+    ...                         stimulus_id=np.arange(40))
+    >>> rec = data.recording(T @ rng.normal(size=(6, 10)), stimulus_id=np.arange(40), subject="S1", region="IT")
+    >>> amap = alignment_map(acts, rec, "rsa", n_boot=200, keep_samples=True)
+    >>> res = stats.pairwise(amap)
+    >>> res["difference"].dims
+    ('layer', 'layer_2', 'region')
+    >>> bool(res["significant"].sel(layer="good", layer_2="bad", region="IT"))
+    True
+    """
+    validate_type("amap", amap, xr.Dataset, "an alignment map (xarray.Dataset)")
+    check_option("test", test, PAIRWISE_TESTS)
+    ci = check_ci(ci)
+    n_perm = check_count("n_perm", n_perm)
+    rng = check_random_state(random_state)
+    if "score" not in amap.data_vars:
+        raise ValueError(f"amap must hold a 'score' variable; it has {list(amap.data_vars)}.")
+    score = amap["score"]
+    if dim not in score.dims or score.sizes[dim] < 2:
+        raise ValueError(
+            f"dim must name a dim of amap['score'] with at least 2 entries (dims {score.dims}), got {dim!r}."
+        )
+    boot = amap["boot"] if "boot" in amap.data_vars else None
+    if "subject" in score.dims and score.sizes["subject"] == 1:
+        score = score.isel(subject=0)
+        boot = None if boot is None else boot.isel(subject=0)
+    subjects = "subject" in score.dims
+    cells = [d for d in score.dims if d not in (dim, "subject")]
+    order = [dim, *cells, *(["subject"] if subjects else [])]
+    n_k = score.sizes[dim]
+    n_c = int(np.prod([score.sizes[d] for d in cells], dtype=int))
+    n_s = score.sizes["subject"] if subjects else 1
+    S = score.transpose(*order).values.astype(np.float64).reshape(n_k, n_c, n_s)
+    samples = None
+    if boot is not None:
+        if set(boot.dims) != {"sample", *score.dims}:
+            raise ValueError(f"amap['boot'] must have dims ('sample', {', '.join(score.dims)}), got {boot.dims}.")
+        samples = boot.transpose("sample", *order).values.astype(np.float64).reshape(-1, n_k, n_c, n_s)
+    if test == "bootstrap" and samples is None:
+        raise ValueError(
+            "test='bootstrap' needs the map's bootstrap samples: make the map with alignment_map(..., n_boot=1000, "
+            "keep_samples=True) (or use test='sign_flip' over subjects)."
+        )
+    if test == "sign_flip" and not subjects:
+        raise ValueError("test='sign_flip' tests over subjects, and amap['score'] has no 'subject' dim with 2 or more.")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # cells no subject scored stay NaN
+        D = S[:, None] - S[None]  # (k, k, cell, subject)
+        difference = np.nanmean(D, axis=-1)
+    if samples is not None:
+        n_stimuli = int(amap.attrs.get("n_stimuli", 0)) or None
+        var, dof = _variance(S, samples, n_stimuli, rng)
+        from scipy import stats as sps
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(np.maximum(var, np.finfo(float).eps))
+            half = sps.t.ppf((1 + ci) / 2, dof) * sd
+            lo, hi = difference - half, difference + half
+            p = 2 * sps.t.sf(np.abs(difference) / sd, dof)
+    if test == "sign_flip":
+        flat = np.moveaxis(D, -1, 0)
+        greater = sign_flip_test(flat, n_perm=n_perm, random_state=rng)
+        less = sign_flip_test(-flat, n_perm=n_perm, random_state=rng)
+        p = np.minimum(1.0, 2 * np.minimum(greater.p_value, less.p_value))
+        if samples is None:
+            lo, hi = _subject_interval(D, ci, rng)
+    diagonal = np.eye(n_k, dtype=bool)[:, :, None]
+    p = np.where(diagonal, np.nan, p)
+    lo, hi = np.where(diagonal, np.nan, lo), np.where(diagonal, np.nan, hi)
+    upper = np.triu(np.ones((n_k, n_k), dtype=bool), 1)[:, :, None]
+    _, q = fdr_correction(np.where(upper, p, np.nan), alpha)
+    q = np.where(upper, q, np.swapaxes(q, 0, 1))
+    out = _dataset(score, dim, cells, {"difference": difference, "ci_low": lo, "ci_high": hi, "p_value": p, "p_fdr": q})
+    out["significant"] = out["p_fdr"] < alpha
+    out.attrs.update(
+        test="dual bootstrap t-test (stimuli × subjects)"
+        if test == "bootstrap" and subjects
+        else "bootstrap t-test (stimuli)"
+        if test == "bootstrap"
+        else "sign-flip test over subjects (two-sided)",
+        ci=ci,
+        alpha=alpha,
+        n_subjects=int(n_s),
+        method=amap.attrs.get("method", ""),
+        higher_is_better=amap.attrs.get("higher_is_better", 1),
+    )
+    return out
+
+
+def _difference_variance(X: np.ndarray) -> np.ndarray:
+    """Samples ``(B, k, cell)`` → the variance over samples of every difference ``X_i − X_j``,
+    ``(k, k, cell)``; samples with a NaN in a cell are left out of that cell."""
+    ok = np.isfinite(X).all(axis=1)  # (B, cell)
+    n = ok.sum(axis=0)
+    filled = np.where(ok[:, None], X, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centred = np.where(ok[:, None], filled - filled.sum(axis=0) / n, 0.0)
+        cov = np.einsum("bic,bjc->ijc", centred, centred) / (n - 1)
+    v = np.diagonal(cov, axis1=0, axis2=1).T  # (k, cell)
+    return v[:, None] + v[None] - 2 * cov
+
+
+def _subject_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``values (..., subject)`` weighted by ``weights (B, subject)`` → ``(B, ...)``, NaNs left out."""
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, 0.0)
+    lead = values.shape[:-1]
+    num = weights @ filled.reshape(-1, values.shape[-1]).T
+    den = weights @ finite.reshape(-1, values.shape[-1]).T.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (num / den).reshape(len(weights), *lead)
+
+
+def _variance(
+    S: np.ndarray, samples: np.ndarray, n_stimuli: int | None, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """The variance of every difference and its degrees of freedom (rsatoolbox's rules)."""
+    n_b, _, _, n_s = samples.shape
+    n_p = n_stimuli
+    if n_s == 1:  # stimulus bootstrap only
+        var = _difference_variance(samples[..., 0])
+        if n_p:
+            var = var * n_p / (n_p - 1)
+        return var, (n_p - 1) if n_p else n_b - 1
+    draws = rng.integers(0, n_s, size=(n_b, n_s))
+    counts = np.zeros((n_b, n_s))
+    np.add.at(counts, (np.arange(n_b)[:, None], draws), 1.0)
+    # The two-factor samples: stimulus resample b with subject resample b; and each factor alone.
+    finite = np.isfinite(samples)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        both = np.einsum("bs,bkcs->bkc", counts, np.where(finite, samples, 0.0)) / np.einsum(
+            "bs,bkcs->bkc", counts, finite.astype(float)
+        )
+        stimuli_only = np.nanmean(samples, axis=-1)
+    subjects_only = _subject_means(S, counts)
+    v_both, v_rdm, v_pattern = (_difference_variance(x) for x in (both, subjects_only, stimuli_only))
+    if not n_p:  # rsatoolbox's rule without the numbers of subjects and stimuli
+        var = np.minimum(np.maximum(np.maximum(2 * (v_rdm + v_pattern) - v_both, v_rdm), v_pattern), v_both)
+        return var, n_s - 1
+    r, p = n_s / (n_s - 1), n_p / (n_p - 1)
+    var = r * v_rdm + p * v_pattern - r * p * (v_both - v_rdm - v_pattern)
+    var = np.minimum(np.maximum(np.maximum(var, r * v_rdm), p * v_pattern), v_both)
+    return var, min(n_s, n_p) - 1
+
+
+def _subject_interval(D: np.ndarray, ci: float, rng: np.random.Generator, n_boot: int = 2000) -> tuple[Any, Any]:
+    """Percentile interval of the mean difference over subjects, resampling subjects."""
+    from ._pvalues import percentile_interval
+
+    n_s = D.shape[-1]
+    draws = rng.integers(0, n_s, size=(n_boot, n_s))
+    counts = np.zeros((n_boot, n_s))
+    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
+    return percentile_interval(_subject_means(D, counts), ci)
+
+
+def _dataset(score: xr.DataArray, dim: str, cells: list[str], values: dict[str, np.ndarray]) -> xr.Dataset:
+    """Arrays ``(k, k, flat cells)`` → a Dataset over ``(dim, dim_2, *cells)``."""
+    other = f"{dim}_2"
+    shape = tuple(score.sizes[d] for d in cells)
+    coords: dict[str, Any] = {}
+    if dim in score.coords:
+        coords[dim] = score[dim].values
+        coords[other] = score[dim].values
+    for name, coord in score.coords.items():
+        if name != dim and set(coord.dims) <= set(cells):
+            coords[name] = coord
+    k = score.sizes[dim]
+    data_vars = {key: ((dim, other, *cells), v.reshape(k, k, *shape)) for key, v in values.items()}
+    return xr.Dataset(data_vars, coords=coords)
