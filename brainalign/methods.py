@@ -57,6 +57,9 @@ KERNELS = ("fit", "represent", "rdm", "call")
 #: Noise-ceiling rules: none; the method's own score between two halves of the trials; the same,
 #: Spearman–Brown corrected to all trials with the ceiling ``√ρ`` (scores that are correlations);
 #: per-neuroid split-half reliability ``ρ`` (encoders: ceiling ``√ρ`` of the held-out r).
+#: The RDM metrics an RDM method may declare (``MethodInfo.rdm_metric``); those of
+#: :func:`brainalign.metrics.rsa.rdm`.
+RDM_METRICS = ("correlation", "cosine", "euclidean", "sqeuclidean", "crossnobis")
 CEILINGS = ("none", "split_half", "split_half_spearman_brown", "reliability")
 
 _REQUIRED = {
@@ -81,7 +84,8 @@ class MethodInfo:
         False for distances (shape metrics): best layers are minima, no test against 0.
     needs_trials : bool
         The recording must keep its trials (a ``repetition`` dim); the method sees
-        ``(repetition, presentation, neuroid)`` blocks.
+        ``(repetition, presentation, neuroid)`` blocks (an RDM method: in ``represent`` and
+        ``rdm_matrix``, whose model side stays ``(presentation, unit)``).
     needs_tokens : bool
         Token-level features ``(presentation, token, unit)`` (the attention readout).
     needs_unit_correspondence : bool
@@ -100,6 +104,11 @@ class MethodInfo:
         What the score is, in words (the map's ``score`` attr).
     score_range : tuple of float
         The range every score must lie in (checked by the property-based tests).
+    rdm_metric : str
+        RDM methods whose brain-side RDM is :func:`brainalign.metrics.rsa.rdm` of the block with
+        this metric, compared as it is (one of :data:`RDM_METRICS`; ``""``: none, e.g. an RDM
+        transformed before its comparison). The map engine then computes the RDMs of many cells
+        (searchlights) in batches (:func:`brainalign.searchlight.cell_rdms`).
     """
 
     family: str
@@ -114,6 +123,7 @@ class MethodInfo:
     multi_layer: bool = False
     score: str = ""
     score_range: tuple[float, float] = field(default=(-1.0, 1.0))
+    rdm_metric: str = ""
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
@@ -131,6 +141,11 @@ class MethodInfo:
                      "accepts_rdms", "resampling", "multi_layer"):  # fmt: skip
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"MethodInfo.{name} must be a bool, got {getattr(self, name)!r}.")
+        if self.rdm_metric not in ("", *RDM_METRICS) or (self.rdm_metric and self.kernels != "rdm"):
+            raise ValueError(
+                f"MethodInfo.rdm_metric must be '' or one of {RDM_METRICS} (kernels='rdm' only), "
+                f"got {self.rdm_metric!r}."
+            )
         lo, hi = self.score_range
         if not lo < hi:
             raise ValueError(f"MethodInfo.score_range must be (low, high) with low < high, got {self.score_range}.")

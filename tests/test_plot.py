@@ -378,3 +378,29 @@ def test_model_comparison_bars_ceiling_band_and_significant_pairs():
         plot.model_comparison(amap, _pairwise(["x0", "x1"], np.ones((2, 2)), None), region="IT")
     with pytest.raises(ValueError, match="select them first"):
         plot.model_comparison(_map(latency=np.array([0.1, 0.2])))
+
+
+def test_brain_map_draws_a_searchlight_map_on_its_voxel_grid_and_glass_brain():
+    pytest.importorskip("nilearn")
+    from brainalign import alignment_map, searchlight
+
+    rng = np.random.default_rng(0)
+    acts = data.activations({f"l{k}": rng.normal(size=(20, 6)) for k in range(3)}, stimulus_id=np.arange(20))
+    ijk = np.argwhere(np.ones((5, 5, 3), bool))
+    Y = rng.normal(size=(20, len(ijk)))
+    truth = np.linalg.norm(ijk - [2, 2, 1], axis=1) < 1.8
+    Y[:, truth] += 2 * acts.values[:, 6:12] @ rng.normal(size=(6, truth.sum()))
+    coords = {
+        **{c: 3.0 * ijk[:, i] for i, c in enumerate("xyz")},
+        **{f"voxel_{a}": ijk[:, i] for i, a in enumerate("ijk")},
+    }
+    rec = data.recording(Y, stimulus_id=np.arange(20), subject="S1", region="grid", neuroid_coords=coords)
+    sl = searchlight.spheres(rec, radius=4.0)
+    amap = alignment_map(acts, rec, "rsa", regions=sl, n_perm=40, correction="fwe")
+    fig = plot.brain_map(amap, rec, value="score", layer="l1")  # kind="auto": axial slices of the grid
+    assert fig.axes[-1].get_ylabel() == "score of l1"
+    assert "not painted" in fig.texts[0].get_text()
+    fig = plot.brain_map(amap, rec, kind="glass")  # markers at the centres
+    assert fig.axes[-1].get_ylabel() == "best layer"
+    with pytest.raises(ValueError, match="recording is needed"):
+        plot.brain_map(amap)

@@ -74,8 +74,9 @@ KINDS = (*_SCHEMAS, "rdms", "recording", "map")
 _RECORDING_KINDS = ("condition", "continuous", "time_resolved")
 
 #: Variables an alignment map may hold besides ``score``.
-MAP_VARIABLES = ("score", "ceiling", "normalized", "ci_low", "ci_high", "p_value")
-_MAP_DIMS = ("layer", "region", "subject", "latency")
+MAP_VARIABLES = ("score", "ceiling", "normalized", "ci_low", "ci_high", "p_value", "p_fwe")
+#: A map's cells are regions, or searchlight centres (``center``).
+_MAP_DIMS = ("layer", "region", "center", "subject", "latency")
 
 _HOW_TO_ADD = {
     "stimulus_id": "obj.assign_coords(stimulus_id=('presentation', ids))",
@@ -335,8 +336,11 @@ def _validate_map(obj: xr.Dataset, label: str, check_values: bool) -> None:
     if "score" not in obj.data_vars:
         raise ValueError(f"{label} must hold a 'score' variable; it has {list(obj.data_vars)}.")
     dims = tuple(obj["score"].dims)
-    if "layer" not in dims or "region" not in dims:
-        raise ValueError(f"{label}: 'score' must have dims 'layer' and 'region', got {dims}.")
+    if "layer" not in dims or ("region" in dims) == ("center" in dims):
+        raise ValueError(
+            f"{label}: 'score' must have dims 'layer' and one cell dim, 'region' (or 'center' for a searchlight), "
+            f"got {dims}."
+        )
     extra = [d for d in dims if d not in _MAP_DIMS]
     if extra:
         raise ValueError(f"{label}: 'score' has unexpected dims {extra}; allowed: {_MAP_DIMS}.")

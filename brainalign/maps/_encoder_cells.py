@@ -11,6 +11,7 @@ from ..methods import MethodInfo
 from ..stats import fold_bootstrap, fold_permutation, p_value, percentile_interval
 from ..utils import progress
 from ._cells import Cells
+from ._statistics import map_extreme, max_statistic_p
 
 
 def encoder_map(
@@ -116,7 +117,11 @@ def _statistics(scores, cells, layers, target_dims, latency, protocol, name, n_b
     if n_boot:
         out["ci_low"], out["ci_high"] = percentile_interval(to_cells(np.stack(boots)), ci)
     if n_perm:
-        out["p_value"] = p_value(to_cells(np.stack(nulls)), score[None], "greater")
+        null = to_cells(np.stack(nulls))
+        out["p_value"] = p_value(null, score[None], "greater")
+        # Each layer's permutations are shared by all its cells (a layer's draws are its own: a
+        # max over independent draws is stochastically larger, so p_fwe stays conservative).
+        out["p_fwe"] = max_statistic_p(map_extreme(null, True), score)
     return out
 
 

@@ -39,6 +39,7 @@ def alignment_map(
     n_perm: int = 0,
     ci: float = 0.95,
     alpha: float = 0.05,
+    correction: str = "fdr",
     random_state: int | np.random.Generator | None = 0,
     keep_samples: bool = False,
     repetitions: str | None = None,
@@ -80,11 +81,17 @@ def alignment_map(
         recordings are resampled in blocks of the encoding's ``block`` samples.
     n_perm : int
         Permutations for ``p_value`` (0: none); ``p_fdr`` holds the Benjamini–Hochberg adjusted
-        values across the whole map and ``significant`` the cells with ``p_fdr < alpha``.
+        values across the whole map, ``p_fwe`` the family-wise error p-values of the max
+        statistic over the whole map (see Notes), and ``significant`` the cells whose corrected
+        p-value is below ``alpha``.
     ci : float
         Coverage of the percentile intervals.
     alpha : float
-        False discovery rate for ``significant``.
+        False discovery rate (or family-wise error rate) for ``significant``.
+    correction : {"fdr", "fwe"}
+        Which corrected p-value ``significant`` reads: ``p_fdr`` (default) or ``p_fwe`` (strong
+        control of false positives anywhere in the map: searchlights, where a planted effect
+        must not leak into its surround).
     random_state : int or numpy Generator, optional
         Seed of the bootstrap, the permutations and the split halves.
     keep_samples : bool
@@ -142,6 +149,20 @@ def alignment_map(
     (:func:`brainalign.stats.bootstrap_stimuli`), the permutation test permutes the labels of the
     brain RDMs (:func:`brainalign.stats.permutation_test`).
 
+    **Searchlights** (``regions=`` a :mod:`brainalign.searchlight`): RDM methods that declare their
+    RDM metric (``rsa``) compute every centre's RDM in memory-budgeted chunks and compare all
+    layers with a chunk in one product (:meth:`brainalign.maps.scoring.Scorer.scores_cells`;
+    equal to the per-cell path to 1e-10); their statistics run over chunks of centres with the
+    same draws. ``rsa`` with ``metric="crossnobis"`` needs trials (a ``repetition`` dim, each
+    repetition a fold) and compares the crossnobis RDM of every cell with the layers' squared
+    Euclidean RDMs; it has no ceiling.
+
+    **Family-wise error** (``p_fwe``): every cell is permuted with the same permutations (per
+    layer for encoders); for each permutation the largest null score over the whole map (all
+    layers, cells, subjects and latencies) is kept, and a cell's ``p_fwe`` is the fraction of
+    permutations whose maximum reaches its score (Nichols & Holmes 2002). ``p_fwe < alpha``
+    anywhere under the null happens with probability ≤ ``alpha``.
+
     Examples
     --------
     >>> import numpy as np
@@ -156,6 +177,7 @@ def alignment_map(
     'l2'
     """
     check_option("on_error", on_error, ("raise", "nan"))
+    check_option("correction", correction, ("fdr", "fwe"))
     if not isinstance(ceiling, (bool, np.bool_)):
         raise TypeError(f"ceiling must be True or False, got {ceiling!r}.")
     for label, value in (("n_boot", n_boot), ("n_perm", n_perm)):
@@ -193,7 +215,7 @@ def alignment_map(
             rng=rng,
             keep_samples=keep_samples,
         )
-        return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state)
+        return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state, correction)
     common = dict(
         regions=regions,
         ceiling=bool(ceiling),
@@ -210,7 +232,7 @@ def alignment_map(
         out = similarity_map(
             activations, recording, method_obj, name, info, on_error=on_error, keep_samples=keep_samples, **common
         )
-    return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state)
+    return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state, correction)
 
 
 def _check_keep_samples(keep_samples: Any, n_boot: int, info: Any) -> bool:
@@ -227,13 +249,23 @@ def _check_keep_samples(keep_samples: Any, n_boot: int, info: Any) -> bool:
 
 
 def _finish(
-    out: xr.Dataset, name: str, method_obj: Any, n_boot: int, n_perm: int, ci: float, alpha: float, random_state: Any
+    out: xr.Dataset,
+    name: str,
+    method_obj: Any,
+    n_boot: int,
+    n_perm: int,
+    ci: float,
+    alpha: float,
+    random_state: Any,
+    correction: str,
 ) -> xr.Dataset:
     """FDR-corrected p-values, the attrs of every map, and the schema check."""
+    if correction == "fwe" and "p_value" in out and "p_fwe" not in out:
+        raise ValueError("correction='fwe' needs the max-statistic p-values, which this map does not compute.")
     if "p_value" in out:
         significant, q = fdr_correction(out["p_value"], alpha)
         out["p_fdr"] = q
-        out["significant"] = significant
+        out["significant"] = significant if correction == "fdr" else (out["p_fwe"] < alpha)
     out.attrs.update(
         method=name,
         method_params=method_params(method_obj),
@@ -241,6 +273,7 @@ def _finish(
         n_perm=int(n_perm),
         ci=float(ci),
         alpha=float(alpha),
+        correction=correction,
         random_state=random_state if isinstance(random_state, (int, type(None))) else "generator",
         brainalign_version=__version__,
     )

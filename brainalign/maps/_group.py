@@ -129,7 +129,7 @@ def with_group(amap: xr.Dataset, **options: Any) -> xr.Dataset:
 
 
 def summary_view(amap: xr.Dataset) -> xr.Dataset:
-    """A ``layer × region`` view of any map, for tables and figures.
+    """A ``layer × region`` (searchlights: ``layer × center``) view of any map, for tables and figures.
 
     The group map when the file holds one (:func:`with_group`), else the mean over subjects;
     time-resolved maps are averaged over latency.
@@ -143,7 +143,7 @@ def summary_view(amap: xr.Dataset) -> xr.Dataset:
         view = xr.Dataset({k[len(_GROUP) :]: v for k, v in amap.data_vars.items() if k.startswith(_GROUP)})
     else:
         view = amap[[v for v in amap.data_vars if not v.startswith(_GROUP)]]
-    extra = [d for d in view["score"].dims if d not in ("layer", "region")]
+    extra = [d for d in view["score"].dims if d not in ("layer", "region", "center")]
     if extra:
         view = view[["score"] + [v for v in ("ceiling", "normalized") if v in view]].mean(extra, keep_attrs=True)
     view.attrs = dict(amap.attrs)

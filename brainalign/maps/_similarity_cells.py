@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,26 @@ from ._ceiling import similarity_ceiling
 from ._cells import Cells
 from ._statistics import rdm_statistics, resampling_statistics
 from .scoring import Scorer
+
+#: Fewest cells scored through the batched cell kernels (:meth:`Scorer.scores_cells`).
+MIN_BATCHED_CELLS = 8
+
+
+class CellViews(Mapping):
+    """The data of every ``(cell, subject, latency)`` as the method sees it, sliced when read
+    (a searchlight's overlapping cells are never all copied)."""
+
+    def __init__(self, values: list[np.ndarray], columns: dict[tuple[int, int, int], np.ndarray]) -> None:
+        self.values, self.columns = values, columns
+
+    def __getitem__(self, key: tuple[int, int, int]) -> np.ndarray:
+        return self.values[key[2]][..., self.columns[key]]
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
 
 
 def trials_needed(recording: xr.DataArray, name: str) -> None:
@@ -65,21 +86,30 @@ def similarity_map(
 
     n_l, (n_c, n_s), n_t = len(layers), cells.shape, len(latencies)
     score = np.full((n_l, n_c, n_s, n_t), np.nan)
-    views: dict[tuple[int, int, int], np.ndarray] = {}
+    items = cells.items()
+    data_t = []
     for t, lat in enumerate(latencies):
         R = rec.sel(latency=lat) if lat is not None else rec
         values = _cell_values(R, info.needs_trials)
-        items = cells.items()
-        for (c, s), cols in progress(items, desc=f"{name}: cells", total=len(items), disable=len(items) < 50):
-            Yc = values[..., cols]
-            views[c, s, t] = Yc
+        data_t.append(values)
+        if scorer.cells_batched and len(items) >= MIN_BATCHED_CELLS:
             try:
-                score[:, c, s, t] = scorer.scores(Yc)
+                batch = scorer.scores_cells(values, [cols for _, cols in items])
+            except ValueError:  # a degenerate cell: scored one by one below, to name it
+                pass
+            else:
+                for i, ((c, s), _) in enumerate(items):
+                    score[:, c, s, t] = batch[:, i]
+                continue
+        for (c, s), cols in progress(items, desc=f"{name}: cells", total=len(items), disable=len(items) < 50):
+            try:
+                score[:, c, s, t] = scorer.scores(values[..., cols])
             except ValueError as err:
                 message = f"{name}: {cells.dim} {cells.labels[c]!r} of subject {cells.subjects[s]!r}: {err}"
                 if on_error == "raise":
                     raise ValueError(message) from err
                 logger.warning("%s (scored NaN)", message)
+    views = CellViews(data_t, {(c, s, t): cols for (c, s), cols in items for t in range(n_t)})
     values: dict[str, np.ndarray] = {"score": score}
 
     if ceiling and info.ceiling != "none":
@@ -91,13 +121,13 @@ def similarity_map(
                     values["normalized"] = score / np.where(ceil > 0, ceil, np.nan)[None]
     if n_boot or n_perm:
         statistics = rdm_statistics if info.kernels == "rdm" else resampling_statistics
-        lo, hi, p, samples = statistics(scorer, views, acts, score, n_boot, n_perm, ci, rng)
+        lo, hi, p, p_fwe, samples = statistics(scorer, views, acts, score, n_boot, n_perm, ci, rng)
         if n_boot:
             values["ci_low"], values["ci_high"] = lo, hi
         if keep_samples:
             values["boot"] = samples
         if n_perm:
-            values["p_value"] = p
+            values["p_value"], values["p_fwe"] = p, p_fwe
     if latency is None:
         values = {k: v[..., 0] for k, v in values.items()}
     out = cells.dataset(values, layers, latency)

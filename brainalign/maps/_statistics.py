@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -12,24 +14,72 @@ from ..metrics.comparisons import get_comparison
 from ..utils import progress
 from .scoring import Scorer
 
+#: Working memory of the permutation gathers of one chunk of cells (bytes).
+PERMUTATION_BYTES = 64 * 2**20
+#: Cells whose RDMs are resampled together.
+CELLS_PER_CHUNK = 64
+
+
+class Statistics(NamedTuple):
+    """What the resampling statistics of a similarity map give (None where not asked)."""
+
+    ci_low: np.ndarray | None
+    ci_high: np.ndarray | None
+    p_value: np.ndarray | None
+    p_fwe: np.ndarray | None
+    #: The bootstrap samples ``(n_boot, *score.shape)``, the same resamples for every layer.
+    samples: np.ndarray | None
+
+
+def max_statistic_p(extreme: np.ndarray, observed: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
+    """Family-wise error p-values by the max statistic (Nichols & Holmes 2002).
+
+    ``extreme`` holds, per permutation, the most extreme score over the whole map (its max; the
+    min for distances), every cell permuted with the same stimulus permutation. A cell's
+    ``p_fwe`` is ``(1 + #{permutations whose extreme is at least as extreme as the cell's
+    score}) / (1 + #permutations)``, so ``p_fwe < α`` anywhere under the null happens with
+    probability ≤ α. Ties within 1e-12 count, NaN permutations are left out, NaN scores get NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> max_statistic_p(np.array([0.1, 0.5, 0.2]), np.array([0.4, 0.6])).tolist()
+    [0.5, 0.25]
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    e = np.sort(sign * extreme[np.isfinite(extreme)])
+    obs = sign * np.asarray(observed, dtype=float)
+    count = e.size - np.searchsorted(e, np.where(np.isfinite(obs), obs, np.inf) - 1e-12, side="left")
+    p = (1.0 + count) / (1.0 + e.size)
+    return np.where(np.isfinite(obs), p, np.nan)
+
+
+def map_extreme(null: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """The most extreme score of each permutation (first axis) over all other axes (NaN ignored)."""
+    flat = null.reshape(len(null), -1)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN permutations stay NaN
+        return np.nanmax(flat, axis=1) if higher_is_better else np.nanmin(flat, axis=1)
+
 
 def rdm_statistics(
     scorer: Scorer,
-    views: dict[tuple[int, int, int], np.ndarray],
+    views: Mapping[tuple[int, int, int], np.ndarray],
     acts: xr.DataArray,
     score: np.ndarray,
     n_boot: int,
     n_perm: int,
     ci: float,
     rng: np.random.Generator,
-) -> tuple[np.ndarray | None, ...]:
+) -> Statistics:
     """RDM methods: the vectorised RDM statistics of :mod:`brainalign.stats`.
 
-    All layers against all (cell, subject, latency) cells in one call each: every cell is
-    resampled and permuted with the same draws. Comparisons that the RDM bootstrap cannot
-    resample (the whitened Pearson needs complete RDMs) are bootstrapped by recomputing the RDMs
-    on resampled stimuli (:func:`resampling_statistics`). Returns ``(ci_low, ci_high, p_value,
-    samples)``, the samples ``(n_boot, *score.shape)``.
+    All layers against chunks of (cell, subject, latency) cells, every cell resampled and
+    permuted with the same draws (the same seed in every chunk), so memory stays bounded for
+    searchlights of many centres; ``p_fwe`` takes the max statistic over the whole map.
+    Comparisons that the RDM bootstrap cannot resample (the whitened Pearson needs complete
+    RDMs) are bootstrapped by recomputing the RDMs on resampled stimuli
+    (:func:`resampling_statistics`).
     """
     method = scorer.method
     ids = np.asarray(acts["stimulus_id"].values)
@@ -39,44 +89,57 @@ def rdm_statistics(
         np.stack([method.rdm_matrix(B) for B in scorer.blocks]), dims=("layer", *dims), coords=coords
     )
     keys = list(views)
-    cell_rdms = xr.DataArray(np.stack([method.rdm_matrix(views[k]) for k in keys]), dims=("cell", *dims), coords=coords)
     lo, hi, p = (np.full(score.shape, np.nan) for _ in range(3))
-    samples = None
-    index = tuple(np.array(i) for i in zip(*keys, strict=True))  # (c, s, t) of every cell
     seed = int(rng.integers(2**31))
-    if n_boot and not get_comparison(method.comparison).resampled:
-        lo, hi, _, samples = resampling_statistics(
+    n = len(ids)
+    batch = max(1, min(1000, PERMUTATION_BYTES // (8 * CELLS_PER_CHUNK * n * n)))
+    resample = n_boot and get_comparison(method.comparison).resampled
+    samples = np.full((n_boot, *score.shape), np.nan) if resample else None
+    if n_boot and not resample:
+        lo, hi, _, _, samples = resampling_statistics(
             scorer, views, acts, score, n_boot, 0, ci, np.random.default_rng(seed)
         )
-    elif n_boot:
-        boot = stats.bootstrap_stimuli(
-            layer_rdms, cell_rdms, method.comparison, n_boot=n_boot, ci=ci, random_state=seed
+    extremes = []
+    chunks = range(0, len(keys), CELLS_PER_CHUNK)
+    for start in progress(chunks, desc="RDM statistics", unit="chunk", disable=len(chunks) < 4):
+        part = keys[start : start + CELLS_PER_CHUNK]
+        index = tuple(np.array(i) for i in zip(*part, strict=True))  # (c, s, t) of every cell
+        cell_rdms = xr.DataArray(
+            np.stack([method.rdm_matrix(views[k]) for k in part]), dims=("cell", *dims), coords=coords
         )
-        lo[(slice(None), *index)] = boot["ci_low"].transpose("layer", "cell").values
-        hi[(slice(None), *index)] = boot["ci_high"].transpose("layer", "cell").values
-        samples = np.full((n_boot, *score.shape), np.nan)
-        samples[(slice(None), slice(None), *index)] = boot["bootstrap"].transpose("bootstrap", "layer", "cell").values
+        if resample:
+            boot = stats.bootstrap_stimuli(
+                layer_rdms, cell_rdms, method.comparison, n_boot=n_boot, ci=ci, random_state=seed
+            )
+            lo[(slice(None), *index)] = boot["ci_low"].transpose("layer", "cell").values
+            hi[(slice(None), *index)] = boot["ci_high"].transpose("layer", "cell").values
+            draws = boot["bootstrap"].transpose("bootstrap", "layer", "cell").values
+            samples[(slice(None), slice(None), *index)] = draws
+        if n_perm:
+            test = stats.permutation_test(
+                layer_rdms, cell_rdms, method.comparison, n_perm=n_perm, random_state=seed + 1, batch_size=batch
+            )
+            p[(slice(None), *index)] = test["p_value"].transpose("layer", "cell").values
+            extremes.append(map_extreme(test["null"].values, True))
+    p_fwe = None
     if n_perm:
-        test = stats.permutation_test(layer_rdms, cell_rdms, method.comparison, n_perm=n_perm, random_state=seed + 1)
-        p[(slice(None), *index)] = test["p_value"].transpose("layer", "cell").values
-    return lo, hi, p, samples
+        p_fwe = max_statistic_p(map_extreme(np.stack(extremes, axis=1), True), score)
+    return Statistics(lo, hi, p, p_fwe, samples)
 
 
 def resampling_statistics(
     scorer: Scorer,
-    views: dict[tuple[int, int, int], np.ndarray],
+    views: Mapping[tuple[int, int, int], np.ndarray],
     acts: xr.DataArray,
     score: np.ndarray,
     n_boot: int,
     n_perm: int,
     ci: float,
     rng: np.random.Generator,
-) -> tuple[np.ndarray | None, ...]:
-    """Any similarity: representations recomputed on resampled (bootstrap) or permuted stimuli.
-
-    Returns ``(ci_low, ci_high, p_value, samples)``, the samples ``(n_boot, *score.shape)``."""
+) -> Statistics:
+    """Any similarity: representations recomputed on resampled (bootstrap) or permuted stimuli."""
     n = scorer.n_stimuli
-    lo = hi = p = samples = None
+    lo = hi = p = p_fwe = samples = None
 
     def scores_for(reps: Any, xs: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
         """Every cell's scores with the cell data's stimuli taken in the order ``rows``."""
@@ -101,5 +164,8 @@ def resampling_statistics(
         null = [
             scores_for(reps, scorer.blocks, rng.permutation(n)) for _ in progress(range(n_perm), desc="permutations")
         ]
-        p = stats.p_value(np.stack(null), score[None], "greater" if scorer.info.higher_is_better else "less")
-    return lo, hi, p, samples
+        null = np.stack(null)
+        higher = scorer.info.higher_is_better
+        p = stats.p_value(null, score[None], "greater" if higher else "less")
+        p_fwe = max_statistic_p(map_extreme(null, higher), score, higher)
+    return Statistics(lo, hi, p, p_fwe, samples)

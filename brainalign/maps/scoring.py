@@ -21,9 +21,10 @@ def stacked(reps: list[Any]) -> Any:
 class Scorer:
     """A similarity method's scores of layer blocks against cells, with its batched kernels.
 
-    Methods with ``represent`` kernels (and not needing trials) have each layer represented
-    once (:attr:`reps`) and all layers compared with a cell in one ``compare_represented`` call;
-    others are called on every (layer, cell) pair.
+    Methods with ``represent`` kernels (and not needing trials; RDM methods also with trials)
+    have each layer represented once (:attr:`reps`) and all layers compared with a cell in one
+    ``compare_represented`` call; others are called on every (layer, cell) pair. RDM methods
+    that declare their ``rdm_metric`` score many cells at once (:meth:`scores_cells`).
     """
 
     def __init__(
@@ -42,7 +43,7 @@ class Scorer:
         self.method, self.info, self.name = method, info, name
         #: How a block is represented (default ``method.represent``; a caller whose blocks are
         #: already checked and on the backend may pass a faster path).
-        self.batched = info.kernels in ("represent", "rdm") and not info.needs_trials
+        self.batched = info.kernels in ("represent", "rdm") and (not info.needs_trials or info.kernels == "rdm")
         self.represent = represent if represent is not None else method.represent if self.batched else None
         self.blocks, self.layers = blocks, layers
         self.usable = np.ones(len(blocks), dtype=bool)  # layers the method can represent
@@ -89,4 +90,48 @@ class Scorer:
         if self.reps is not None:
             reps_y = [self.represent(Y) for Y in Ys]
             out[self.usable] = np.asarray(self.method.compare_represented(self.reps, reps_y))
+        return out
+
+    @property
+    def cells_batched(self) -> bool:
+        """Whether :meth:`scores_cells` computes the cells' RDMs in batches: an RDM method whose
+        brain RDM is a plain ``rsa.rdm`` (its declared ``rdm_metric``), compared by a comparison
+        of :data:`brainalign.searchlight.CELL_COMPARE`."""
+        from ..searchlight import CELL_COMPARE, CELL_METRICS
+
+        return (
+            self.info.kernels == "rdm"
+            and self.info.rdm_metric in CELL_METRICS
+            and self.method.comparison in CELL_COMPARE
+            and self.reps is not None
+        )
+
+    def layer_rdms(self) -> np.ndarray:
+        """The square RDMs ``(usable layer, n, n)`` of the layers the method could represent."""
+        return np.stack([self.method.rdm_matrix(B) for B, ok in zip(self.blocks, self.usable, strict=True) if ok])
+
+    def scores_cells(
+        self, values: np.ndarray, columns: list[np.ndarray], *, memory_budget: float | int | str | None = None
+    ) -> np.ndarray:
+        """Scores ``(layer, len(columns))`` of every layer against the cells ``values[..., cols]``.
+
+        ``values`` is ``(presentation, neuroid)`` (``(repetition, presentation, neuroid)`` for a
+        method that needs trials). With :attr:`cells_batched`, every cell's RDM comes out of
+        :func:`brainalign.searchlight.cell_rdms` in chunks of ``memory_budget``, ranked once, and
+        is compared with all layers in one product (:func:`brainalign.searchlight.compare_cells`),
+        on the backend of the layers' representations; the scores equal :meth:`scores` of each
+        cell. Other methods are scored cell by cell. A cell the method cannot score raises
+        ``ValueError`` (the caller may then score cell by cell to name it).
+        """
+        if not self.cells_batched:
+            return np.stack([self.scores(values[..., cols]) for cols in columns], axis=1)
+        from ..metrics._base import resolve_backend
+        from ..searchlight import cell_rdms, compare_cells
+
+        be = resolve_backend(None, self.reps)
+        metric = self.info.rdm_metric
+        Y = np.transpose(values, (1, 2, 0)) if metric == "crossnobis" else values
+        chunks = cell_rdms(Y, columns, metric, backend=be, memory_budget=memory_budget)
+        out = np.full((len(self.blocks), len(columns)), np.nan)
+        out[self.usable] = compare_cells(chunks, self.layer_rdms(), self.method.comparison, backend=be).T
         return out

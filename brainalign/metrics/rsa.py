@@ -27,13 +27,16 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import xarray as xr
 
-from ..backend import Backend
+from ..backend import Backend, to_numpy
 from ..methods import MethodInfo
 from ..utils import check_option, fill_doc
 from ._base import SimilarityMethod, as_patterns, columns, float_dtype, resolve_backend, to_backend
 from ._rdm import aligned_rdms, as_rdm, check_finite_rdm, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
 from .comparisons import COMPARISONS, get_comparison
-from .crossnobis import NOISE_METHODS, crossnobis_rdm
+from .crossnobis import NOISE_METHODS, crossnobis, crossnobis_rdm
+
+#: The noise covariance of a crossnobis RSA's trial blocks (rdm's default).
+NOISE = "shrinkage_diag"
 
 __all__ = [
     "COMPARE_METHODS",
@@ -263,8 +266,13 @@ class RSA(SimilarityMethod):
     Parameters
     ----------
     metric : str
-        RDM dissimilarity (see :func:`rdm`; ``"crossnobis"`` needs trials, which the map
-        averages, so it is not available here).
+        RDM dissimilarity (see :func:`rdm`). ``"crossnobis"`` needs trials (declared
+        ``needs_trials``): the brain side is a trial block ``(repetition, presentation, neuroid)``
+        whose crossnobis RDM uses the repetitions as folds and a ``"shrinkage_diag"`` noise
+        covariance (:func:`rdm`'s defaults); the model side, one deterministic response per
+        stimulus, has the squared Euclidean RDM — what crossnobis estimates without bias, up to the
+        noise whitening and the division by the number of features, which no RDM comparison
+        here sees through a scale. Crossnobis maps have no noise ceiling.
     compare : str
         RDM comparison (see :func:`compare`).
     %(backend)s
@@ -281,12 +289,15 @@ class RSA(SimilarityMethod):
 
     def __brainalign_info__(self) -> MethodInfo:
         """Scores are correlations of RDMs: split-half ceilings are Spearman–Brown corrected."""
+        crossnobis = self.metric == "crossnobis"
         return MethodInfo(
             family="similarity",
             kernels="rdm",
-            ceiling="split_half_spearman_brown",
+            needs_trials=crossnobis,
+            ceiling="none" if crossnobis else "split_half_spearman_brown",
             accepts_rdms=True,
             score=f"{self.compare} correlation of the {self.metric} RDMs",
+            rdm_metric=self.metric,
         )
 
     @property
@@ -302,15 +313,12 @@ class RSA(SimilarityMethod):
     def _check(self) -> None:
         check_option("metric", self.metric, RDM_METRICS)
         check_option("compare", self.compare, COMPARE_METHODS)
-        if self.metric == "crossnobis":
-            raise ValueError(
-                "RSA(metric='crossnobis') needs trial-resolved data; compute crossvalidated RDMs with "
-                "rsa.rdm(recording, metric='crossnobis') and compare them with rsa.compare."
-            )
 
     def _rdms(self, be: Backend, arr: Any) -> Any:
-        """The square RDM ``(1, n, n)`` of one block, before the comparison's transform."""
-        return self._transform_rdms(be, rdm_kernel(be, arr, self.metric)[None])
+        """The square RDM ``(1, n, n)`` of one block, as the method compares it (a crossnobis RSA's
+        model side is squared Euclidean)."""
+        metric = "sqeuclidean" if self.metric == "crossnobis" else self.metric
+        return self._transform_rdms(be, rdm_kernel(be, arr, metric)[None])
 
     def _transform_rdms(self, be: Backend, D: Any) -> Any:
         """Square RDMs ``(k, n, n)`` as the method compares them (the hook that
@@ -335,6 +343,46 @@ class RSA(SimilarityMethod):
         out = be.to_numpy(self._transform_rdms(be, to_backend(be, arr if arr.ndim == 3 else arr[None])))
         return out if arr.ndim == 3 else out[0]
 
+    def _trial_rdm(self, X: Any) -> tuple[Backend, Any]:
+        """The crossnobis RDM ``(1, n, n)`` of a trial block ``(repetition, presentation, neuroid)``."""
+        arr = np.asarray(to_numpy(X), dtype=float)
+        k, n, p = arr.shape
+        if k < 2 or n < 3 or p < 1:
+            raise ValueError(
+                f"RSA(metric='crossnobis') needs trials (repetition, presentation, neuroid) with at least 2 "
+                f"repetitions (folds), 3 stimuli and 1 neuroid; got shape {arr.shape}."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("RSA(metric='crossnobis'): the trials contain NaN or infinite values.")
+        be = self._be(X)
+        D = crossnobis(be, arr.reshape(k * n, p), np.repeat(np.arange(k), n), np.tile(np.arange(n), k), n, NOISE)
+        return be, self._transform_rdms(be, D[None])
+
+    def _square(self, X: Any) -> tuple[Backend, Any]:
+        """The square RDM ``(1, n, n)`` of one block: trials for crossnobis, else ``(n, features)``."""
+        self._check()
+        if self.metric == "crossnobis" and np.ndim(X) == 3:
+            return self._trial_rdm(X)
+        be, arr = self._prepare(X)
+        return be, self._rdms(be, arr)
+
+    def represent(self, X: Any) -> Any:
+        """One block → its RDM, ready for the comparison (crossnobis: a trial block, see the class)."""
+        be, D = self._square(X)
+        return COMPARISONS[self.compare].represent(be, upper(be, D), "the RDM")[0]
+
+    def __call__(self, X: Any, Y: Any) -> float:
+        """The score of two blocks (crossnobis: either may be a trial block, matched by position)."""
+        if self.metric != "crossnobis":
+            return super().__call__(X, Y)
+        if 3 not in (np.ndim(X), np.ndim(Y)):
+            raise ValueError(
+                "RSA(metric='crossnobis') needs trial-resolved data on one side (repetition, presentation, "
+                "neuroid): its repetitions are the folds. In alignment_map, keep the recording's trials on a "
+                "'repetition' dim; or compute crossvalidated RDMs with rsa.rdm(recording, metric='crossnobis')."
+            )
+        return float(self.compare_represented([self.represent(X)], [self.represent(Y)])[0, 0])
+
     def _represent(self, be: Backend, arr: Any) -> Any:
         """One ``(n_stimuli, n_features)`` block → its RDM, ready for the comparison."""
         v = upper(be, self._rdms(be, arr))
@@ -345,9 +393,8 @@ class RSA(SimilarityMethod):
 
         What :mod:`brainalign.stats` resamples and permutes for the map's statistics.
         """
-        self._check()
-        be, arr = self._prepare(X)
-        return be.to_numpy(self._rdms(be, arr)[0])
+        be, D = self._square(X)
+        return be.to_numpy(D[0])
 
     def compare_represented(self, A: Any, B: Any) -> np.ndarray:
         """All pairs of represented RDMs (stacks ``(k, ·)`` and ``(l, ·)``) → ``(k, l)`` scores."""

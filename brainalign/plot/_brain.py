@@ -105,6 +105,11 @@ def brain_map(
       :func:`brainalign.io.fmri.load_fmri` on fsaverage data) are painted on the mesh (``mesh``,
       default the ``space`` attribute such as ``"fsaverage5"``, which nilearn ships), lateral and
       medial views of both hemispheres.
+    - ``kind="volume"``: a searchlight map (a ``center`` dim, :mod:`brainalign.searchlight`) of
+      voxels, put back on its grid (:func:`brainalign.searchlight.to_image`) and drawn as axial
+      slices (:func:`nilearn.plotting.plot_stat_map`). Searchlight
+      maps on a surface are painted centre by centre (``kind="surface"``), other searchlights
+      (electrodes, sensors) drawn on the glass brain.
     - ``kind="glass"``: volumes and electrodes (``x``, ``y``, ``z`` in mm, MNI space) are drawn
       as markers on a glass brain (a region map above 2 000 neuroids: one marker per region centroid).
 
@@ -114,13 +119,14 @@ def brain_map(
         An alignment map (a group map, or the mean over subjects, is drawn) or a per-neuroid
         result (a ``neuroid`` dim).
     recording : xarray.DataArray, optional
-        The recording the map was computed on (needed for region maps).
+        The recording the map was computed on (needed for region and searchlight maps).
     value : str
         ``"best_layer"`` or a variable (``"score"``, ``"normalized"``, ``"r"``, ...).
     layer : str, optional
         The layer whose ``value`` is drawn (not with ``"best_layer"``).
-    kind : {"auto", "surface", "glass"}
-        ``"auto"``: surface when the neuroids have vertices, else glass brain.
+    kind : {"auto", "surface", "glass", "volume"}
+        ``"auto"``: surface when the neuroids have vertices, volume for a searchlight map of
+        voxels, else glass brain.
     mesh : str or mesh, optional
         Surface mesh (a nilearn fsaverage name or a nilearn ``PolyMesh``).
     cmap : str, optional
@@ -152,8 +158,20 @@ def brain_map(
     from ..utils import check_option, soft_import, validate_type
 
     validate_type("amap", amap, xr.Dataset, "an alignment map or a per-neuroid result (xarray.Dataset)")
-    check_option("kind", kind, ("auto", "surface", "glass"))
-    if "neuroid" in amap.dims:
+    check_option("kind", kind, ("auto", "surface", "glass", "volume"))
+    volume = False
+    if "center" in amap.dims:  # a searchlight map: one value per centre, placed at its neuroid
+        data.validate(amap, "map", name="amap")
+        if recording is None:
+            raise ValueError("recording is needed to draw a searchlight map: pass the recording it was computed on.")
+        values, significant, label, layer_names, variable = _cell_values(
+            summary_view(amap), "center", value, layer, alpha
+        )
+        centers = np.asarray(amap["neuroid_index"].values, dtype=int)
+        where = recording.isel(neuroid=centers)
+        regions = None
+        volume = all(f"voxel_{a}" in recording.coords for a in "ijk")
+    elif "neuroid" in amap.dims:
         values, significant, label, layer_names, variable = _cell_values(amap, "neuroid", value, layer, alpha)
         where = _neuroid_source(amap, recording)
         regions = None
@@ -174,7 +192,9 @@ def brain_map(
         where = recording
     surface = "vertex" in where.coords and "hemisphere" in where.coords
     if kind == "auto":
-        kind = "surface" if surface else "glass"
+        kind = "surface" if surface else "volume" if volume else "glass"
+    if kind == "volume" and not volume:
+        raise ValueError("kind='volume' draws searchlight maps of voxels (voxel_i/j/k on the recording's neuroids).")
     if layer_names:
         cmap, vmin, vmax = cmap or SEQUENTIAL, 0.0, float(len(layer_names) - 1)
     else:
@@ -217,6 +237,9 @@ def brain_map(
                     bg_on_data=True,
                 )
         note = "not significant: not painted"
+    elif kind == "volume":
+        fig = _volume(plotting, shown, recording, centers, cmap, vmin, vmax)
+        note = "not significant: not painted"
     else:
         fig = _glass(plotting, where, values, significant, regions, cmap, vmin, vmax)
         note = "hollow grey: not significant"
@@ -226,6 +249,48 @@ def brain_map(
         fig.text(0.01, 0.01, note + test, fontsize="small", color="0.3")
     method = amap.attrs.get("method", amap.attrs.get("encoder", ""))
     fig.suptitle(title if title is not None else f"{method}: {label}".strip(": "))
+    return fig
+
+
+def _volume(
+    plotting: Any, shown: np.ndarray, recording: Any, centers: np.ndarray, cmap: str, vmin: float, vmax: float
+) -> Any:
+    """A searchlight map on its voxel grid (:func:`brainalign.searchlight.to_image`): axial slices.
+
+    Values are shifted so that ``vmin`` lands just above 0, where nilearn's threshold masks
+    empty and non-significant voxels (NaN in ``shown``).
+    """
+    import matplotlib.pyplot as plt
+    import nibabel as nib
+
+    from ..searchlight import to_image
+
+    span = max(vmax - vmin, 1e-12)
+    lifted = np.where(np.isfinite(shown), shown - vmin + span * 1e-3, 0.0)  # > 0 where drawn
+    img = to_image(lifted, recording, centers=centers)
+    img = nib.Nifti1Image(np.nan_to_num(np.asarray(img.dataobj, dtype=float)), img.affine)
+    # Up to 6 axial slices through the grid's own voxel centres (world z of voxel_k planes).
+    ks = np.unique(np.asarray(recording["voxel_k"].values, dtype=int))
+    ks = ks[np.linspace(0, len(ks) - 1, min(len(ks), 6)).round().astype(int)]
+    cuts = [float((img.affine @ np.array([0.0, 0.0, k, 1.0]))[2]) for k in np.unique(ks)]
+    fig = plt.figure(figsize=(9.5, 3.0))
+    plotting.plot_stat_map(
+        img,
+        bg_img=None,
+        display_mode="z",
+        cut_coords=cuts,
+        cmap=cmap,
+        vmin=span * 1e-3,
+        vmax=span * 1.001,
+        symmetric_cbar=False,
+        threshold=span * 1e-4,
+        colorbar=False,
+        figure=fig,
+        axes=(0.0, 0.0, 0.9, 0.92),
+        black_bg=False,
+        annotate=True,
+        draw_cross=False,
+    )
     return fig
 
 
