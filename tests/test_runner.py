@@ -128,6 +128,7 @@ def test_interrupted_run_finishes_remaining_cells_only(bench, sig):
     folder, cfg, _ = bench
     for method in cfg["methods"]:
         method["name"] = "slow_method:SlowRSA"
+    cfg["allow_code"] = True  # the config names code of its own: the slow plug-in
     (folder / "bench.yaml").write_text(yaml.safe_dump(cfg))
     proc = _cli(folder, "run", "bench.yaml")
     maps_dir = folder / "results" / "maps"
