@@ -382,11 +382,11 @@ def test_second_run_on_a_folder_exits_2_and_leaves_the_first_alone(bench):
     temp = folder / "results" / "maps" / ".in-flight.nc.tmp-0123456789"  # as the first run's atomic writes name them
     temp.write_bytes(b"partial")
     second = _cli(folder, "run", "bench.yaml")
-    out, err = second.communicate(timeout=120)
+    _, err = second.communicate(timeout=120)
     assert second.returncode == 2
     assert f"is in use by another brainalign run (process {first.pid} on" in err
     assert temp.exists()  # the second run removed nothing
-    out, err = first.communicate(timeout=180)
+    _, err = first.communicate(timeout=180)
     assert first.returncode == 0, err
     assert not lock.exists()
     temp.write_bytes(b"partial")  # a leftover of a run that is gone: removed by the next run
@@ -472,7 +472,7 @@ def test_one_log_line_per_cell_and_layer_profiles_in_figures(bench):
     cfg["methods"] = [{"name": "ridge", "options": {"backend": "numpy"}, "cv": 3}, "rsa", "cka"]
     path = _small(folder, cfg, methods=cfg["methods"])
     proc = _cli(folder, "run", str(path))
-    out, err = proc.communicate(timeout=300)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert "RidgeEncoder:" not in err  # per-fold details are DEBUG
     logged = [line for line in err.splitlines() if line.strip() and "it/s]" not in line]  # progress bars aside
