@@ -482,3 +482,61 @@ def test_one_log_line_per_cell_and_layer_profiles_in_figures(bench):
     for cell in ("sim1__toy__ridge", "sim1__toy__rsa", "sim1__toy__cka"):
         for suffix in (".png", ".pdf", ".profile.png", ".profile.pdf"):
             assert cell + suffix in figures
+
+
+def test_searchlight_dataset_finds_the_planted_layer_and_draws_a_brain(bench):
+    pytest.importorskip("nilearn")
+    folder, cfg, _ = bench
+    acts = arrays.load(folder / "acts.nc")
+    from brainalign import simulate
+
+    rec = simulate.make_recording(acts, {"V1": "layer0"}, n_neuroids=27, snr=8.0, random_state=0)
+    ijk = np.argwhere(np.ones((3, 3, 3), bool))
+    rec = rec.assign_coords(
+        x=("neuroid", 10.0 * ijk[:, 0]), y=("neuroid", 10.0 * ijk[:, 1]), z=("neuroid", 10.0 * ijk[:, 2])
+    )
+    arrays.save(rec, folder / "vox.nc")
+    from brainalign import alignment_map, searchlight
+
+    try:
+        alignment_map(acts, rec, "rsa", regions=searchlight.spheres(rec, radius=15.0))
+    except (TypeError, ValueError) as err:
+        pytest.skip(
+            f"the map engine does not take searchlight regions yet (alignment_map(..., regions=spheres)): {err}"
+        )
+    ds = {"name": "vox", "stimuli": {"type": "text", "path": "stimuli.txt"}, "recording": "vox.nc"}
+    path = _small(folder, cfg, datasets=[{**ds, "searchlight": {"radius": 15.0}}])
+    run(path)
+    amap = arrays.load(folder / "results" / "maps" / "vox__toy__rsa.nc")
+    assert amap["score"].dims == ("layer", "center") and amap.sizes["center"] == 27
+    assert (amap["score"].idxmax("layer") == "layer0").all()  # every sphere reads the planted layer
+    assert (folder / "results" / "figures" / "vox__toy__rsa.brain.png").read_bytes()[:4] == b"\x89PNG"
+    assert 'alt="brain map of vox · toy · rsa"' in (folder / "results" / "report.html").read_text()
+
+
+def test_rdm_dataset_from_a_file(bench):
+    from scipy.spatial.distance import pdist
+
+    from brainalign import alignment_map
+
+    folder, cfg, _ = bench
+    acts = arrays.load(folder / "acts.nc")
+    layer2 = acts.isel(unit=acts["layer"].values == "layer2").values
+    np.save(folder / "it.npy", pdist(layer2, "correlation"))
+    ds = {
+        "name": "rdm",
+        "stimuli": {"type": "text", "path": "stimuli.txt"},
+        "rdms": {"path": "it.npy", "subject": "S1", "region": "IT"},
+    }
+    path = _small(folder, cfg, datasets=[ds], methods=["ridge"])
+    with pytest.raises(ConfigError, match=r"methods\[ridge\]: 'ridge' needs responses.*holds brain RDMs"):
+        run(path, report=False)
+    rdms = data.load_rdms(folder / "it.npy", stimulus_id=list(range(N)), subject="S1", region="IT")
+    try:
+        alignment_map(acts, rdms, "rsa")
+    except (TypeError, ValueError) as err:
+        pytest.skip(f"the map engine does not take brain RDMs yet (alignment_map(acts, rdms, 'rsa'): {err})")
+    path = _small(folder, cfg, datasets=[ds], methods=["rsa"])
+    run(path, report=False)
+    amap = arrays.load(folder / "results" / "maps" / "rdm__toy__rsa.nc")
+    assert str(amap["score"].idxmax("layer").sel(region="IT").item()) == "layer2"
