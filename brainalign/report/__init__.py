@@ -206,7 +206,7 @@ def build_report(
     >>> from brainalign.io import arrays
     >>> folder = tempfile.mkdtemp()
     >>> amap = xr.Dataset({"score": (("layer", "region"), np.eye(2))},
-    ...                   coords={"layer": ["l0", "l1"], "region": ["V1", "IT"]})
+    ...                   coords={"layer": ["l0", "l1"], "region": ["V1", "IT"]}, attrs={"method": "rsa"})
     >>> _ = arrays.save(amap, os.path.join(folder, "maps", "d__m__rsa.nc"))
     >>> build_report(folder, os.path.join(folder, "report.html")).name
     'report.html'
