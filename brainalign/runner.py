@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ import xarray as xr
 from .config import CODE_REFUSED, ConfigError, fingerprint, load_config, validate_config
 from .config_limits import check_cell_sizes, check_simulation
 from .runner_inputs import file_digest, get_activations, get_recording, input_files, load_stimuli
-from .runner_output import OutputFolder, OutputLockedError
+from .runner_output import OutputFolder, OutputLockedError, install_sigterm_handler
 from .utils import check_writable_dir, logger, progress
 
 __all__ = [
@@ -35,6 +34,7 @@ __all__ = [
     "compute_map",
     "get_activations",
     "get_recording",
+    "install_sigterm_handler",
     "load_stimuli",
     "plan",
     "run",
@@ -397,12 +397,3 @@ def _run_dask(cfg: Mapping[str, Any], groups: list, folder: OutputFolder, schedu
             for cell, amap, figures in future.result():
                 _save_cell(folder, cell, amap, figures)
                 _done(result, cell, bar)
-
-
-def install_sigterm_handler() -> None:
-    """Turn SIGTERM (a job scheduler stopping the run) into KeyboardInterrupt, like Ctrl-C."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import uuid
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from typing import Any
 from .runner_inputs import file_digest
 from .utils import check_writable_dir, logger
 
-__all__ = ["STATE_DIR", "OutputFolder", "OutputLockedError"]
+__all__ = ["STATE_DIR", "OutputFolder", "OutputLockedError", "install_sigterm_handler"]
 
 #: Hidden folder of an output folder holding the lock and the manifest.
 STATE_DIR = ".brainalign"
@@ -199,3 +200,12 @@ class OutputFolder:
         """Save a matplotlib figure (format from the suffix), see :meth:`write`."""
         fmt = Path(path).suffix.lower().lstrip(".")
         return self.write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"), kind=fmt)
+
+
+def install_sigterm_handler() -> None:
+    """Turn SIGTERM (a job scheduler stopping the run) into KeyboardInterrupt, like Ctrl-C."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
