@@ -14,6 +14,10 @@ from collections.abc import Sequence
 from ._version import __version__
 
 EXIT_USAGE = 2
+_ALLOW_CODE = (
+    "let the config import and call the code it names ('module:callable' methods, factory, preprocess, "
+    "path_from); without it a config is data and runs no code (same as `allow_code: true` in the config)"
+)
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
@@ -102,7 +106,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .runner import install_sigterm_handler, run
 
     install_sigterm_handler()
-    result = run(args.config, scheduler=args.scheduler, overwrite=args.overwrite, report=not args.no_report)
+    result = run(
+        args.config,
+        scheduler=args.scheduler,
+        overwrite=args.overwrite,
+        recompute=args.recompute,
+        report=not args.no_report,
+        allow_code=args.allow_code,
+    )
     print(f"{len(result.computed)} cell(s) computed, {len(result.skipped)} already done; results in {result.output}")
     if result.report is not None:
         print(f"report: {result.report}")
@@ -115,7 +126,9 @@ def _cmd_identify(args: argparse.Namespace) -> int:
     from .runner import install_sigterm_handler
 
     install_sigterm_handler()
-    result, files = identify(args.config, scheduler=args.scheduler, overwrite=args.overwrite)
+    result, files = identify(
+        args.config, scheduler=args.scheduler, overwrite=args.overwrite, allow_code=args.allow_code
+    )
     table = (
         result["accuracy"].mean(("n_stimuli", "n_neuroids"))
         if result.sizes["n_stimuli"] * result.sizes["n_neuroids"] > 1
@@ -172,11 +185,20 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a benchmark config (models × datasets × methods): maps, figures, HTML report",
         description="Run every (dataset, model, method) cell of a YAML config. Finished cells are kept on "
-        "disk, so an interrupted run resumes where it stopped. See docs/config.md for the keys.",
+        "disk, keyed by their configuration and the content of their input files, so an interrupted run resumes "
+        "where it stopped. The output folder is locked while a run uses it (a second run exits with code 2), and "
+        "only files brainalign wrote there are replaced. See docs/config.md for the keys.",
     )
     run.add_argument("config", help="the YAML config file")
     run.add_argument("--scheduler", default=None, help="run cells on Dask: 'local' or a scheduler address")
-    run.add_argument("--overwrite", action="store_true", help="replace results made by a different config")
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace maps made by a different config or from changed input files (maps made by this same "
+        "config and inputs are kept: see --recompute)",
+    )
+    run.add_argument("--recompute", action="store_true", help="compute every cell again, even the up-to-date ones")
+    run.add_argument("--allow-code", action="store_true", help=_ALLOW_CODE)
     run.add_argument("--no-report", action="store_true", help="do not write report.html")
     run.set_defaults(func=_cmd_run)
 
@@ -189,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     ident.add_argument("config", help="the YAML config file")
     ident.add_argument("--scheduler", default=None, help="run on Dask: 'local' or a scheduler address")
     ident.add_argument("--overwrite", action="store_true", help="replace an earlier result")
+    ident.add_argument("--allow-code", action="store_true", help=_ALLOW_CODE)
     ident.set_defaults(func=_cmd_identify)
 
     report = sub.add_parser("report", help="rebuild the HTML report from saved results")

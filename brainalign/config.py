@@ -28,197 +28,45 @@ Example
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA", "ConfigError", "load_config", "validate_config"]
+from .config_limits import check_limits
+from .config_schema import (
+    IDENTIFY_SCHEMA,
+    LABEL,
+    METHOD,
+    MODEL,
+    SCHEMA,
+    STIMULI,
+    ConfigError,
+    Field,
+    schema_reference,
+    validate_mapping,
+)
 
+__all__ = [
+    "SCHEMA",
+    "ConfigError",
+    "fingerprint",
+    "import_object",
+    "load_config",
+    "load_identify_config",
+    "schema_reference",
+    "validate_config",
+    "validate_identify_config",
+]
 
-class ConfigError(ValueError):
-    """A configuration file that does not follow the schema (the message names the key)."""
-
-
-@dataclass(frozen=True)
-class Field:
-    """One key of the schema: its type(s), whether it is required, its default, its meaning."""
-
-    types: tuple[type, ...] | str
-    required: bool = False
-    default: Any = None
-    help: str = ""
-    choices: tuple[Any, ...] | None = None
-    item: Any = None  # schema (dict of Fields) of list items or of nested mappings
-
-
-_STR, _INT, _FLOAT, _BOOL = (str,), (int,), (int, float), (bool,)
-
-_MODEL = {
-    "name": Field(_STR, True, help="label of the model in results (letters, digits, - _ .)"),
-    "type": Field(_STR, True, choices=("huggingface", "torch", "activations"), help="how to get activations"),
-    "path": Field(_STR, help="huggingface: model folder or hub id; activations: a saved activations file"),
-    "path_from": Field(_STR, help="'module:callable' returning the model folder (e.g. a package that ships a model)"),
-    "factory": Field(_STR, help="torch: 'module:callable' returning a torch.nn.Module"),
-    "factory_options": Field((dict,), default={}, help="torch: keyword arguments of the factory"),
-    "preprocess": Field(_STR, help="torch: 'module:callable' turning a list of stimuli into the model's input"),
-    "layers": Field("list[str]", help="module names (default: every transformer block / all given layers)"),
-    "pool": Field(_STR, default="sentence", choices=("word", "sentence", "first", "last"), help="huggingface pooling"),
-    "reduce": Field(
-        _STR, default="flatten", choices=("flatten", "channel_mean", "token_mean"), help="torch: unit reduction"
-    ),
-    "batch_size": Field(_INT, default=32, help="stimuli per forward pass"),
-    "max_length": Field(_INT, help="huggingface: truncate longer texts (a lost word is an error)"),
-    "device": Field(_STR, default="auto", help="auto, cpu, cuda, cuda:N"),
-}
-_STIMULI = {
-    "type": Field(_STR, True, choices=("text", "array"), help="text: one text per stimulus; array: numeric stimuli"),
-    "path": Field(_STR, True, help="text: .txt (one per line) or .csv/.tsv; array: .npy or .npz"),
-    "text_column": Field(_STR, default="text", help="csv/tsv column holding the text"),
-    "id_column": Field(_STR, default="stimulus_id", help="csv/tsv or npz column holding the ids"),
-}
-_SIMULATE = {
-    "model": Field(_STR, True, help="the model whose layers drive the simulated regions"),
-    "regions": Field((dict,), True, help="region name -> layer name"),
-    "n_neuroids": Field(_INT, default=100, help="neuroids per region"),
-    "snr": Field(_FLOAT, default=2.0, help="signal-to-noise variance ratio"),
-    "readout": Field(_STR, default="linear", choices=("linear", "sample", "nonlinear"), help="how regions read layers"),
-    "n_repetitions": Field(_INT, default=1, help="trials per stimulus (ceilings; stochastic_shape needs 2 or more)"),
-    "shuffle": Field(_BOOL, default=True, help="list the stimuli in a shuffled order, as a real recording would"),
-    "random_state": Field(_INT, default=0, help="seed"),
-}
-_DATASET = {
-    "name": Field(_STR, True, help="label of the dataset in results"),
-    "stimuli": Field((dict,), True, item=_STIMULI, help="the stimuli the models are run on"),
-    "recording": Field(_STR, help="a saved recording (.nc or .zarr); exactly one of recording / simulate"),
-    "simulate": Field((dict,), item=_SIMULATE, help="a simulated recording with planted layers"),
-    "repetitions": Field(_STR, choices=("average", "keep"), help="repeated presentations: average or keep"),
-}
-_METHOD = {
-    "name": Field(_STR, True, help="a registered method (brainalign info lists them) or 'module:Class'"),
-    "label": Field(_STR, help="label in results (default: the name); must be unique"),
-    "options": Field((dict,), default={}, help="the method's options"),
-    "cv": Field((int, str), default=5, help="encoders: outer folds (an integer, or 'runs')"),
-    "delays": Field("list[int]", help="encoders, continuous recordings: FIR delays in samples"),
-    "hrf_model": Field(_STR, choices=("glover", "spm"), help="encoders, continuous recordings: HRF instead of delays"),
-}
-_STATISTICS = {
-    "ceiling": Field(_BOOL, default=True, help="estimate noise ceilings where the recording allows"),
-    "n_boot": Field(_INT, default=0, help="bootstrap resamples for confidence intervals (0: none)"),
-    "n_perm": Field(_INT, default=0, help="permutations for p-values (0: none)"),
-    "random_state": Field(_INT, default=0, help="seed of the bootstrap and permutations"),
-}
-_CONDITIONS = {
-    "snr": Field("list[number]", default=[0.01, 0.1, 1.0, 10.0], help="signal-to-noise variance ratios"),
-    "n_stimuli": Field("list[int]", help="numbers of stimuli (random subsets; default: all)"),
-    "n_neuroids": Field("list[int]", default=[100], help="neuroids per simulated region"),
-    "n_repeats": Field(_INT, default=20, help="repeats of every condition and true layer"),
-    "readout": Field(_STR, default="linear", choices=("linear", "sample", "nonlinear"), help="how regions read layers"),
-    "level": Field(_STR, default="layer", choices=("layer", "model"), help="rank layers, or models"),
-    "truth": Field("list[str]", help="candidate layers that take turns as the truth (default: all)"),
-    "random_state": Field(_INT, default=0, help="seed"),
-}
-IDENTIFY_SCHEMA: dict[str, Field] = {
-    "name": Field(_STR, default="identifiability", help="name of the study (figure title)"),
-    "output": Field(_STR, default="identifiability", help="folder for the result (netCDF) and the figure"),
-    "cache": Field(_STR, help="folder to cache model activations in (none if absent)"),
-    "models": Field("list", True, item=None, help="the candidate models (as in `brainalign run`)"),
-    "stimuli": Field((dict,), True, item=None, help="the stimuli (as in `brainalign run`)"),
-    "methods": Field("list", True, item=None, help="the methods (as in `brainalign run`)"),
-    "conditions": Field((dict,), default={}, item=_CONDITIONS, help="the simulated designs"),
-}
-
-SCHEMA: dict[str, Field] = {
-    "name": Field(_STR, default="benchmark", help="name of the benchmark (report title)"),
-    "output": Field(_STR, default="results", help="folder for maps, figures and the report"),
-    "cache": Field(_STR, help="folder to cache model activations in (none if absent)"),
-    "models": Field("list", True, item=_MODEL, help="the models"),
-    "datasets": Field("list", True, item=_DATASET, help="the datasets"),
-    "methods": Field("list", True, item=_METHOD, help="the methods: names, or mappings"),
-    "statistics": Field((dict,), default={}, item=_STATISTICS, help="statistics of every map"),
-}
-
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
-
-def _type_name(types: Any) -> str:
-    if isinstance(types, str):
-        return {
-            "list": "a list",
-            "list[str]": "a list of strings",
-            "list[int]": "a list of integers",
-            "list[number]": "a list of numbers",
-        }[types]
-    names = {str: "a string", int: "an integer", float: "a number", bool: "true/false", dict: "a mapping"}
-    return " or ".join(names[t] for t in types)
-
-
-def _check_value(value: Any, spec: Field, where: str) -> None:
-    types = spec.types
-    if types == "list":
-        ok = isinstance(value, list)
-    elif types == "list[str]":
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    elif types == "list[int]":
-        ok = isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    elif types == "list[number]":
-        ok = isinstance(value, list) and all(
-            (isinstance(v, (int, float)) and not isinstance(v, bool)) or v in (".inf", "inf") for v in value
-        )
-    else:
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-    if not ok:
-        raise ConfigError(f"{where}: expected {_type_name(types)}, got {type(value).__name__} ({value!r:.60}).")
-    if spec.choices is not None and value not in spec.choices:
-        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, spec.choices))}.")
-
-
-def _validate_mapping(obj: Any, schema: dict[str, Field], where: str) -> dict[str, Any]:
-    if not isinstance(obj, Mapping):
-        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(obj).__name__}.")
-    prefix = f"{where}." if where else ""
-    unknown = [k for k in obj if k not in schema]
-    if unknown:
-        import difflib
-
-        key = unknown[0]
-        close = difflib.get_close_matches(str(key), list(schema), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"{prefix}{key}: unknown key.{hint} Valid keys here: {', '.join(schema)}.")
-    out: dict[str, Any] = {}
-    for key, spec in schema.items():
-        if key not in obj or obj[key] is None:
-            if spec.required:
-                raise ConfigError(f"{prefix}{key}: required key is missing ({spec.help}).")
-            out[key] = copy.deepcopy(spec.default)
-            if isinstance(out[key], dict) and spec.item is not None:
-                out[key] = _validate_mapping(out[key], spec.item, prefix + key)
-            continue
-        value = obj[key]
-        _check_value(value, spec, prefix + key)
-        if spec.item is not None and spec.types == "list":
-            if not value:
-                raise ConfigError(f"{prefix}{key}: the list is empty; give at least one.")
-            value = [
-                _validate_mapping(_normalise_item(key, v), spec.item, f"{prefix}{key}[{i}]")
-                for i, v in enumerate(value)
-            ]
-        elif spec.item is not None:
-            value = _validate_mapping(value, spec.item, prefix + key)
-        out[key] = value
-    return out
-
-
-def _normalise_item(key: str, value: Any) -> Any:
-    # A method may be given by its name alone.
-    if key == "methods" and isinstance(value, str):
-        return {"name": value}
-    return value
+#: What a config that names code is told (item 13 of the reliability review: a config is data).
+CODE_REFUSED = (
+    "a config runs no code of its own unless you allow it: pass --allow-code (Python: allow_code=True) "
+    "or set `allow_code: true` at the top of the config, if you trust the code it names."
+)
 
 
 def _check_labels(cfg: dict[str, Any], groups: tuple[tuple[str, str], ...]) -> None:
@@ -228,7 +76,7 @@ def _check_labels(cfg: dict[str, Any], groups: tuple[tuple[str, str], ...]) -> N
             if group == "methods" and item["label"] is None:
                 item["label"] = item["name"].rpartition(":")[2]  # "module:Class" plug-ins: "Class"
             label = item[label_key]
-            if not _LABEL.match(label):
+            if not LABEL.match(label):
                 raise ConfigError(
                     f"{group}[{i}].{label_key}: {label!r} must start with a letter or digit and hold only "
                     "letters, digits, '-', '_' and '.' (it names result files)."
@@ -238,23 +86,40 @@ def _check_labels(cfg: dict[str, Any], groups: tuple[tuple[str, str], ...]) -> N
             seen.add(label)
 
 
-def _check_models_and_methods(cfg: dict[str, Any], base: Path) -> None:
-    """Checks shared by ``run`` and ``identify`` configs: labels, methods, model types, paths."""
+def _check_methods(cfg: dict[str, Any], allow_code: bool) -> None:
+    """Every method is registered (or an import path the config may import), with valid options.
+
+    The method is built with its options (constructors only store them), so a wrong option is
+    an error here, before anything runs. ``"module:Class"`` paths are imported only with
+    ``allow_code``: :func:`brainalign.registry.get` refuses them otherwise.
+    """
     from . import registry
 
-    _check_labels(cfg, (("models", "name"), ("methods", "label")))
     known = registry.list_methods()
     for i, method in enumerate(cfg["methods"]):
-        if ":" in method["name"]:  # a plug-in by import path: checked when imported
-            import_object(method["name"], f"methods[{i}].name")
-        elif method["name"] not in known:
-            raise ConfigError(
-                f"methods[{i}].name: {method['name']!r} is not a registered method. Registered: {', '.join(known)}."
-            )
+        where, name = f"methods[{i}]", method["name"]
+        if name not in known and ":" not in name:
+            raise ConfigError(f"{where}.name: {name!r} is not a registered method. Registered: {', '.join(known)}.")
+        if name not in known and not allow_code:
+            raise ConfigError(f"{where}.name: {name!r} is an import path; {CODE_REFUSED}")
+        try:
+            registry.get(name, allow_import=allow_code, **method["options"])
+        except ImportError as err:
+            raise ConfigError(f"{where}.name: cannot import {name!r} ({err}).") from err
+        except (TypeError, ValueError) as err:
+            if isinstance(err.__cause__, (ImportError, AttributeError)):  # registry.get's import of a plug-in
+                raise ConfigError(f"{where}.name: cannot import {name!r} ({err.__cause__}).") from err
+            raise ConfigError(f"{where}.options: {err}") from err
         if isinstance(method["cv"], str) and method["cv"] != "runs":
-            raise ConfigError(f"methods[{i}].cv: expected an integer or 'runs', got {method['cv']!r}.")
+            raise ConfigError(f"{where}.cv: expected an integer or 'runs', got {method['cv']!r}.")
         if isinstance(method["cv"], int) and method["cv"] < 2:
-            raise ConfigError(f"methods[{i}].cv: needs at least 2 folds, got {method['cv']}.")
+            raise ConfigError(f"{where}.cv: needs at least 2 folds, got {method['cv']}.")
+
+
+def _check_models_and_methods(cfg: dict[str, Any], base: Path, allow_code: bool) -> None:
+    """Checks shared by ``run`` and ``identify`` configs: labels, methods, model types, paths, code."""
+    _check_labels(cfg, (("models", "name"), ("methods", "label")))
+    _check_methods(cfg, allow_code)
     for i, model in enumerate(cfg["models"]):
         where = f"models[{i}]"
         if model["type"] == "huggingface" and (model["path"] is None) == (model["path_from"] is None):
@@ -264,52 +129,113 @@ def _check_models_and_methods(cfg: dict[str, Any], base: Path) -> None:
         if model["type"] == "activations" and model["path"] is None:
             raise ConfigError(f"{where}.path: required for saved activations.")
         for key in ("path_from", "factory", "preprocess"):
-            if model[key] is not None and not re.match(r"^[\w.]+:[\w.]+$", model[key]):
+            if model[key] is None:
+                continue
+            if not re.match(r"^[\w.]+:[\w.]+$", model[key]):
                 raise ConfigError(f"{where}.{key}: expected 'module:callable', got {model[key]!r}.")
+            if not allow_code:
+                raise ConfigError(f"{where}.{key}: {model[key]!r} names code to import and call; {CODE_REFUSED}")
         if model["path"] is not None and model["type"] == "activations":
             model["path"] = str((base / model["path"]).resolve())
         elif model["path"] is not None and (base / model["path"]).exists():
             model["path"] = str((base / model["path"]).resolve())
 
 
-def validate_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") -> dict[str, Any]:
+def _check_dataset(ds: dict[str, Any], where: str, base: Path, model_names: list[str]) -> None:
+    sources = [k for k in ("recording", "simulate", "rdms") if ds[k] is not None]
+    if len(sources) != 1:
+        raise ConfigError(
+            f"{where}: give exactly one of recording (a saved recording), simulate or rdms (brain RDMs); "
+            f"got {', '.join(sources) or 'none'}."
+        )
+    ds["stimuli"]["path"] = str((base / ds["stimuli"]["path"]).resolve())
+    if ds["recording"] is not None:
+        ds["recording"] = str((base / ds["recording"]).resolve())
+    if ds["simulate"] is not None and ds["simulate"]["model"] not in model_names:
+        raise ConfigError(
+            f"{where}.simulate.model: {ds['simulate']['model']!r} is not one of the models ({', '.join(model_names)})."
+        )
+    for key in ("n_neuroids", "n_repetitions"):
+        if ds["simulate"] is not None and ds["simulate"][key] < 1:
+            raise ConfigError(f"{where}.simulate.{key}: must be at least 1, got {ds['simulate'][key]}.")
+    rdm = ds["rdms"]
+    if rdm is not None:
+        from .data._rdm_files import RDM_SUFFIXES
+
+        rdm["path"] = str((base / rdm["path"]).resolve())
+        suffix = Path(rdm["path"]).suffix.lower()
+        if suffix not in RDM_SUFFIXES:
+            raise ConfigError(f"{where}.rdms.path: expected one of {', '.join(RDM_SUFFIXES)}, got {suffix!r}.")
+        labelled = suffix == ".nc"
+        for key in ("subject", "region"):
+            if (rdm[key] is None) != labelled:
+                need = "not accepted for .nc files (their labels are in the file)" if labelled else "required"
+                raise ConfigError(f"{where}.rdms.{key}: {need} for {Path(rdm['path']).name!r}.")
+        if ds["searchlight"] is not None:
+            raise ConfigError(f"{where}.searchlight: needs a recording of neuroids with x/y/z, not brain RDMs.")
+    sl = ds["searchlight"]
+    if sl is not None:
+        if not sl["radius"] > 0:
+            raise ConfigError(f"{where}.searchlight.radius: must be above 0 (mm), got {sl['radius']}.")
+        if sl["min_fraction"] is not None and not 0 <= sl["min_fraction"] <= 1:
+            raise ConfigError(f"{where}.searchlight.min_fraction: must be in [0, 1], got {sl['min_fraction']}.")
+
+
+def validate_config(
+    raw: Mapping[str, Any], *, base: str | os.PathLike = ".", allow_code: bool = False
+) -> dict[str, Any]:
     """Validate a configuration mapping and fill in defaults.
 
     Relative paths are resolved against ``base`` (the config file's folder). Checks beyond types:
     labels are unique and safe for file names, each dataset has exactly one of ``recording`` /
-    ``simulate``, a simulated dataset names a configured model, models have what their type needs,
-    and every method name is registered.
+    ``simulate`` / ``rdms``, a simulated dataset names a configured model, models have what their
+    type needs, every method is registered and takes its options, and resource-sized counts are
+    within :data:`brainalign.config_limits.LIMITS`.
+
+    A config is data: validating it imports and calls nothing it names. ``'module:callable'``
+    values (``methods[].name`` plug-ins, ``models[].factory``, ``preprocess``, ``path_from``) are
+    refused unless ``allow_code`` is true or the config sets ``allow_code: true``.
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed config.
+    base : path
+        The folder relative paths are relative to.
+    allow_code : bool
+        Let the config import the code it names (``--allow-code`` on the command line).
 
     Returns
     -------
     dict
-        The normalised configuration.
+        The normalised configuration (``allow_code`` true when either allowed it).
 
     Raises
     ------
     ConfigError
         Naming the key and what was expected.
+
+    Examples
+    --------
+    >>> cfg = validate_config({
+    ...     "models": [{"name": "m", "type": "activations", "path": "acts.nc"}],
+    ...     "datasets": [{"name": "d", "stimuli": {"type": "text", "path": "s.txt"}, "recording": "r.nc"}],
+    ...     "methods": ["rsa"]})
+    >>> cfg["methods"][0]["label"], cfg["statistics"]["n_perm"], cfg["allow_code"]
+    ('rsa', 0, False)
     """
-    cfg = _validate_mapping(raw, SCHEMA, "")
+    cfg = validate_mapping(raw, SCHEMA, "")
+    cfg["allow_code"] = bool(cfg["allow_code"] or allow_code)
+    check_limits(cfg)
     base = Path(base)
     for key in ("output", "cache"):
         if cfg[key] is not None:
             cfg[key] = str((base / cfg[key]).resolve())
-    _check_models_and_methods(cfg, base)
+    _check_models_and_methods(cfg, base, cfg["allow_code"])
     _check_labels(cfg, (("datasets", "name"),))
     model_names = [m["name"] for m in cfg["models"]]
     for i, ds in enumerate(cfg["datasets"]):
-        where = f"datasets[{i}]"
-        if (ds["recording"] is None) == (ds["simulate"] is None):
-            raise ConfigError(f"{where}: give exactly one of recording (a saved recording) or simulate.")
-        ds["stimuli"]["path"] = str((base / ds["stimuli"]["path"]).resolve())
-        if ds["recording"] is not None:
-            ds["recording"] = str((base / ds["recording"]).resolve())
-        if ds["simulate"] is not None and ds["simulate"]["model"] not in model_names:
-            raise ConfigError(
-                f"{where}.simulate.model: {ds['simulate']['model']!r} is not one of the models "
-                f"({', '.join(model_names)})."
-            )
+        _check_dataset(ds, f"datasets[{i}]", base, model_names)
     stats = cfg["statistics"]
     for key in ("n_boot", "n_perm"):
         if stats[key] < 0:
@@ -317,23 +243,27 @@ def validate_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") ->
     return cfg
 
 
-def validate_identify_config(raw: Mapping[str, Any], *, base: str | os.PathLike = ".") -> dict[str, Any]:
+def validate_identify_config(
+    raw: Mapping[str, Any], *, base: str | os.PathLike = ".", allow_code: bool = False
+) -> dict[str, Any]:
     """Validate an identifiability configuration (``brainalign identify``) and fill in defaults.
 
-    ``models``, ``stimuli`` and ``methods`` follow the same schema as in ``brainalign run``;
-    ``conditions`` sets the simulated designs.
+    ``models``, ``stimuli``, ``methods`` and ``allow_code`` follow the same schema and rules as
+    in ``brainalign run`` (:func:`validate_config`); ``conditions`` sets the simulated designs.
     """
     schema = dict(IDENTIFY_SCHEMA)
-    schema["models"] = Field("list", True, item=_MODEL, help=IDENTIFY_SCHEMA["models"].help)
-    schema["stimuli"] = Field((dict,), True, item=_STIMULI, help=IDENTIFY_SCHEMA["stimuli"].help)
-    schema["methods"] = Field("list", True, item=_METHOD, help=IDENTIFY_SCHEMA["methods"].help)
-    cfg = _validate_mapping(raw, schema, "")
+    schema["models"] = Field("list", True, item=MODEL, help=IDENTIFY_SCHEMA["models"].help)
+    schema["stimuli"] = Field((dict,), True, item=STIMULI, help=IDENTIFY_SCHEMA["stimuli"].help)
+    schema["methods"] = Field("list", True, item=METHOD, help=IDENTIFY_SCHEMA["methods"].help)
+    cfg = validate_mapping(raw, schema, "")
+    cfg["allow_code"] = bool(cfg["allow_code"] or allow_code)
+    check_limits(cfg)
     base = Path(base)
     for key in ("output", "cache"):
         if cfg[key] is not None:
             cfg[key] = str((base / cfg[key]).resolve())
     cfg["stimuli"]["path"] = str((base / cfg["stimuli"]["path"]).resolve())
-    _check_models_and_methods(cfg, base)
+    _check_models_and_methods(cfg, base, cfg["allow_code"])
     cond = cfg["conditions"]
     cond["snr"] = [float("inf") if v in (".inf", "inf") else float(v) for v in cond["snr"]]
     for key in ("snr", "n_neuroids", "n_stimuli"):
@@ -347,9 +277,9 @@ def validate_identify_config(raw: Mapping[str, Any], *, base: str | os.PathLike 
     return cfg
 
 
-def load_identify_config(path: str | os.PathLike) -> dict[str, Any]:
+def load_identify_config(path: str | os.PathLike, *, allow_code: bool = False) -> dict[str, Any]:
     """Read and validate an identifiability configuration file (YAML)."""
-    return validate_identify_config(_read_yaml(path), base=Path(path).parent)
+    return validate_identify_config(_read_yaml(path), base=Path(path).parent, allow_code=allow_code)
 
 
 def _read_yaml(path: str | os.PathLike) -> Any:
@@ -367,14 +297,21 @@ def _read_yaml(path: str | os.PathLike) -> Any:
     return raw
 
 
-def load_config(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate a YAML configuration file.
+def load_config(path: str | os.PathLike, *, allow_code: bool = False) -> dict[str, Any]:
+    """Read and validate a YAML configuration file (see :func:`validate_config`).
 
     Examples
     --------
-    >>> cfg = load_config("bench.yaml")  # doctest: +SKIP
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "bench.yaml")
+    >>> with open(path, "w") as fh:
+    ...     _ = fh.write("models: [{name: m, type: activations, path: a.nc}]\\n"
+    ...                  "datasets: [{name: d, stimuli: {type: text, path: s.txt}, recording: r.nc}]\\n"
+    ...                  "methods: [rsa]\\n")
+    >>> load_config(path)["output"] == os.path.join(os.path.dirname(path), "results")
+    True
     """
-    return validate_config(_read_yaml(path), base=Path(path).parent)
+    return validate_config(_read_yaml(path), base=Path(path).parent, allow_code=allow_code)
 
 
 def fingerprint(obj: Any) -> str:
@@ -382,9 +319,15 @@ def fingerprint(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def import_object(spec: str, where: str) -> Callable[..., Any]:
-    """Import ``'module:attr'`` (attr may be dotted); a clear error naming ``where`` if it fails."""
+def import_object(spec: str, where: str, *, allow_code: bool) -> Callable[..., Any]:
+    """Import ``'module:attr'`` (attr may be dotted); a clear error naming ``where`` if it fails.
+
+    Refused (``ConfigError``) unless ``allow_code``: a config imports nothing unless allowed.
+    """
     import importlib
+
+    if not allow_code:
+        raise ConfigError(f"{where}: {spec!r} names code to import; {CODE_REFUSED}")
 
     module, _, attr = spec.partition(":")
     try:
@@ -396,24 +339,3 @@ def import_object(spec: str, where: str) -> Callable[..., Any]:
     if not callable(obj):
         raise ConfigError(f"{where}: {spec!r} is not callable.")
     return obj
-
-
-def schema_reference() -> str:
-    """The configuration reference as Markdown (used by the docs)."""
-    lines = []
-
-    def walk(schema: dict[str, Field], prefix: str) -> None:
-        for key, spec in schema.items():
-            req = (
-                "required" if spec.required else f"default `{spec.default!r}`" if spec.default not in (None, {}) else ""
-            )
-            kind = _type_name(spec.types)
-            choices = f"; one of {', '.join(f'`{c}`' for c in spec.choices)}" if spec.choices else ""
-            lines.append(f"| `{prefix}{key}` | {kind}{choices} | {req} | {spec.help} |")
-            if spec.item is not None:
-                walk(spec.item, f"{prefix}{key}{'[]' if spec.types == 'list' else ''}.")
-
-    lines.append("| key | type | | meaning |")
-    lines.append("|---|---|---|---|")
-    walk(SCHEMA, "")
-    return "\n".join(lines)

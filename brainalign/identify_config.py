@@ -9,7 +9,7 @@ from typing import Any
 
 import xarray as xr
 
-from .runner import get_activations, load_stimuli
+from .runner_inputs import get_activations, load_stimuli
 from .utils import check_writable_dir
 
 
@@ -18,12 +18,14 @@ def identify(
     *,
     scheduler: str | None = None,
     overwrite: bool = False,
+    allow_code: bool = False,
 ) -> tuple[xr.Dataset, list[Path]]:
     """Run an identifiability study from a config (``brainalign identify config.yaml``).
 
     Writes ``identifiability.nc`` (the result of :func:`brainalign.identifiability`) and the
     accuracy figure (PNG and PDF) into the config's ``output`` folder. An existing result is
-    replaced only with ``overwrite``.
+    replaced only with ``overwrite``. ``allow_code`` lets the config import the code it names
+    (see :func:`brainalign.config.validate_config`).
 
     Returns
     -------
@@ -40,13 +42,18 @@ def identify(
     from .plot import save_figure
     from .recovery import identifiability
 
-    cfg = load_identify_config(config) if isinstance(config, (str, os.PathLike)) else validate_identify_config(config)
+    if isinstance(config, (str, os.PathLike)):
+        cfg = load_identify_config(config, allow_code=allow_code)
+    else:
+        cfg = validate_identify_config(config, allow_code=allow_code)
     output = check_writable_dir("output", cfg["output"])
     target = output / "identifiability.nc"
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists. Pass --overwrite to replace it, or choose another output folder.")
     stimuli, ids = load_stimuli(cfg["stimuli"])
-    acts = {m["name"]: get_activations(m, stimuli, ids, cfg["cache"]) for m in cfg["models"]}
+    acts = {
+        m["name"]: get_activations(m, stimuli, ids, cfg["cache"], allow_code=cfg["allow_code"]) for m in cfg["models"]
+    }
     from .methods import resolve
 
     resolved = {m["label"]: resolve(m["name"], m["options"]) for m in cfg["methods"]}

@@ -136,20 +136,29 @@ def list_methods() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get(name: str, **options: Any) -> Any:
+def get(name: str, *, allow_import: bool = True, **options: Any) -> Any:
     """An instance of the method registered as ``name``, built with ``options``.
 
     ``name`` may also be an import path ``"package.module:Class"`` (a plug-in used without
-    registering it).
+    registering it), unless ``allow_import`` is false: callers that take names from data (a
+    config file) refuse import paths unless the user allowed code.
 
     Examples
     --------
     >>> from brainalign import registry
     >>> registry.get("rsa", metric="euclidean").metric
     'euclidean'
+    >>> registry.get("os:system", allow_import=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: 'os:system' is an import path, refused here (allow_import=False): only registered methods are allowed.
     """
     _load_entry_points()
     if name not in _REGISTRY and isinstance(name, str) and ":" in name:
+        if not allow_import:
+            raise ValueError(
+                f"{name!r} is an import path, refused here (allow_import=False): only registered methods are allowed."
+            )
         # A plug-in given by its import path, e.g. "my_package.metrics:MyMetric".
         module, _, attr = name.partition(":")
         try:

@@ -128,6 +128,7 @@ def test_interrupted_run_finishes_remaining_cells_only(bench, sig):
     folder, cfg, _ = bench
     for method in cfg["methods"]:
         method["name"] = "slow_method:SlowRSA"
+    cfg["allow_code"] = True  # the config names code of its own: the slow plug-in
     (folder / "bench.yaml").write_text(yaml.safe_dump(cfg))
     proc = _cli(folder, "run", "bench.yaml")
     maps_dir = folder / "results" / "maps"
@@ -306,3 +307,236 @@ def test_each_datasets_inputs_are_built_once(bench, monkeypatch):
     assert len(result.computed) == 8  # 2 datasets × 2 models × 2 methods
     # Each model once per dataset: the simulation's source ("toy") is not extracted again for "other".
     assert sorted(calls) == ["other", "other", "toy", "toy"]
+
+
+# ------------------------------------------------------------------ reliability (issue 13 / 16)
+def _small(folder, cfg, name="small.yaml", **changes):
+    cfg = {**cfg, "datasets": cfg["datasets"][:1], "methods": ["rsa"], **changes}
+    (folder / name).write_text(yaml.safe_dump(cfg))
+    return folder / name
+
+
+def test_changed_input_file_is_not_already_done(bench):
+    folder, cfg, _ = bench
+    path = _small(folder, cfg)
+    run(path, report=False)
+    before = (folder / "results" / "maps" / "sim1__toy__rsa.nc").read_bytes()
+    arrays.save(_layered_activations(seed=5), folder / "acts.nc", overwrite=True)  # same path, new values
+    with pytest.raises(ConfigError, match=r"another version of .*acts\.nc \(changed since\).*--overwrite"):
+        run(path, report=False)
+    assert (folder / "results" / "maps" / "sim1__toy__rsa.nc").read_bytes() == before
+    result = run(path, overwrite=True, report=False)
+    assert result.computed == ["sim1__toy__rsa"]
+    amap = arrays.load(folder / "results" / "maps" / "sim1__toy__rsa.nc")
+    assert str(folder / "acts.nc") in amap.attrs["cell_inputs"]
+    (folder / "stimuli.txt").write_text("\n".join(f"stimulus {i}!" for i in range(N)))  # stimuli count too
+    with pytest.raises(ConfigError, match=r"stimuli\.txt \(changed since\)"):
+        run(path, report=False)
+
+
+def test_files_brainalign_did_not_write_are_never_replaced(bench):
+    folder, cfg, _ = bench
+    mine = {"config.json": b'{"mine": 1}', "report.html": b"<p>my report</p>"}
+    for name, content in mine.items():
+        (folder / name).write_bytes(content)
+    path = _small(folder, cfg, output=".")
+    for name in mine:
+        with pytest.raises(FileExistsError, match=rf"{name}' exists and was not written by brainalign"):
+            run(path)
+        assert (folder / name).read_bytes() == mine[name]
+        (folder / name).rename(folder / f"{name}.bak")
+    assert not (folder / "maps").exists() or not list((folder / "maps").glob("*.nc"))  # refused before computing
+    run(path)  # now free: writes config.json and report.html, and records them as its own
+    (folder / "figures" / "sim1__toy__rsa.png").write_bytes(b"my figure")  # the user's, replacing ours
+    with pytest.raises(FileExistsError, match=r"sim1__toy__rsa\.png' exists and was not written"):
+        run(path, recompute=True)
+    assert (folder / "figures" / "sim1__toy__rsa.png").read_bytes() == b"my figure"
+    (folder / "figures" / "sim1__toy__rsa.png").unlink()
+    assert run(path, recompute=True).computed == ["sim1__toy__rsa"]  # its own files are replaced
+
+
+def test_recompute_recomputes_cells_of_the_same_config(bench, capsys):
+    folder, cfg, _ = bench
+    path = _small(folder, cfg)
+    run(path, report=False)
+    assert run(path, overwrite=True, report=False).skipped == ["sim1__toy__rsa"]  # --overwrite keeps them
+    assert run(path, recompute=True, report=False).computed == ["sim1__toy__rsa"]
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "maps made by this same config and inputs are kept: see --recompute" in help_text
+    assert "--allow-code" in help_text
+
+
+def test_second_run_on_a_folder_exits_2_and_leaves_the_first_alone(bench):
+    folder, cfg, _ = bench
+    cfg["methods"] = [{"name": "slow_method:SlowRSA"}]
+    cfg["allow_code"] = True
+    (folder / "bench.yaml").write_text(yaml.safe_dump(cfg))
+    first = _cli(folder, "run", "bench.yaml")
+    lock = folder / "results" / ".brainalign" / "lock"
+    deadline = time.time() + 120
+    while time.time() < deadline and not lock.exists():
+        time.sleep(0.02)
+    assert lock.exists(), first.communicate()
+    temp = folder / "results" / "maps" / ".in-flight.nc.tmp-0123456789"  # as the first run's atomic writes name them
+    temp.write_bytes(b"partial")
+    second = _cli(folder, "run", "bench.yaml")
+    _, err = second.communicate(timeout=120)
+    assert second.returncode == 2
+    assert f"is in use by another brainalign run (process {first.pid} on" in err
+    assert temp.exists()  # the second run removed nothing
+    _, err = first.communicate(timeout=180)
+    assert first.returncode == 0, err
+    assert not lock.exists()
+    temp.write_bytes(b"partial")  # a leftover of a run that is gone: removed by the next run
+    assert _cli(folder, "run", "bench.yaml").wait(timeout=180) == 0
+    assert not temp.exists()
+
+
+def test_a_lock_of_a_process_that_is_gone_is_taken_over(bench):
+    import json
+    import socket
+
+    folder, cfg, _ = bench
+    path = _small(folder, cfg)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (folder / "results" / ".brainalign").mkdir(parents=True)
+    (folder / "results" / ".brainalign" / "lock").write_text(
+        json.dumps({"pid": dead.pid, "host": socket.gethostname()})
+    )
+    assert run(path, report=False).computed == ["sim1__toy__rsa"]
+
+
+def test_messages_say_what_to_do(bench, capsys):
+    folder, cfg, _ = bench
+    path = _small(folder, cfg)
+    run(path, report=False)
+    target = folder / "results" / "maps" / "sim1__toy__rsa.nc"
+    target.write_bytes(b"")  # a zero-length map
+    for kwargs in ({}, {"overwrite": True}):
+        with pytest.raises(ConfigError, match=r"not a map brainalign can read \(0 bytes.*delete it and rerun") as info:
+            run(path, report=False, **kwargs)
+        assert "--overwrite" not in str(info.value)
+    target.unlink()
+    run(path, report=False)
+    (folder / "acts.nc").rename(folder / "moved.nc")  # a missing input file in a used folder
+    assert cli.main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "models[toy].path:" in err and "does not exist" in err and "different configuration" not in err
+    (folder / "moved.nc").rename(folder / "acts.nc")
+    assert cli.main(["report", str(folder / "results")]) == 0
+    assert cli.main(["report", str(folder / "results")]) == 2
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and "overwrite=True in Python" in err
+
+
+def test_code_in_a_config_runs_only_when_allowed(bench, capsys):
+    folder, cfg, _ = bench
+    marker = folder / "touched"
+    cfg["models"].append(
+        {
+            "name": "evil",
+            "type": "torch",
+            "factory": "subprocess:run",
+            "factory_options": {"args": ["touch", str(marker)]},
+            "layers": ["x"],
+        }
+    )
+    path = _small(folder, cfg)
+    assert cli.main(["run", str(path)]) == 2
+    assert "names code to import and call" in capsys.readouterr().err
+    assert not marker.exists()
+    assert cli.main(["run", str(path), "--allow-code"]) == 2  # allowed: it runs what it names, then is refused
+    assert marker.exists()
+    capsys.readouterr()
+
+
+def test_resource_keys_are_refused_with_exit_2(bench, capsys):
+    folder, cfg, _ = bench
+    path = _small(folder, cfg, statistics={"n_perm": 100_000_000_000})
+    assert cli.main(["run", str(path)]) == 2
+    assert capsys.readouterr().err.startswith("brainalign: error: statistics.n_perm: 100000000000 is above the limit")
+    path = _small(folder, cfg, statistics={"n_perm": 900_000})  # within the bound, too big for this machine?
+    from brainalign.config_limits import estimate_cell_bytes, total_memory
+
+    need = estimate_cell_bytes(n_stimuli=N, n_layers=4, n_cells=3, n_perm=900_000, n_boot=0)["statistics.n_perm"]
+    if total_memory() is not None and need > total_memory() / 2:
+        assert cli.main(["run", str(path)]) == 2
+        assert "statistics.n_perm: cell sim1__toy__rsa would need" in capsys.readouterr().err
+
+
+def test_one_log_line_per_cell_and_layer_profiles_in_figures(bench):
+    folder, cfg, _ = bench
+    cfg["methods"] = [{"name": "ridge", "options": {"backend": "numpy"}, "cv": 3}, "rsa", "cka"]
+    path = _small(folder, cfg, methods=cfg["methods"])
+    proc = _cli(folder, "run", str(path))
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "RidgeEncoder:" not in err  # per-fold details are DEBUG
+    logged = [line for line in err.splitlines() if line.strip() and "it/s]" not in line]  # progress bars aside
+    assert logged[:3] == [f"run: sim1__toy__{m} done" for m in ("ridge", "rsa", "cka")], err  # one line per cell
+    assert len(logged) == 4 and logged[3].startswith("report: wrote"), err
+    figures = sorted(p.name for p in (folder / "results" / "figures").iterdir())
+    for cell in ("sim1__toy__ridge", "sim1__toy__rsa", "sim1__toy__cka"):
+        for suffix in (".png", ".pdf", ".profile.png", ".profile.pdf"):
+            assert cell + suffix in figures
+
+
+def test_searchlight_dataset_finds_the_planted_layer_and_draws_a_brain(bench):
+    pytest.importorskip("nilearn")
+    folder, cfg, _ = bench
+    acts = arrays.load(folder / "acts.nc")
+    from brainalign import simulate
+
+    rec = simulate.make_recording(acts, {"V1": "layer0"}, n_neuroids=27, snr=8.0, random_state=0)
+    ijk = np.argwhere(np.ones((3, 3, 3), bool))
+    rec = rec.assign_coords(
+        x=("neuroid", 10.0 * ijk[:, 0]), y=("neuroid", 10.0 * ijk[:, 1]), z=("neuroid", 10.0 * ijk[:, 2])
+    )
+    arrays.save(rec, folder / "vox.nc")
+    from brainalign import alignment_map, searchlight
+
+    try:
+        alignment_map(acts, rec, "rsa", regions=searchlight.spheres(rec, radius=15.0))
+    except (TypeError, ValueError) as err:
+        pytest.skip(
+            f"the map engine does not take searchlight regions yet (alignment_map(..., regions=spheres)): {err}"
+        )
+    ds = {"name": "vox", "stimuli": {"type": "text", "path": "stimuli.txt"}, "recording": "vox.nc"}
+    path = _small(folder, cfg, datasets=[{**ds, "searchlight": {"radius": 15.0}}])
+    run(path)
+    amap = arrays.load(folder / "results" / "maps" / "vox__toy__rsa.nc")
+    assert amap["score"].dims == ("layer", "center") and amap.sizes["center"] == 27
+    assert (amap["score"].idxmax("layer") == "layer0").all()  # every sphere reads the planted layer
+    assert (folder / "results" / "figures" / "vox__toy__rsa.brain.png").read_bytes()[:4] == b"\x89PNG"
+    assert 'alt="brain map of vox · toy · rsa"' in (folder / "results" / "report.html").read_text()
+
+
+def test_rdm_dataset_from_a_file(bench):
+    from scipy.spatial.distance import pdist
+
+    from brainalign import alignment_map
+
+    folder, cfg, _ = bench
+    acts = arrays.load(folder / "acts.nc")
+    layer2 = acts.isel(unit=acts["layer"].values == "layer2").values
+    np.save(folder / "it.npy", pdist(layer2, "correlation"))
+    ds = {
+        "name": "rdm",
+        "stimuli": {"type": "text", "path": "stimuli.txt"},
+        "rdms": {"path": "it.npy", "subject": "S1", "region": "IT"},
+    }
+    path = _small(folder, cfg, datasets=[ds], methods=["ridge"])
+    with pytest.raises(ConfigError, match=r"methods\[ridge\]: 'ridge' needs responses.*holds brain RDMs"):
+        run(path, report=False)
+    rdms = data.load_rdms(folder / "it.npy", stimulus_id=list(range(N)), subject="S1", region="IT")
+    try:
+        alignment_map(acts, rdms, "rsa")
+    except (TypeError, ValueError) as err:
+        pytest.skip(f"the map engine does not take brain RDMs yet (alignment_map(acts, rdms, 'rsa'): {err})")
+    path = _small(folder, cfg, datasets=[ds], methods=["rsa"])
+    run(path, report=False)
+    amap = arrays.load(folder / "results" / "maps" / "rdm__toy__rsa.nc")
+    assert str(amap["score"].idxmax("layer").sel(region="IT").item()) == "layer2"

@@ -301,7 +301,7 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.best_epoch_ = best_epoch
         self.history_ = history
         self.backend_ = str(device)
-        logger.info(
+        logger.debug(
             "AttentionReadout: %d samples × %d tokens × %d units → %d targets in %d group(s); best epoch %d of %d "
             "(validation MSE %.4g) on %s",
             n,

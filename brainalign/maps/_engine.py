@@ -279,7 +279,7 @@ def _finish(
     )
     data.validate(out, "map")
     cell_dim = "center" if "center" in out.dims else "region"
-    logger.info("alignment_map: %s over %d layers × %d %ss", name, out.sizes["layer"], out.sizes[cell_dim], cell_dim)
+    logger.debug("alignment_map: %s over %d layers × %d %ss", name, out.sizes["layer"], out.sizes[cell_dim], cell_dim)
     return out
 
 

@@ -18,7 +18,7 @@ import xarray as xr
 from .._version import __version__
 from ..utils import logger
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "render_report"]
 
 
 def _png(fig: Any) -> str:
@@ -99,8 +99,37 @@ def _truth_line(amap: xr.Dataset, best: dict[str, str]) -> str:
     return "<p>Simulated recording with planted layers:</p><ul>" + "".join(parts) + "</ul>"
 
 
+def _searchlight_section(name: str, amap: xr.Dataset, figures_dir: Path | None) -> tuple[str, str]:
+    """A searchlight map (``layer × center``): its brain figure and the centres each layer wins."""
+    from ..plot import brain_map
+    from ..runner_figures import searchlight_view
+
+    pretty = name.replace("__", " · ")
+    brain = figures_dir / f"{name}.brain.png" if figures_dir is not None else None
+    if brain is not None and brain.is_file():
+        b64 = base64.b64encode(brain.read_bytes()).decode("ascii")
+    else:
+        view = searchlight_view(amap)
+        b64 = _png(brain_map(view.mean("subject", keep_attrs=True) if "subject" in view.dims else view, title=pretty))
+    score = amap["score"].mean([d for d in amap["score"].dims if d not in ("layer", "center")])
+    wins = score.fillna(-float("inf")).argmax("layer").values
+    layers = [str(v) for v in score["layer"].values]
+    counts = ", ".join(f"{layers[k]}: {int((wins == k).sum())}" for k in range(len(layers)) if (wins == k).any())
+    body = (
+        f'<h2 id="{html.escape(name)}">{html.escape(pretty)}</h2>'
+        f'<p class="meta">searchlight: {score.sizes["center"]} centres, radius '
+        f"{html.escape(str(amap.attrs.get('radius', '?')))} · best layer per centre: {html.escape(counts)}</p>"
+        f'<div class="figures">{_img(b64, f"brain map of {pretty}")}</div>'
+    )
+    link = f'<a href="#{html.escape(name)}">{html.escape(pretty)}</a>'
+    return body, f'<tr><td class="label">{link}</td><td class="label">{html.escape(counts)}</td><td></td></tr>'
+
+
 def _section(name: str, amap: xr.Dataset, figures_dir: Path | None = None) -> tuple[str, str]:
     from ..maps import summary_view
+
+    if "center" in amap["score"].dims:
+        return _searchlight_section(name, amap, figures_dir)
     from ..plot import heatmap, layer_profile, time_course
 
     view = summary_view(amap)
@@ -165,7 +194,7 @@ def build_report(
     title : str, optional
         Default: the benchmark's name from ``results/config.json``.
     overwrite : bool
-        Replace an existing report.
+        Replace an existing report (``--overwrite`` on the command line).
 
     Returns
     -------
@@ -173,11 +202,39 @@ def build_report(
 
     Examples
     --------
-    >>> build_report("results", "results/report.html", overwrite=True)  # doctest: +SKIP
+    >>> import numpy as np, tempfile, os, xarray as xr
+    >>> from brainalign.io import arrays
+    >>> folder = tempfile.mkdtemp()
+    >>> amap = xr.Dataset({"score": (("layer", "region"), np.eye(2))},
+    ...                   coords={"layer": ["l0", "l1"], "region": ["V1", "IT"]}, attrs={"method": "rsa"})
+    >>> _ = arrays.save(amap, os.path.join(folder, "maps", "d__m__rsa.nc"))
+    >>> build_report(folder, os.path.join(folder, "report.html")).name
+    'report.html'
+    """
+    from ..io.arrays import atomic_write
+
+    out = Path(out)
+    if (out.exists() or out.is_symlink()) and not overwrite:
+        raise FileExistsError(
+            f"{str(out)!r} already exists. Pass --overwrite (overwrite=True in Python) to replace it, or choose "
+            "another file with -o."
+        )
+    page = render_report(results, title=title)
+    path = atomic_write(out, lambda tmp: tmp.write_text(page, encoding="utf-8"), overwrite=overwrite, kind="html")
+    logger.info("report: wrote %s", path)
+    return path
+
+
+def render_report(results: str | os.PathLike, *, title: str | None = None) -> str:
+    """The HTML page of :func:`build_report` as a string (``brainalign run`` writes it itself).
+
+    Examples
+    --------
+    See :func:`build_report`.
     """
     import matplotlib
 
-    from ..io.arrays import atomic_write, load
+    from ..io.arrays import load
 
     results = Path(results)
     maps_dir = results / "maps"
@@ -214,7 +271,7 @@ def build_report(
         + "</table>"
     )
     template = Template(resources.files(__name__).joinpath("template.html").read_text("utf-8"))
-    page = template.substitute(
+    return template.substitute(
         title=html.escape(title),
         version=html.escape(__version__),
         date=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -223,6 +280,3 @@ def build_report(
         summary=summary,
         sections="\n".join(sections),
     )
-    path = atomic_write(Path(out), lambda tmp: tmp.write_text(page, encoding="utf-8"), overwrite=overwrite, kind="html")
-    logger.info("report: wrote %s (%d maps)", path, len(files))
-    return path
