@@ -48,7 +48,18 @@ def group_map(
 
     Examples
     --------
-    >>> group = group_map(per_subject_map, n_boot=1000, n_perm=1000)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from brainalign import data, alignment_map
+    >>> rng = np.random.default_rng(0)
+    >>> acts = data.activations({"l1": rng.normal(size=(30, 6)), "l2": rng.normal(size=(30, 6))},
+    ...                         stimulus_id=np.arange(30))
+    >>> signal = acts.values[:, 6:] @ rng.normal(size=(6, 12))
+    >>> rec = data.recording(signal + rng.normal(size=(30, 12)), stimulus_id=np.arange(30),
+    ...                      subject=np.repeat(["S1", "S2", "S3"], 4), region="IT")
+    >>> per_subject_map = alignment_map(acts, rec, "rsa")
+    >>> group = group_map(per_subject_map, n_boot=200, n_perm=200)
+    >>> group["score"].dims, group.attrs["group_test"]
+    (('layer', 'region'), 'sign-flip test of subject scores against 0 (exact)')
     """
     data.validate(amap, "map", name="amap")
     if "subject" not in amap["score"].dims:
@@ -93,8 +104,17 @@ def best_layer(amap: xr.Dataset, variable: str = "score") -> xr.DataArray:
 
     Examples
     --------
-    >>> best_layer(amap).sel(region="IT").item()  # doctest: +SKIP
-    'encoder.layer.3'
+    >>> import numpy as np
+    >>> from brainalign import data, alignment_map
+    >>> rng = np.random.default_rng(0)
+    >>> acts = data.activations({"l1": rng.normal(size=(30, 6)), "l2": rng.normal(size=(30, 6))},
+    ...                         stimulus_id=np.arange(30))
+    >>> signal = acts.values[:, 6:] @ rng.normal(size=(6, 12))
+    >>> rec = data.recording(signal + rng.normal(size=(30, 12)), stimulus_id=np.arange(30),
+    ...                      subject=np.repeat(["S1", "S2", "S3"], 4), region="IT")
+    >>> per_subject_map = alignment_map(acts, rec, "rsa")
+    >>> best_layer(per_subject_map).sel(subject="S1", region="IT").item()
+    'l2'
     """
     check_option("variable", variable, tuple(amap.data_vars))
     values = amap[variable]
@@ -113,8 +133,17 @@ def with_group(amap: xr.Dataset, **options: Any) -> xr.Dataset:
 
     Examples
     --------
-    >>> both = with_group(per_subject_map, n_boot=1000, n_perm=1000)  # doctest: +SKIP
-    >>> both["group_score"].dims  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from brainalign import data, alignment_map
+    >>> rng = np.random.default_rng(0)
+    >>> acts = data.activations({"l1": rng.normal(size=(30, 6)), "l2": rng.normal(size=(30, 6))},
+    ...                         stimulus_id=np.arange(30))
+    >>> signal = acts.values[:, 6:] @ rng.normal(size=(6, 12))
+    >>> rec = data.recording(signal + rng.normal(size=(30, 12)), stimulus_id=np.arange(30),
+    ...                      subject=np.repeat(["S1", "S2", "S3"], 4), region="IT")
+    >>> per_subject_map = alignment_map(acts, rec, "rsa")
+    >>> both = with_group(per_subject_map, n_boot=200, n_perm=200)
+    >>> both["group_score"].dims
     ('layer', 'region')
     """
     if "subject" not in amap["score"].dims or amap.sizes["subject"] < 2:
@@ -136,7 +165,16 @@ def summary_view(amap: xr.Dataset) -> xr.Dataset:
 
     Examples
     --------
-    >>> summary_view(amap)["score"].dims  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from brainalign import data, alignment_map
+    >>> rng = np.random.default_rng(0)
+    >>> acts = data.activations({"l1": rng.normal(size=(30, 6)), "l2": rng.normal(size=(30, 6))},
+    ...                         stimulus_id=np.arange(30))
+    >>> signal = acts.values[:, 6:] @ rng.normal(size=(6, 12))
+    >>> rec = data.recording(signal + rng.normal(size=(30, 12)), stimulus_id=np.arange(30),
+    ...                      subject=np.repeat(["S1", "S2", "S3"], 4), region="IT")
+    >>> per_subject_map = alignment_map(acts, rec, "rsa")
+    >>> summary_view(per_subject_map)["score"].dims
     ('layer', 'region')
     """
     if _GROUP + "score" in amap:
