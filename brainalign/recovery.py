@@ -180,8 +180,17 @@ def identifiability(
 
     Examples
     --------
-    >>> res = identifiability(acts, ["ridge", "rsa"], snr=[0.1, 1, 10], n_repeats=20)  # doctest: +SKIP
-    >>> res["accuracy"].sel(method_name="rsa").to_pandas()  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from brainalign import data, identifiability
+    >>> rng = np.random.default_rng(0)
+    >>> x, layers = rng.normal(size=(40, 10)), {}
+    >>> for k in range(3):
+    ...     x = np.tanh(x @ rng.normal(size=(10, 10)) / 2)
+    ...     layers[f"l{k}"] = x
+    >>> acts = data.activations(layers, stimulus_id=np.arange(40))
+    >>> res = identifiability(acts, ["rsa"], snr=[10.0], n_neuroids=20, n_repeats=4)
+    >>> float(res["accuracy"].sel(method_name="rsa").squeeze()) > 0.5
+    True
     """
     acts, owner = _candidates(activations)
     check_option("level", level, ("layer", "model"))
