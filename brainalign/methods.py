@@ -99,6 +99,11 @@ class MethodInfo:
         What the score is, in words (the map's ``score`` attr).
     score_range : tuple of float
         The range every score must lie in (checked by the property-based tests).
+    scale_invariant : bool
+        Multiplying either representation by a positive number leaves every score unchanged.
+        Such methods see each block rescaled by a power of two (exact) to a max-abs in
+        [0.5, 1), so that no magnitude overflows; the others refuse magnitudes whose products
+        would overflow or underflow (see ``docs/reliability.md``).
     """
 
     family: str
@@ -113,6 +118,7 @@ class MethodInfo:
     multi_layer: bool = False
     score: str = ""
     score_range: tuple[float, float] = field(default=(-1.0, 1.0))
+    scale_invariant: bool = False
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
@@ -127,7 +133,7 @@ class MethodInfo:
         if self.ceiling == "reliability" and self.family != "encoder":
             raise ValueError("MethodInfo: ceiling='reliability' is the encoders' rule.")
         for name in ("higher_is_better", "needs_trials", "needs_tokens", "needs_unit_correspondence",
-                     "accepts_rdms", "resampling", "multi_layer"):  # fmt: skip
+                     "accepts_rdms", "resampling", "multi_layer", "scale_invariant"):  # fmt: skip
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"MethodInfo.{name} must be a bool, got {getattr(self, name)!r}.")
         lo, hi = self.score_range

@@ -26,7 +26,17 @@ import xarray as xr
 
 from ..backend import Backend, get_backend, is_tensor
 
-__all__ = ["Patterns", "SimilarityMethod", "as_patterns", "resolve_backend", "score_groups"]
+__all__ = [
+    "Patterns",
+    "SimilarityMethod",
+    "as_patterns",
+    "check_block",
+    "constant_message",
+    "magnitude_limits",
+    "resolve_backend",
+    "score_groups",
+    "times_power_of_two",
+]
 
 
 # ------------------------------------------------------------------------------------ backends
@@ -123,6 +133,56 @@ def unit_rows(be: Backend, X: Any, zero: str) -> Any:
     return X / norms
 
 
+# ----------------------------------------------------------------------------- block conditioning
+def constant_message(name: str, what: str = "this method's score") -> str:
+    """The one message every metric gives for a representation that does not vary across stimuli."""
+    return (
+        f"{name} has no variance across stimuli (every feature is constant), so {what} is undefined. "
+        "Drop this representation, or check that the right data were passed."
+    )
+
+
+def magnitude_limits(dtype: str) -> tuple[float, float]:
+    """The smallest and largest max-abs a block may have in ``dtype`` when a method is not
+    scale-invariant: squares (and their sums over 10⁸ terms) stay finite and normal."""
+    info = np.finfo(np.float32 if dtype == "float32" else np.float64)
+    return float(np.sqrt(info.tiny)) * 1e4, float(np.sqrt(info.max)) / 1e4
+
+
+def times_power_of_two(arr: Any, exponent: int) -> Any:
+    """``arr · 2**exponent``, exact in floating point (two steps: ``2**exponent`` alone may not be
+    representable)."""
+    if exponent == 0:
+        return arr
+    half = exponent // 2
+    return (arr * (2.0**half)) * (2.0 ** (exponent - half))
+
+
+def check_block(be: Backend, arr: Any, name: str, *, scale_invariant: bool, what: str = "this method's score") -> Any:
+    """One ``(n_stimuli, n_features)`` block (finite, on the backend), checked and conditioned.
+
+    A block that does not vary across stimuli is a ValueError (:func:`constant_message`). For a
+    scale-invariant method the block is rescaled by a power of two (exact in floating point) to a
+    max-abs in [0.5, 1), so that no product overflows or underflows whatever the data's units;
+    for the others, a max-abs outside :func:`magnitude_limits` is a ValueError naming ``name``.
+    """
+    xp = be.xp
+    spread = float(be.to_numpy(xp.max(xp.max(arr, axis=0) - xp.min(arr, axis=0))))
+    if not spread > 0:
+        raise ValueError(constant_message(name, what))
+    peak = float(be.to_numpy(xp.max(xp.abs(arr))))
+    if scale_invariant:
+        return times_power_of_two(arr, -int(np.frexp(peak)[1]))
+    low, high = magnitude_limits(float_dtype(arr))
+    if not low <= peak <= high:
+        raise ValueError(
+            f"{name} has values of magnitude up to {peak:.3g}, outside [{low:.1g}, {high:.1g}]: this method "
+            f"is not scale-invariant and products of such values {'overflow' if peak > high else 'underflow'} "
+            f"{float_dtype(arr)}. Rescale {name} (e.g. divide it by its standard deviation)."
+        )
+    return arr
+
+
 # ------------------------------------------------------------------------------- input parsing
 @dataclass
 class Patterns:
@@ -137,6 +197,20 @@ class Patterns:
     @property
     def n_stimuli(self) -> int:
         return int(self.values.shape[0])
+
+
+def check_real(values: Any, name: str) -> None:
+    """TypeError unless ``values`` (numpy array or tensor) holds real numbers (no complex, no objects, no text)."""
+    if is_tensor(values):
+        if values.is_complex():
+            raise TypeError(
+                f"{name} must hold real numbers, got complex dtype {values.dtype}; take .real or abs() first."
+            )
+        return
+    if np.issubdtype(values.dtype, np.complexfloating):
+        raise TypeError(f"{name} must hold real numbers, got complex dtype {values.dtype}; take .real or abs() first.")
+    if not np.issubdtype(values.dtype, np.number):
+        raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}.")
 
 
 def feature_groups(X: xr.DataArray, feature_dim: str, by: str | None) -> tuple[str | None, list[Any], list[np.ndarray]]:
@@ -193,14 +267,12 @@ def as_patterns(X: Any, name: str, by: str | None = "auto", *, min_stimuli: int 
             )
         group_dim, names, index = feature_groups(X, feature_dim, by)
         values = X.transpose("presentation", feature_dim).values
-        if not np.issubdtype(values.dtype, np.number):
-            raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}.")
+        check_real(values, name)
     else:
         values = X if is_tensor(X) else np.asarray(X)
         if values.ndim != 2:
             raise ValueError(f"{name} must be 2-D (n_stimuli, n_features), got shape {tuple(values.shape)}.")
-        if not is_tensor(values) and not np.issubdtype(values.dtype, np.number):
-            raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}.")
+        check_real(values, name)
         ids, group_dim, names, index = None, None, [None], [np.arange(values.shape[1])]
         if by not in ("auto", None):
             raise ValueError(f"by={by!r} needs a labelled {name} (an xarray.DataArray with a {by!r} coordinate).")
@@ -313,7 +385,14 @@ class SimilarityMethod:
             X = np.asarray(X)
         p = as_patterns(X, name, by=None, min_stimuli=self._min_stimuli)
         be = self._be(p.values)
-        return be, to_backend(be, p.values)
+        return be, self._condition(be, to_backend(be, p.values), name)
+
+    def _condition(self, be: Backend, arr: Any, name: str) -> Any:
+        """:func:`check_block` with this method's declared scale invariance."""
+        from ..methods import method_info
+
+        invariant = method_info(self).scale_invariant
+        return check_block(be, arr, name, scale_invariant=invariant, what=f"{type(self).__name__}")
 
     def represent(self, X: Any) -> Any:
         """What the method compares, computed from one ``(n_stimuli, n_features)`` representation."""
@@ -368,19 +447,27 @@ def score_groups(
     # The blocks are checked and on the backend: straight to _represent (through represent for a
     # subclass that overrides represent itself).
     checked = type(method)._represent is not SimilarityMethod._represent
+    labels = [f"{names[0]}" if g is None else f"{names[0]} ({px.group_dim} {g!r})" for g in px.names]
+    blocks_x = [
+        method._condition(be, columns(be, arr_x, cols), lab) for cols, lab in zip(px.index, labels, strict=True)
+    ]
+    labels = [f"{names[1]}" if g is None else f"{names[1]} ({py.group_dim} {g!r})" for g in py.names]
+    blocks_y = [
+        method._condition(be, columns(be, arr_y, cols), lab) for cols, lab in zip(py.index, labels, strict=True)
+    ]
     # The map engine's kernel: every group of X represented once, all pairs compared in one call.
     scorer = Scorer(
         method,
         method_info(method),
         type(method).__name__,
-        [columns(be, arr_x, cols) for cols in px.index],
+        blocks_x,
         list(px.names),
         "raise",
         label=px.group_dim or names[0],
         represent=(lambda block: method._represent(be, block)) if checked else None,
         stack=False,
     )
-    scores = scorer.scores_many([columns(be, arr_y, cols) for cols in py.index])
+    scores = scorer.scores_many(blocks_y)
     return scores_array(scores, px, py, attrs=method_attrs(method))
 
 

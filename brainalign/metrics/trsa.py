@@ -29,12 +29,14 @@ Proceedings of the National Academy of Sciences 121(42), e2317881121 (arXiv:2309
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
 from ..backend import Backend
+from ..methods import MethodInfo
 from ..utils import check_option, fill_doc, validate_type
 from ._base import float_dtype, resolve_backend
 from ._rdm import as_rdm, check_finite_rdm, zero_diagonal
@@ -199,6 +201,12 @@ class TRSA(RSA):
         self.metric = metric
         self.compare = compare
         self.backend = backend
+
+    def __brainalign_info__(self) -> MethodInfo:
+        """RSA's declaration; absolute thresholds cut a distance RDM at a scale-dependent value."""
+        info = super().__brainalign_info__()
+        invariant = self.thresholds == "quantile" or self.metric in ("correlation", "cosine")
+        return dataclasses.replace(info, scale_invariant=invariant)
 
     def _check(self) -> None:
         _check_thresholds(self.lower, self.upper, self.thresholds)
