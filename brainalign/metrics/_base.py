@@ -25,6 +25,7 @@ import pandas as pd
 import xarray as xr
 
 from ..backend import Backend, get_backend, is_tensor
+from ..utils import check_real
 
 __all__ = [
     "Patterns",
@@ -197,20 +198,6 @@ class Patterns:
     @property
     def n_stimuli(self) -> int:
         return int(self.values.shape[0])
-
-
-def check_real(values: Any, name: str) -> None:
-    """TypeError unless ``values`` (numpy array or tensor) holds real numbers (no complex, no objects, no text)."""
-    if is_tensor(values):
-        if values.is_complex():
-            raise TypeError(
-                f"{name} must hold real numbers, got complex dtype {values.dtype}; take .real or abs() first."
-            )
-        return
-    if np.issubdtype(values.dtype, np.complexfloating):
-        raise TypeError(f"{name} must hold real numbers, got complex dtype {values.dtype}; take .real or abs() first.")
-    if not np.issubdtype(values.dtype, np.number):
-        raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}.")
 
 
 def feature_groups(X: xr.DataArray, feature_dim: str, by: str | None) -> tuple[str | None, list[Any], list[np.ndarray]]:
