@@ -38,7 +38,7 @@ def test_attention_readout_refuses_complex_and_overflowing_tokens():
     tokens = G.standard_normal((40, 3, 4))
     with pytest.raises(TypeError, match="X must hold real numbers: Complex data not supported"):
         AttentionReadout().fit(tokens + 1j, Y)
-    with pytest.raises(ValueError, match="X has values of magnitude up to .* float32"):
+    with pytest.raises(ValueError, match=r"X has values of magnitude up to .* float32"):
         AttentionReadout().fit(tokens * 1e300, Y)
 
 
