@@ -10,6 +10,7 @@ import xarray as xr
 from ..methods import MethodInfo
 from ..stats import fold_bootstrap, fold_permutation, p_value, percentile_interval
 from ..utils import progress
+from ._ceiling import check_normalized
 from ._cells import Cells
 
 
@@ -70,6 +71,7 @@ def encoder_map(
         values["ceiling"] = ceil
         with np.errstate(invalid="ignore", divide="ignore"):
             values["normalized"] = values["score"] / ceil[None]
+        check_normalized(values["normalized"], layers, cells, [None] if latency is None else list(latency), name)
     if want:
         values.update(_statistics(scores, cells, layers, target_dims, latency, protocol, name, n_boot, n_perm, ci, rng))
     out = cells.dataset(values, layers, latency)
