@@ -164,6 +164,12 @@ def check_targets_y(estimator: Any, Y: Any) -> tuple[Any, bool]:
 def check_features_x(estimator: Any, X: Any, reset: bool) -> Any:
     """Features as (n_samples, n_features) numpy (through scikit-learn's checks) or torch."""
     check_real(X, "X", numeric=False)
+    shape = tuple(getattr(X, "shape", ()))
+    if len(shape) == 2 and 0 in shape:
+        raise ValueError(
+            f"X has shape {shape}: an encoder needs at least one sample and one feature "
+            "(Found array with 0 sample(s) or 0 feature(s))."
+        )
     if is_tensor(X):
         if X.ndim != 2 or not X.is_floating_point():
             raise ValueError(f"X must be a 2-D floating-point tensor, got shape {tuple(X.shape)}, {X.dtype}.")

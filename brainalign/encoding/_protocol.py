@@ -179,6 +179,7 @@ class Encoding:
                 raise ValueError(f"layers {unknown} are not in features; its layers are {all_layers}.")
         else:
             layers = all_layers
+        _check_layers_vary(rows.acts, layers)
         region = np.asarray(rows.rec["region"].values)
         if latency is not None:
             region = np.repeat(region, len(latency))
@@ -202,6 +203,18 @@ class Encoding:
             brainalign_version=__version__,
         )
         return out
+
+
+def _check_layers_vary(acts: xr.DataArray, layers: list[str]) -> None:
+    """Refuse a layer that does not vary across samples: its predictions are constant and every r undefined."""
+    from ..metrics._base import constant_message
+
+    layer_of = np.asarray(acts["layer"].values)
+    values = acts.transpose(acts.dims[0], ..., "unit").values
+    for layer in layers:
+        block = values[..., layer_of == layer]
+        if block.size and not np.max(np.ptp(block, axis=0)) > 0:
+            raise ValueError(constant_message(f"features (layer {layer!r})", "its encoding score"))
 
 
 def _assemble(fits: Any, rows: Any, Y: np.ndarray, latency: Any, layers: list[str], info: MethodInfo) -> xr.Dataset:

@@ -434,14 +434,25 @@ def score_groups(
     # The blocks are checked and on the backend: straight to _represent (through represent for a
     # subclass that overrides represent itself).
     checked = type(method)._represent is not SimilarityMethod._represent
-    labels = [f"{names[0]}" if g is None else f"{names[0]} ({px.group_dim} {g!r})" for g in px.names]
-    blocks_x = [
-        method._condition(be, columns(be, arr_x, cols), lab) for cols, lab in zip(px.index, labels, strict=True)
-    ]
-    labels = [f"{names[1]}" if g is None else f"{names[1]} ({py.group_dim} {g!r})" for g in py.names]
-    blocks_y = [
-        method._condition(be, columns(be, arr_y, cols), lab) for cols, lab in zip(py.index, labels, strict=True)
-    ]
+    owner: dict[int, str] = {}  # id of a conditioned block → the argument (and group) it came from
+    blocks_x: list[Any] = []
+    blocks_y: list[Any] = []
+    for p, arr, name, out in ((px, arr_x, names[0], blocks_x), (py, arr_y, names[1], blocks_y)):
+        for cols, g in zip(p.index, p.names, strict=True):
+            label = name if g is None else f"{name} ({p.group_dim} {g!r})"
+            out.append(method._condition(be, columns(be, arr, cols), label))
+            owner[id(out[-1])] = label
+
+    def represent(block: Any) -> Any:
+        """``_represent``, its refusals prefixed with the argument they concern."""
+        try:
+            return method._represent(be, block)
+        except ValueError as err:
+            label = owner.get(id(block))
+            if label is None or str(err).startswith(label):
+                raise
+            raise ValueError(f"{label}: {err}") from err
+
     # The map engine's kernel: every group of X represented once, all pairs compared in one call.
     scorer = Scorer(
         method,
@@ -451,7 +462,7 @@ def score_groups(
         list(px.names),
         "raise",
         label=px.group_dim or names[0],
-        represent=(lambda block: method._represent(be, block)) if checked else None,
+        represent=represent if checked else None,
         stack=False,
     )
     scores = scorer.scores_many(blocks_y)
