@@ -56,6 +56,13 @@ def blocks(draw, n_stimuli=None, n_features=None, defects=None):
             )
         else:
             values = values.astype(dtype)
+    if values.size and dtype != "int64":  # what the cast left of the defect (float16/32 over- and underflow)
+        if not np.isfinite(values).all():
+            defect = defect if defect in ("nan", "inf", "-inf") else "inf"
+        elif not values.any():
+            defect = "zeros"
+        elif (values == values[0]).all():
+            defect = "constant"
     return values, defect, dtype
 
 

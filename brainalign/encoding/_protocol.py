@@ -185,6 +185,7 @@ class Encoding:
             region = np.repeat(region, len(latency))
         fits = fit_layers(template, info, rows, Y, layers, target_region=region, return_predictions=return_predictions)
         out = _assemble(fits, rows, Y, latency, layers, info)
+        _flag_grid_edges(out, template.get_params().get("alphas"), name)
         if use_ceiling:
             _add_ceiling(out, recording, rows, random_state)
         out.attrs.update(
@@ -203,6 +204,31 @@ class Encoding:
             brainalign_version=__version__,
         )
         return out
+
+
+def _flag_grid_edges(out: xr.Dataset, alphas: Any, name: str) -> None:
+    """Count (attrs ``n_alpha_at_grid_edge``) and log the targets whose chosen alpha is the smallest or
+    largest of the grid: the optimum may lie beyond it, and at the top the predictions shrink to
+    near-constant values whose r is unstable (a wide or NaN bootstrap interval)."""
+    if "alpha" not in out or alphas is None:
+        return
+    grid = np.asarray(alphas, dtype=float).ravel()
+    if grid.size < 2:
+        return
+    chosen = out["alpha"]
+    top = chosen >= grid.max() * (1 - 1e-9)
+    bottom = chosen <= grid.min() * (1 + 1e-9)
+    out.attrs.update(n_alpha_at_grid_top=int(top.sum()), n_alpha_at_grid_bottom=int(bottom.sum()))
+    out.attrs["n_alpha_at_grid_edge"] = out.attrs["n_alpha_at_grid_top"] + out.attrs["n_alpha_at_grid_bottom"]
+    if out.attrs["n_alpha_at_grid_edge"]:
+        first = top.stack(z=top.dims).where(top.stack(z=top.dims), drop=True)["z"].values[:3].tolist()
+        logger.warning(
+            "%s: the chosen alpha is at the top of the grid (%.3g) for %d and at the bottom (%.3g) for %d of %d "
+            "fits (e.g. %s). Extend encoder_options['alphas'] beyond that edge; at the top the predictions "
+            "shrink towards constants (a large top alpha), and their r and its interval are unreliable.",
+            name, grid.max(), out.attrs["n_alpha_at_grid_top"], grid.min(), out.attrs["n_alpha_at_grid_bottom"],
+            chosen.size, first,
+        )  # fmt: skip
 
 
 def _check_layers_vary(acts: xr.DataArray, layers: list[str]) -> None:

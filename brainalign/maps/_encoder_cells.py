@@ -84,6 +84,7 @@ def encoder_map(
         delays=scores.attrs["delays"],
         hrf_model=scores.attrs.get("hrf_model", "none"),
         ceiling_method=scores.attrs["ceiling"],
+        n_alpha_at_grid_edge=scores.attrs.get("n_alpha_at_grid_edge", 0),
         n_stimuli=int(scores.attrs["n_samples"]),
         model=scores.attrs["model"],
     )

@@ -48,3 +48,21 @@ def test_encode_checks_random_state_even_without_a_ceiling():
     for bad in ("x", 1e23):
         with pytest.raises(TypeError, match="random_state must be"):
             brainalign.encode(acts, rec, random_state=bad)
+
+
+def test_alphas_at_the_grid_edge_are_counted_and_logged(caplog):
+    # Noise targets choose the largest alpha: this was silent (iEEG channels with near-constant predictions).
+    import logging
+
+    acts = data.activations({"l1": X[:, :4], "l2": X[:, 4:]}, stimulus_id=np.arange(40))
+    noise = np.random.default_rng(3).standard_normal((40, 3))
+    rec = data.recording(noise, stimulus_id=np.arange(40), subject="S1", region="V4")
+    grid = [1e-3, 1e-2, 1e-1]
+    with caplog.at_level(logging.WARNING, logger="brainalign"):
+        out = brainalign.encode(acts, rec, encoder_options={"alphas": grid, "backend": "numpy"})
+    n_top = int((out["alpha"] == grid[-1]).sum())
+    assert n_top > 0 and out.attrs["n_alpha_at_grid_top"] == n_top
+    assert out.attrs["n_alpha_at_grid_edge"] == n_top + int((out["alpha"] == grid[0]).sum())
+    assert "the chosen alpha is at the top of the grid" in caplog.text
+    amap = brainalign.alignment_map(acts, rec, "ridge", method_options={"alphas": grid, "backend": "numpy"})
+    assert amap.attrs["n_alpha_at_grid_edge"] == out.attrs["n_alpha_at_grid_edge"]
