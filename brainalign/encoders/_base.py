@@ -166,9 +166,10 @@ def check_features_x(estimator: Any, X: Any, reset: bool) -> Any:
     check_real(X, "X", numeric=False)
     shape = tuple(getattr(X, "shape", ()))
     if len(shape) == 2 and 0 in shape:
+        what = "sample(s)" if shape[0] == 0 else "feature(s)"
         raise ValueError(
-            f"X has shape {shape}: an encoder needs at least one sample and one feature "
-            "(Found array with 0 sample(s) or 0 feature(s))."
+            f"X: found array with 0 {what} (shape={shape}) while a minimum of 1 is required. An encoder needs "
+            "at least one sample and one feature."
         )
     if is_tensor(X):
         if X.ndim != 2 or not X.is_floating_point():
