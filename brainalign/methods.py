@@ -109,6 +109,11 @@ class MethodInfo:
         this metric, compared as it is (one of :data:`RDM_METRICS`; ``""``: none, e.g. an RDM
         transformed before its comparison). The map engine then computes the RDMs of many cells
         (searchlights) in batches (:func:`brainalign.searchlight.cell_rdms`).
+    scale_invariant : bool
+        Multiplying either representation by a positive number leaves every score unchanged.
+        Such methods see each block rescaled by a power of two (exact) to a max-abs in
+        [0.5, 1), so that no magnitude overflows; the others refuse magnitudes whose products
+        would overflow or underflow (see ``docs/reliability.md``).
     """
 
     family: str
@@ -124,6 +129,7 @@ class MethodInfo:
     score: str = ""
     score_range: tuple[float, float] = field(default=(-1.0, 1.0))
     rdm_metric: str = ""
+    scale_invariant: bool = False
 
     def __post_init__(self) -> None:
         for name, value, allowed in (
@@ -138,7 +144,7 @@ class MethodInfo:
         if self.ceiling == "reliability" and self.family != "encoder":
             raise ValueError("MethodInfo: ceiling='reliability' is the encoders' rule.")
         for name in ("higher_is_better", "needs_trials", "needs_tokens", "needs_unit_correspondence",
-                     "accepts_rdms", "resampling", "multi_layer"):  # fmt: skip
+                     "accepts_rdms", "resampling", "multi_layer", "scale_invariant"):  # fmt: skip
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"MethodInfo.{name} must be a bool, got {getattr(self, name)!r}.")
         if self.rdm_metric not in ("", *RDM_METRICS) or (self.rdm_metric and self.kernels != "rdm"):

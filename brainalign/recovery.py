@@ -175,7 +175,8 @@ def identifiability(
         first), ``accuracy_low``/``accuracy_high`` (95 % Wilson interval), ``mean_rank`` (1 is
         best), ``margin`` (score of the truth minus the best other candidate, sign-adjusted so
         positive means correctly identified), ``n_failed`` (trials the method could not score,
-        e.g. a constant RDM: counted as misses) and ``chance`` (1 / candidates); per
+        e.g. a constant RDM: logged and counted as misses; a condition where every trial failed
+        has accuracy NaN, and a study where every trial failed is a ValueError) and ``chance`` (1 / candidates); per
         ``true_layer × repeat``: ``rank`` and ``trial_margin``. ``attrs`` record the design.
 
     Examples
@@ -289,6 +290,7 @@ def identifiability(
     out["mean_rank"] = out["rank"].mean(("true_layer", "repeat"), skipna=True)
     out["margin"] = out["trial_margin"].mean(("true_layer", "repeat"), skipna=True)
     out["n_failed"] = out["rank"].isnull().sum(("true_layer", "repeat"))
+    _flag_failures(out, n)
     n_candidates = len(layers) if level == "layer" else len(models)
     out["chance"] = xr.DataArray(1.0 / n_candidates)
     out.attrs.update(
@@ -329,6 +331,34 @@ def _methods(
     if len(set(labels)) != len(labels):
         raise ValueError(f"methods are listed twice: {labels}.")
     return objs, labels
+
+
+def _flag_failures(out: xr.Dataset, n: int) -> None:
+    """Conditions whose every trial failed have no accuracy (NaN, not 0 with a tight interval);
+    a study where every trial failed is an error; partial failures are logged (they count as misses)."""
+    failed = out["n_failed"]
+    if int(failed.sum()) == 0:
+        return
+    if bool((failed == n).all()):
+        raise ValueError(
+            f"identifiability: every trial failed for every method and condition ({n} per condition): no "
+            "method could score the simulated regions (too few stimuli or neuroids for the methods' folds or "
+            "RDMs?). Raise n_stimuli / n_neuroids, or run alignment_map on one simulated recording to see why."
+        )
+    all_failed = failed == n
+    for name in ("accuracy", "accuracy_low", "accuracy_high"):
+        out[name] = out[name].where(~all_failed)
+    where = failed.where(failed > 0, drop=True).stack(condition=failed.dims).dropna("condition")
+    lines = [
+        ", ".join(f"{d}={where[d].values[i]}" for d in failed.dims) + f": {int(where.values[i])}/{n} failed"
+        for i in range(min(where.sizes["condition"], 5))
+    ]
+    logger.warning(
+        "identifiability: some trials could not be scored (failed trials count as misses; a condition whose "
+        "every trial failed has accuracy NaN). %s%s",
+        "; ".join(lines),
+        " ..." if where.sizes["condition"] > 5 else "",
+    )
 
 
 def _run_job(

@@ -10,6 +10,13 @@ import pytest
 
 import brainalign
 
+try:  # the property-based suite's profiles: "ci" unless --hypothesis-profile names another (tests/strategies.py)
+    from .strategies import settings as _hypothesis_settings
+
+    _hypothesis_settings.load_profile("ci")
+except ImportError:  # hypothesis not installed: tests/test_properties.py skips
+    pass
+
 
 def _find_shared_data() -> Path:
     """``$BRAINALIGN_SHARED_DATA``, else ``shared/data`` beside the repository or one of its parents.

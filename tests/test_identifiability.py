@@ -1,5 +1,7 @@
 """Model recovery: planted layers are found without noise, chance is reached with pure noise."""
 
+import logging
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -254,3 +256,23 @@ def test_dask_gives_the_same_result(layered):
             scheduler=cluster.scheduler_address,
         )
     xr.testing.assert_identical(serial, on_dask)
+
+
+def _small(rng):
+    return data.activations({"l1": rng.normal(size=(30, 6)), "l2": rng.normal(size=(30, 6))}, stimulus_id=np.arange(30))
+
+
+def test_all_trials_failed_is_an_error_not_accuracy_zero(rng):
+    # n_stimuli=[2]: RSA cannot score any draw; this was accuracy 0.0 with CI [0, 0.39].
+    with pytest.raises(ValueError, match="every trial failed for every method and condition"):
+        identifiability(_small(rng), ["rsa"], snr=[1.0], n_stimuli=[2], n_neuroids=[5], n_repeats=3)
+
+
+def test_a_condition_where_every_trial_failed_has_no_accuracy(rng, caplog):
+    with caplog.at_level(logging.WARNING, logger="brainalign"):
+        res = identifiability(_small(rng), ["rsa"], snr=[1.0], n_stimuli=[2, 30], n_neuroids=[5], n_repeats=3)
+    failed = res.sel(n_stimuli=2)
+    assert (failed["n_failed"] == 6).all()
+    assert np.isnan(failed["accuracy"]).all() and np.isnan(failed["accuracy_low"]).all()
+    assert np.isfinite(res.sel(n_stimuli=30)["accuracy"]).all()
+    assert "n_stimuli=2, n_neuroids=5: 6/6 failed" in caplog.text

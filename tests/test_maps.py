@@ -1,3 +1,5 @@
+import logging
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -482,3 +484,25 @@ def test_whitened_pearson_map_is_bootstrapped_by_recomputing_the_rdms(layered, t
     low, high = np.percentile(boot, [2.5, 97.5], axis=0)
     np.testing.assert_allclose(amap["ci_low"].sel(region="V4").values, low, atol=1e-12)
     np.testing.assert_allclose(amap["ci_high"].sel(region="V4").values, high, atol=1e-12)
+
+
+def test_ceiling_has_its_own_interval_and_explains_itself(caplog):
+    # Pure noise with 4 repetitions: normalized CKA left [-1, 1] silently and the RSA ceiling was NaN with
+    # no reason given; the ceiling's own uncertainty was not reported.
+    g = np.random.default_rng(0)
+    acts = data.activations({"l1": g.normal(size=(30, 6)), "l2": g.normal(size=(30, 6))}, stimulus_id=np.arange(30))
+    rec = data.recording(
+        g.normal(size=(30, 4, 4)), stimulus_id=np.arange(30), subject="S1", region=["V1"] * 2 + ["V2"] * 2
+    )
+    with caplog.at_level(logging.WARNING, logger="brainalign"):
+        cka_map = alignment_map(acts, rec, "cka", random_state=0)
+        rsa_map = alignment_map(acts, rec, "rsa", random_state=0)
+    for amap in (cka_map, rsa_map):
+        ok = np.isfinite(amap["ceiling"])
+        assert (amap["ceiling_low"] <= amap["ceiling"] + 1e-12).where(ok, True).all()
+        assert (amap["ceiling"] <= amap["ceiling_high"] + 1e-12).where(ok, True).all()
+        assert (np.isnan(amap["ceiling_low"]) == ~ok).all()
+    assert (np.abs(cka_map["normalized"]) > 1).any()
+    assert "cka: normalized = score / ceiling leaves [-1, 1]" in caplog.text
+    if np.isnan(rsa_map["ceiling"]).any():
+        assert "rsa: no noise ceiling for region" in caplog.text and "do not agree" in caplog.text

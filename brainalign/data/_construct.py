@@ -265,6 +265,11 @@ def activations(
             raise ValueError(
                 f"values{'[' + repr(lname) + ']' if lname else ''} must be (n_stimuli, n_units), got shape {arr.shape}."
             )
+        if 0 in arr.shape:
+            raise ValueError(
+                f"values{'[' + repr(lname) + ']' if lname else ''} is empty (shape {arr.shape}); activations need "
+                "at least one stimulus and one unit."
+            )
         arr = arr.reshape(arr.shape[0], -1)
         if n_rows is None:
             n_rows = arr.shape[0]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..utils import soft_import
+from ..utils import check_real, soft_import
 from ._base import is_dataarray, to_numpy, unwrap
 
 __all__ = ["net_class", "token_features"]
@@ -31,8 +31,16 @@ def token_features(X: Any, token_mask: Any, name: str = "X") -> tuple[np.ndarray
             f"{name} must be token-level features of shape (presentation, token, unit), got shape {values.shape}. "
             "For one vector per presentation use RidgeEncoder."
         )
+    check_real(values, name)
     if values.dtype.kind not in "biuf" or 0 in values.shape:
         raise ValueError(f"{name} must be a non-empty array of real numbers, got {values.dtype}, shape {values.shape}.")
+    with np.errstate(invalid="ignore"):
+        peak = float(np.nanmax(np.abs(values[np.isfinite(values)]), initial=0.0))
+    if peak > 1e30 or 0 < peak < 1e-30:
+        raise ValueError(
+            f"{name} has values of magnitude up to {peak:.3g}; the readout computes in float32, whose products "
+            f"{'overflow' if peak > 1 else 'underflow'} there. Rescale {name} (e.g. standardise it)."
+        )
     values = values.astype(np.float32, copy=False)
     if token_mask is None:
         mask = np.ones(values.shape[:2], dtype=bool)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backend import is_dataarray, is_tensor, to_numpy
 from ..metrics.columns import r2_columns
-from ..utils import check_count
+from ..utils import check_count, check_real
 
 __all__ = ["DEFAULT_ALPHAS", "check_alphas", "check_bool", "check_rows", "score_r2"]
 
@@ -66,8 +66,23 @@ def _max_min(values: Any) -> tuple[Any, Any]:
     return values.max(0), values.min(0)
 
 
+def check_magnitude(hi: Any, lo: Any, name: str, dtype: Any) -> None:
+    """ValueError when the largest magnitude in ``name`` would overflow (or its square underflow) in
+    the solvers' products: encoders are not scale-invariant (the alpha grid is absolute)."""
+    peak = max(float(np.max(np.abs(to_numpy(hi)))), float(np.max(np.abs(to_numpy(lo)))))
+    info = np.finfo(np.float32 if "float32" in str(dtype) else np.float64)
+    low, high = float(np.sqrt(info.tiny)) * 1e4, float(np.sqrt(info.max)) / 1e4
+    if peak > high or 0 < peak < low:
+        raise ValueError(
+            f"{name} has values of magnitude up to {peak:.3g}, outside [{low:.1g}, {high:.1g}]: the ridge "
+            f"solvers' products {'overflow' if peak > high else 'underflow'} {str(dtype).replace('torch.', '')}. "
+            f"Rescale {name} (e.g. standardise it: ({name} - mean) / std)."
+        )
+
+
 def check_finite(values: Any, name: str) -> None:
-    """Raise on NaN/inf, naming where (one pass of max/min: no full-size temporaries)."""
+    """Raise on NaN/inf or on magnitudes the solvers cannot square, naming where (one pass of
+    max/min: no full-size temporaries)."""
     if values.shape[0] == 0:
         return
     hi, lo = _max_min(values)
@@ -82,6 +97,7 @@ def check_finite(values: Any, name: str) -> None:
             f"{name} contains NaN or infinite values in {int(bad_cols.sum())} column(s) (first: column {col}). "
             f"Remove or impute them before fitting (e.g. drop bad neuroids: {name}[:, mask])."
         )
+    check_magnitude(hi, lo, name, values.dtype)
 
 
 def check_constant_targets(Y: Any, name: str = "Y") -> None:
@@ -133,6 +149,7 @@ def check_targets_y(estimator: Any, Y: Any) -> tuple[Any, bool]:
             f"{type(estimator).__name__} requires y to be passed, but the target y is None. Give the targets "
             "(samples × neuroids)."
         )
+    check_real(Y, "Y", numeric=False)
     if is_tensor(Y):
         if Y.ndim not in (1, 2) or not Y.is_floating_point():
             raise ValueError(f"Y must be a 1-D or 2-D floating-point tensor, got shape {tuple(Y.shape)}, {Y.dtype}.")
@@ -146,6 +163,14 @@ def check_targets_y(estimator: Any, Y: Any) -> tuple[Any, bool]:
 
 def check_features_x(estimator: Any, X: Any, reset: bool) -> Any:
     """Features as (n_samples, n_features) numpy (through scikit-learn's checks) or torch."""
+    check_real(X, "X", numeric=False)
+    shape = tuple(getattr(X, "shape", ()))
+    if len(shape) == 2 and 0 in shape:
+        what = "sample(s)" if shape[0] == 0 else "feature(s)"
+        raise ValueError(
+            f"X: found array with 0 {what} (shape={shape}) while a minimum of 1 is required. An encoder needs "
+            "at least one sample and one feature."
+        )
     if is_tensor(X):
         if X.ndim != 2 or not X.is_floating_point():
             raise ValueError(f"X must be a 2-D floating-point tensor, got shape {tuple(X.shape)}, {X.dtype}.")

@@ -7,7 +7,7 @@ from typing import Any
 
 import xarray as xr
 
-from ..utils import soft_import
+from ..utils import check_random_state, soft_import
 from ._protocol import Encoding
 
 __all__ = ["encode"]
@@ -131,6 +131,8 @@ def encode(
     'l2'
     """
     soft_import("sklearn", "encoders")
+    if random_state is not None:
+        check_random_state(random_state)  # a TypeError naming it, even when no ceiling uses it
     protocol = Encoding(
         encoder, cv=cv, groups=groups, delays=delays, hrf_model=hrf_model, encoder_options=encoder_options
     )

@@ -179,11 +179,13 @@ class Encoding:
                 raise ValueError(f"layers {unknown} are not in features; its layers are {all_layers}.")
         else:
             layers = all_layers
+        _check_layers_vary(rows.acts, layers)
         region = np.asarray(rows.rec["region"].values)
         if latency is not None:
             region = np.repeat(region, len(latency))
         fits = fit_layers(template, info, rows, Y, layers, target_region=region, return_predictions=return_predictions)
         out = _assemble(fits, rows, Y, latency, layers, info)
+        _flag_grid_edges(out, template.get_params().get("alphas"), name)
         if use_ceiling:
             _add_ceiling(out, recording, rows, random_state)
         out.attrs.update(
@@ -202,6 +204,43 @@ class Encoding:
             brainalign_version=__version__,
         )
         return out
+
+
+def _flag_grid_edges(out: xr.Dataset, alphas: Any, name: str) -> None:
+    """Count (attrs ``n_alpha_at_grid_edge``) and log the targets whose chosen alpha is the smallest or
+    largest of the grid: the optimum may lie beyond it, and at the top the predictions shrink to
+    near-constant values whose r is unstable (a wide or NaN bootstrap interval)."""
+    if "alpha" not in out or alphas is None:
+        return
+    grid = np.asarray(alphas, dtype=float).ravel()
+    if grid.size < 2:
+        return
+    chosen = out["alpha"]
+    top = chosen >= grid.max() * (1 - 1e-9)
+    bottom = chosen <= grid.min() * (1 + 1e-9)
+    out.attrs.update(n_alpha_at_grid_top=int(top.sum()), n_alpha_at_grid_bottom=int(bottom.sum()))
+    out.attrs["n_alpha_at_grid_edge"] = out.attrs["n_alpha_at_grid_top"] + out.attrs["n_alpha_at_grid_bottom"]
+    if out.attrs["n_alpha_at_grid_edge"]:
+        first = top.stack(z=top.dims).where(top.stack(z=top.dims), drop=True)["z"].values[:3].tolist()
+        logger.warning(
+            "%s: the chosen alpha is at the top of the grid (%.3g) for %d and at the bottom (%.3g) for %d of %d "
+            "fits (e.g. %s). Extend encoder_options['alphas'] beyond that edge; at the top the predictions "
+            "shrink towards constants (a large top alpha), and their r and its interval are unreliable.",
+            name, grid.max(), out.attrs["n_alpha_at_grid_top"], grid.min(), out.attrs["n_alpha_at_grid_bottom"],
+            chosen.size, first,
+        )  # fmt: skip
+
+
+def _check_layers_vary(acts: xr.DataArray, layers: list[str]) -> None:
+    """Refuse a layer that does not vary across samples: its predictions are constant and every r undefined."""
+    from ..metrics._base import constant_message
+
+    layer_of = np.asarray(acts["layer"].values)
+    values = acts.transpose(acts.dims[0], ..., "unit").values
+    for layer in layers:
+        block = values[..., layer_of == layer]
+        if block.size and not np.max(np.ptp(block, axis=0)) > 0:
+            raise ValueError(constant_message(f"features (layer {layer!r})", "its encoding score"))
 
 
 def _assemble(fits: Any, rows: Any, Y: np.ndarray, latency: Any, layers: list[str], info: MethodInfo) -> xr.Dataset:

@@ -71,7 +71,9 @@ def _is_native_attr(value: Any) -> bool:
     """Attribute values that netCDF and zarr both store and give back unchanged."""
     if isinstance(value, (bool, np.bool_)):
         return False
-    if isinstance(value, (str, int, float, np.integer, np.floating)):
+    if isinstance(value, (int, np.integer)):
+        return bool(np.iinfo(np.int64).min <= value <= np.iinfo(np.int64).max)  # bigger ints go as JSON
+    if isinstance(value, (str, float, np.floating)):
         return True
     return isinstance(value, np.ndarray) and value.ndim == 1 and value.size > 0 and value.dtype.kind in "iuf"
 
@@ -87,10 +89,15 @@ def _json_default(value: Any) -> Any:
     )
 
 
-def _encode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
-    out, encoded = {}, []
+def _encode_attrs(attrs: dict[str, Any], where: str = "attrs") -> dict[str, Any]:
+    out, encoded, renamed = {}, [], {}
     for key, value in attrs.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{where}: attribute names must be strings, got {key!r}; rename it before saving.")
         if key.startswith(_PREFIX):
+            continue
+        if "/" in key or not key.isprintable() or not key:  # names netCDF refuses: kept in one JSON attr
+            renamed[key] = json.loads(json.dumps(value, default=_json_default))
             continue
         if _is_native_attr(value):
             out[key] = value
@@ -99,6 +106,8 @@ def _encode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
             encoded.append(key)
     if encoded:
         out[_PREFIX + "json_attrs"] = json.dumps(encoded)
+    if renamed:
+        out[_PREFIX + "renamed_attrs"] = json.dumps(renamed)
     return out
 
 
@@ -107,6 +116,7 @@ def _decode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
     encoded = json.loads(attrs.pop(_PREFIX + "json_attrs", "[]"))
     for key in encoded:
         attrs[key] = json.loads(attrs[key])
+    attrs.update(json.loads(attrs.pop(_PREFIX + "renamed_attrs", "{}")))
     return attrs
 
 
@@ -155,11 +165,19 @@ def encode(obj: xr.DataArray | xr.Dataset) -> xr.Dataset:
         meta["multiindex"] = multi
     variables = {}
     for key, var in ds.variables.items():
-        attrs = _encode_attrs(var.attrs)
+        attrs = _encode_attrs(var.attrs, f"{key!r}.attrs")
         data = var.data
         if var.dtype.kind in "OUT" and _string_kind(np.asarray(var.values)):
             attrs[_PREFIX + "dtype"] = str(var.dtype)
             data = np.asarray(var.values, dtype=object)
+        elif var.dtype == np.float16:  # netCDF has no half floats: stored as float32, restored on load
+            attrs[_PREFIX + "dtype"] = "float16"
+            data = np.asarray(var.values, dtype=np.float32)
+        elif var.dtype.kind == "c":
+            raise TypeError(
+                f"{key!r} holds complex numbers ({var.dtype}), which netCDF and zarr files here cannot store; "
+                f"save its real and imaginary parts as two variables (or abs()) instead."
+            )
         variables[key] = xr.Variable(var.dims, data, attrs)
     out = xr.Dataset(
         {k: v for k, v in variables.items() if k in ds.data_vars},
@@ -177,7 +195,9 @@ def _decode(ds: xr.Dataset) -> xr.DataArray | xr.Dataset:
         attrs = _decode_attrs(var.attrs)
         dtype = attrs.pop(_PREFIX + "dtype", None)
         data = var.data
-        if dtype is not None:
+        if dtype == "float16":
+            data = np.asarray(var.values).astype(np.float16)
+        elif dtype is not None:
             data = np.asarray(var.values).astype(object)
             if dtype != "object":
                 data = data.astype(dtype)

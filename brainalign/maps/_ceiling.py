@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from typing import Any, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -10,10 +11,22 @@ import xarray as xr
 from .. import data
 from ..methods import MethodInfo
 from ..metrics.ceiling import half_averages
+from ..utils import logger
 from ._cells import Cells
 
 #: Random splits of the trials averaged by a similarity ceiling.
 N_SPLITS = 10
+
+
+class Ceiling(NamedTuple):
+    """A similarity ceiling per ``(cell, subject, latency)``: the mean over split-half draws, the
+    2.5th and 97.5th percentiles of the draws (its own uncertainty), and why a cell has none."""
+
+    value: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    #: ``(cell, subject, latency) → reason`` for every NaN ceiling.
+    reasons: dict[tuple[int, int, int], str]
 
 
 def similarity_ceiling(
@@ -25,12 +38,14 @@ def similarity_ceiling(
     latencies: list,
     rng: np.random.Generator,
     n_splits: int = N_SPLITS,
-) -> np.ndarray | None:
+) -> Ceiling | None:
     """The method's own score between two halves of the trials, averaged over random splits.
 
     With the ``split_half_spearman_brown`` rule (scores that are correlations) the split-half
     value is Spearman–Brown corrected to all trials (ρ) and the ceiling is √ρ, the largest score
-    a noise-free model can expect, as for encoders. None when the recording has no trials.
+    a noise-free model can expect, as for encoders. ``low``/``high`` are the same transform of
+    the 2.5th and 97.5th percentiles of the split values (how much the ceiling moves with the
+    split). None when the recording has no trials.
     """
     trials = data.trials(recording, if_fewer="none")
     if trials is None:
@@ -39,9 +54,9 @@ def similarity_ceiling(
     ids = list(np.asarray(trials["stimulus_id"].values))
     where = {v: i for i, v in enumerate(ids)}
     trials = trials.isel(presentation=[where[v] for v in np.asarray(rec["stimulus_id"].values)])
-    sums = np.zeros((*cells.shape, len(latencies)))
-    counts = np.zeros_like(sums)
-    for _ in range(n_splits):
+    draws = np.full((n_splits, *cells.shape, len(latencies)), np.nan)
+    errors: dict[tuple[int, int, int], str] = {}
+    for k in range(n_splits):
         halves = half_averages(trials, rng)
         if halves is None:
             return None
@@ -51,15 +66,75 @@ def similarity_ceiling(
             Bh = B.sel(latency=lat) if lat is not None else B
             for (c, s), cols in cells.items():
                 try:
-                    value = float(method(Ah.values[:, cols], Bh.values[:, cols]))
-                except ValueError:  # e.g. a constant half
-                    continue
-                if np.isfinite(value):
-                    sums[c, s, t] += value
-                    counts[c, s, t] += 1
+                    draws[k, c, s, t] = float(method(Ah.values[:, cols], Bh.values[:, cols]))
+                except ValueError as err:  # e.g. a constant half
+                    errors.setdefault((c, s, t), str(err))
+    finite = np.isfinite(draws)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ceil = sums / counts
+        ceil = np.where(finite, draws, 0.0).sum(0) / finite.sum(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN cells: explained in reasons
+        low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
+    raw = ceil
     if info.ceiling == "split_half_spearman_brown":
-        rho = 2 * ceil / (1 + ceil)
-        ceil = np.where(rho > 0, np.sqrt(np.clip(rho, 0, None)), np.nan)
-    return ceil
+        # A bound whose split-half reliability is ≤ 0 is a ceiling of 0 (the point estimate is NaN there).
+        ceil = _spearman_brown_root(ceil)
+        low, high = (np.sqrt(np.clip(2 * v / (1 + v), 0, None)) for v in (low, high))
+    ok = np.isfinite(ceil)  # the band holds the point estimate (10 draws: interpolated percentiles)
+    low = np.where(ok, np.fmin(low, ceil), np.nan)
+    high = np.where(ok, np.fmax(high, ceil), np.nan)
+    reasons = {}
+    for c, s, t in zip(*np.nonzero(~np.isfinite(ceil)), strict=True):
+        key = (int(c), int(s), int(t))
+        n_ok = int(finite[:, c, s, t].sum())
+        if n_ok == 0:
+            why = errors.get(key, "the method gave no finite score")
+            reasons[key] = f"no split of the trials could be scored ({why})"
+        else:
+            reasons[key] = (
+                f"the halves of the trials do not agree (mean split-half score {float(raw[c, s, t]):.3g} "
+                "≤ 0: the responses are too noisy for a ceiling)"
+            )
+    return Ceiling(ceil, low, high, reasons)
+
+
+def _spearman_brown_root(value: np.ndarray) -> np.ndarray:
+    """√ρ with ρ = 2r / (1 + r) the Spearman–Brown corrected split-half r; NaN where ρ ≤ 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = 2 * value / (1 + value)
+    return np.where(rho > 0, np.sqrt(np.clip(rho, 0, None)), np.nan)
+
+
+def _where(cells: Cells, latencies: list, c: int, s: int, t: int) -> str:
+    at = f" at latency {latencies[t]}" if latencies[t] is not None else ""
+    return f"{cells.dim} {cells.labels[c]!r} of subject {cells.subjects[s]!r}{at}"
+
+
+def explain_ceilings(reasons: dict[tuple[int, int, int], str], cells: Cells, latencies: list, name: str) -> None:
+    """Log why each NaN ceiling is NaN (which cell, what was degenerate)."""
+    for (c, s, t), why in list(reasons.items())[:10]:
+        logger.warning("%s: no noise ceiling for %s: %s.", name, _where(cells, latencies, c, s, t), why)
+    if len(reasons) > 10:
+        logger.warning("%s: %d more cells have no noise ceiling.", name, len(reasons) - 10)
+
+
+def check_normalized(normalized: np.ndarray, layers: list, cells: Cells, latencies: list, name: str) -> int:
+    """Warn when ``normalized`` (layer, cell, subject[, latency]) leaves [−1, 1], saying why; return how
+    many values do."""
+    values = normalized.reshape(*normalized.shape[:3], -1)
+    outside = np.isfinite(values) & (np.abs(values) > 1)
+    n_out = int(outside.sum())
+    if n_out:
+        idx = np.argwhere(outside)
+        worst = max(idx, key=lambda i: abs(values[tuple(i)]))
+        k, c, s, t = (int(v) for v in worst)
+        where = f"layer {layers[k]!r}, {_where(cells, latencies, c, s, t)}"
+        logger.warning(
+            "%s: normalized = score / ceiling leaves [-1, 1] for %d of %d scores (e.g. %s: %.3g). The "
+            "ceiling is itself an estimate from splits of the trials (see ceiling_low/ceiling_high): a score above "
+            "it means the model agrees with the data more than the halves agree with each other — the ceiling is "
+            "noisy or low (few trials, noisy responses; a biased score such as plain CKA is above 0 on noise), "
+            "not that the model beats the data.",
+            name, n_out, int(np.isfinite(values).sum()), where, values[k, c, s, t],
+        )  # fmt: skip
+    return n_out

@@ -10,6 +10,7 @@ import xarray as xr
 from ..methods import MethodInfo
 from ..stats import fold_bootstrap, fold_permutation, p_value, percentile_interval
 from ..utils import progress
+from ._ceiling import check_normalized
 from ._cells import Cells
 from ._statistics import map_extreme, max_statistic_p
 
@@ -71,6 +72,7 @@ def encoder_map(
         values["ceiling"] = ceil
         with np.errstate(invalid="ignore", divide="ignore"):
             values["normalized"] = values["score"] / ceil[None]
+        check_normalized(values["normalized"], layers, cells, [None] if latency is None else list(latency), name)
     if want:
         values.update(_statistics(scores, cells, layers, target_dims, latency, protocol, name, n_boot, n_perm, ci, rng))
     out = cells.dataset(values, layers, latency)
@@ -83,6 +85,7 @@ def encoder_map(
         delays=scores.attrs["delays"],
         hrf_model=scores.attrs.get("hrf_model", "none"),
         ceiling_method=scores.attrs["ceiling"],
+        n_alpha_at_grid_edge=scores.attrs.get("n_alpha_at_grid_edge", 0),
         n_stimuli=int(scores.attrs["n_samples"]),
         model=scores.attrs["model"],
     )

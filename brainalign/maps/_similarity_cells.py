@@ -11,7 +11,7 @@ import xarray as xr
 from .. import data
 from ..methods import MethodInfo
 from ..utils import logger, progress
-from ._ceiling import similarity_ceiling
+from ._ceiling import check_normalized, explain_ceilings, similarity_ceiling
 from ._cells import Cells
 from ._statistics import rdm_statistics, resampling_statistics
 from .scoring import Scorer
@@ -113,12 +113,14 @@ def similarity_map(
     values: dict[str, np.ndarray] = {"score": score}
 
     if ceiling and info.ceiling != "none":
-        ceil = similarity_ceiling(method, info, recording, rec, cells, latencies, rng)
-        if ceil is not None:
-            values["ceiling"] = ceil
+        found = similarity_ceiling(method, info, recording, rec, cells, latencies, rng)
+        if found is not None:
+            values.update(ceiling=found.value, ceiling_low=found.low, ceiling_high=found.high)
+            explain_ceilings(found.reasons, cells, latencies, name)
             if info.higher_is_better:
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    values["normalized"] = score / np.where(ceil > 0, ceil, np.nan)[None]
+                    values["normalized"] = score / np.where(found.value > 0, found.value, np.nan)[None]
+                check_normalized(values["normalized"], layers, cells, latencies, name)
     if n_boot or n_perm:
         statistics = rdm_statistics if info.kernels == "rdm" else resampling_statistics
         lo, hi, p, p_fwe, samples = statistics(scorer, views, acts, score, n_boot, n_perm, ci, rng)

@@ -25,8 +25,20 @@ import pandas as pd
 import xarray as xr
 
 from ..backend import Backend, get_backend, is_tensor
+from ..utils import check_real
+from ._conditioning import check_block, constant_message, magnitude_limits, times_power_of_two
 
-__all__ = ["Patterns", "SimilarityMethod", "as_patterns", "resolve_backend", "score_groups"]
+__all__ = [
+    "Patterns",
+    "SimilarityMethod",
+    "as_patterns",
+    "check_block",
+    "constant_message",
+    "magnitude_limits",
+    "resolve_backend",
+    "score_groups",
+    "times_power_of_two",
+]
 
 
 # ------------------------------------------------------------------------------------ backends
@@ -193,14 +205,12 @@ def as_patterns(X: Any, name: str, by: str | None = "auto", *, min_stimuli: int 
             )
         group_dim, names, index = feature_groups(X, feature_dim, by)
         values = X.transpose("presentation", feature_dim).values
-        if not np.issubdtype(values.dtype, np.number):
-            raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}.")
+        check_real(values, name)
     else:
         values = X if is_tensor(X) else np.asarray(X)
         if values.ndim != 2:
             raise ValueError(f"{name} must be 2-D (n_stimuli, n_features), got shape {tuple(values.shape)}.")
-        if not is_tensor(values) and not np.issubdtype(values.dtype, np.number):
-            raise TypeError(f"{name} must hold numbers, got dtype {values.dtype}.")
+        check_real(values, name)
         ids, group_dim, names, index = None, None, [None], [np.arange(values.shape[1])]
         if by not in ("auto", None):
             raise ValueError(f"by={by!r} needs a labelled {name} (an xarray.DataArray with a {by!r} coordinate).")
@@ -313,7 +323,14 @@ class SimilarityMethod:
             X = np.asarray(X)
         p = as_patterns(X, name, by=None, min_stimuli=self._min_stimuli)
         be = self._be(p.values)
-        return be, to_backend(be, p.values)
+        return be, self._condition(be, to_backend(be, p.values), name)
+
+    def _condition(self, be: Backend, arr: Any, name: str) -> Any:
+        """:func:`check_block` with this method's declared scale invariance."""
+        from ..methods import method_info
+
+        invariant = method_info(self).scale_invariant
+        return check_block(be, arr, name, scale_invariant=invariant, what=f"{type(self).__name__}")
 
     def represent(self, X: Any) -> Any:
         """What the method compares, computed from one ``(n_stimuli, n_features)`` representation."""
@@ -368,19 +385,38 @@ def score_groups(
     # The blocks are checked and on the backend: straight to _represent (through represent for a
     # subclass that overrides represent itself).
     checked = type(method)._represent is not SimilarityMethod._represent
+    owner: dict[int, str] = {}  # id of a conditioned block → the argument (and group) it came from
+    blocks_x: list[Any] = []
+    blocks_y: list[Any] = []
+    for p, arr, name, out in ((px, arr_x, names[0], blocks_x), (py, arr_y, names[1], blocks_y)):
+        for cols, g in zip(p.index, p.names, strict=True):
+            label = name if g is None else f"{name} ({p.group_dim} {g!r})"
+            out.append(method._condition(be, columns(be, arr, cols), label))
+            owner[id(out[-1])] = label
+
+    def represent(block: Any) -> Any:
+        """``_represent``, its refusals prefixed with the argument they concern."""
+        try:
+            return method._represent(be, block)
+        except ValueError as err:
+            label = owner.get(id(block))
+            if label is None or str(err).startswith(label):
+                raise
+            raise ValueError(f"{label}: {err}") from err
+
     # The map engine's kernel: every group of X represented once, all pairs compared in one call.
     scorer = Scorer(
         method,
         method_info(method),
         type(method).__name__,
-        [columns(be, arr_x, cols) for cols in px.index],
+        blocks_x,
         list(px.names),
         "raise",
         label=px.group_dim or names[0],
-        represent=(lambda block: method._represent(be, block)) if checked else None,
+        represent=represent if checked else None,
         stack=False,
     )
-    scores = scorer.scores_many([columns(be, arr_y, cols) for cols in py.index])
+    scores = scorer.scores_many(blocks_y)
     return scores_array(scores, px, py, attrs=method_attrs(method))
 
 

@@ -84,6 +84,7 @@ class CKA(SimilarityMethod):
             ceiling="split_half",
             score=f"{'debiased ' if self.debiased else ''}{self.kernel} CKA",
             score_range=(-1.0, 1.0) if self.debiased else (0.0, 1.0),
+            scale_invariant=True,  # the RBF bandwidth is a fraction of the median distance
         )
 
     def __init__(

@@ -52,6 +52,7 @@ class MutualKNN(SimilarityMethod):
             ceiling="split_half",
             score=f"mutual {self.k}-nearest-neighbour overlap",
             score_range=(0.0, 1.0),
+            scale_invariant=True,
         )
 
     def __init__(self, k: int = 10, metric: str = "cosine", backend: str | None = None) -> None:

@@ -88,6 +88,7 @@ class ANC(_NeuronWise):
             ceiling="split_half",
             needs_unit_correspondence=True,
             score="mean correlation of corresponding units",
+            scale_invariant=True,
         )
 
     def _pair(self, be: Backend, A: Any, B: Any) -> float:
@@ -121,6 +122,7 @@ class BestMatch(_NeuronWise):
             kernels="represent",
             ceiling="split_half",
             score="mean over units of the best-matching unit's correlation",
+            scale_invariant=True,
         )
 
     def _pair(self, be: Backend, A: Any, B: Any) -> float:

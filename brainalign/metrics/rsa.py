@@ -30,7 +30,16 @@ import xarray as xr
 from ..backend import Backend, to_numpy
 from ..methods import MethodInfo
 from ..utils import check_option, fill_doc
-from ._base import SimilarityMethod, as_patterns, columns, float_dtype, resolve_backend, to_backend
+from ._base import (
+    SimilarityMethod,
+    as_patterns,
+    check_block,
+    columns,
+    float_dtype,
+    resolve_backend,
+    times_power_of_two,
+    to_backend,
+)
 from ._rdm import aligned_rdms, as_rdm, check_finite_rdm, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
 from .comparisons import COMPARISONS, get_comparison
 from .crossnobis import NOISE_METHODS, crossnobis, crossnobis_rdm
@@ -121,10 +130,27 @@ def rdm(
     be = resolve_backend(backend, p.values)
     arr = to_backend(be, p.values)
     out = np.empty((len(p.index), arr.shape[0], arr.shape[0]), dtype=float_dtype(arr))
-    for k, idx in enumerate(p.index):
-        D = rdm_kernel(be, columns(be, arr, idx), metric, out=out[k])
+    for k, (idx, name) in enumerate(zip(p.index, p.names, strict=True)):
+        # Computed on the block rescaled by a power of two (no overflow whatever the units), then
+        # scaled back: distances scale with the data, squared distances with its square.
+        block = columns(be, arr, idx)
+        label = "X" if name is None else f"X ({p.group_dim} {name!r})"
+        scaled = check_block(be, block, label, scale_invariant=True, what=f"its {metric} RDM")
+        exponent = int(np.frexp(float(be.to_numpy(be.xp.max(be.xp.abs(block)))))[1])
+        D = rdm_kernel(be, scaled, metric, out=out[k])
         if be.is_torch:
             out[k] = be.to_numpy(D)
+        power = {"euclidean": 1, "sqeuclidean": 2}.get(metric, 0) * exponent
+        if power:
+            nonzero = out[k] != 0
+            with np.errstate(over="ignore", under="ignore"):
+                out[k] = times_power_of_two(out[k], power)
+            if not np.isfinite(out[k]).all() or np.any(nonzero & (out[k] == 0)):
+                raise ValueError(
+                    f"{label}: its {metric} distances {'overflow' if power > 0 else 'underflow'} {out.dtype} "
+                    f"(values up to {float(np.max(np.abs(be.to_numpy(block)))):.3g}). Rescale X, or use "
+                    "metric='correlation'."
+                )
     return labelled_rdms(out, ids, p.group_dim, p.names, {"metric": metric})
 
 
@@ -298,6 +324,8 @@ class RSA(SimilarityMethod):
             accepts_rdms=True,
             score=f"{self.compare} correlation of the {self.metric} RDMs",
             rdm_metric=self.metric,
+            # Every comparison is a correlation/cosine of dissimilarities: the RDM's scale drops out.
+            scale_invariant=True,
         )
 
     @property

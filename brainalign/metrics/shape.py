@@ -144,6 +144,8 @@ class Shape(SimilarityMethod):
             ceiling="split_half",
             score=f"{self.method} shape distance (alpha={self.alpha})",
             score_range=(0.0, np.pi / 2) if self.method == "angular" else (0.0, np.inf),
+            # Angles between normalised shapes; partial whitening (alpha < 1) mixes in the identity.
+            scale_invariant=self.method == "angular" and (self.alpha == 1 or self.group == "permutation"),
         )
 
     def __init__(

@@ -29,7 +29,7 @@ Proceedings of the National Academy of Sciences 121(42), e2317881121 (arXiv:2309
 
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
 from typing import Any, Literal
 
 import numpy as np
@@ -203,8 +203,11 @@ class TRSA(RSA):
         self.backend = backend
 
     def __brainalign_info__(self) -> MethodInfo:
-        """RSA's declaration; the transformed RDMs are no plain ``rsa.rdm`` (no batched cell RDMs)."""
-        return replace(super().__brainalign_info__(), rdm_metric="")
+        """RSA's declaration: the transformed RDMs are no plain ``rsa.rdm`` (no batched cell RDMs), and
+        absolute thresholds cut a distance RDM at a scale-dependent value."""
+        info = super().__brainalign_info__()
+        invariant = self.thresholds == "quantile" or self.metric in ("correlation", "cosine")
+        return dataclasses.replace(info, rdm_metric="", scale_invariant=invariant)
 
     def _check(self) -> None:
         _check_thresholds(self.lower, self.upper, self.thresholds)

@@ -1,9 +1,11 @@
 """Small shared helpers: logging, options, progress bars, input checks."""
 
 from ._checks import (
+    ComplexDataError,
     check_count,
     check_option,
     check_random_state,
+    check_real,
     check_writable_dir,
     close_matches,
     dask_client,
@@ -16,9 +18,11 @@ from ._logging import get_options, logger, progress, set_log_level, set_options
 
 __all__ = [
     "DOCS",
+    "ComplexDataError",
     "check_count",
     "check_option",
     "check_random_state",
+    "check_real",
     "check_writable_dir",
     "close_matches",
     "dask_client",

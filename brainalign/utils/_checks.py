@@ -87,6 +87,41 @@ def check_count(name: str, value: Any, minimum: int = 1, what: str | None = None
     return int(value)
 
 
+class ComplexDataError(TypeError, ValueError):
+    """Complex numbers where real ones are needed: a TypeError (the wrong kind of number), and a
+    ValueError for scikit-learn's estimator contract."""
+
+
+def check_real(values: Any, name: str, numeric: bool = True) -> Any:
+    """Raise :class:`ComplexDataError` (a TypeError naming ``name``) for complex input and a TypeError
+    for anything that is not numbers; return ``values``.
+
+    ``values`` is a numpy array or a torch tensor (anything else goes through ``numpy.asarray``).
+    ``numeric=False`` refuses complex numbers only (a caller that converts other dtypes itself).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_real(np.ones(3) + 1j, "X")
+    Traceback (most recent call last):
+    ...
+    brainalign.utils._checks.ComplexDataError: X must hold real numbers: Complex data not supported ...
+    """
+    is_torch = type(values).__module__.startswith("torch")
+    dtype = values.dtype if isinstance(values, np.ndarray) or is_torch else None
+    if dtype is None:  # a list, a scipy sparse matrix...: its declared dtype, else numpy's reading
+        dtype = getattr(values, "dtype", None)
+        dtype = np.asarray(values).dtype if dtype is None else np.dtype(dtype)
+    if values.is_complex() if is_torch else np.issubdtype(dtype, np.complexfloating):
+        raise ComplexDataError(
+            f"{name} must hold real numbers: Complex data not supported (got {str(dtype).replace('torch.', '')}); "
+            "take .real or abs() first."
+        )
+    if numeric and not is_torch and not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+        raise TypeError(f"{name} must hold numbers, got dtype {dtype}.")
+    return values
+
+
 def check_random_state(random_state: int | np.random.Generator | None) -> np.random.Generator:
     """Turn ``random_state`` into a :class:`numpy.random.Generator` (no global seeding)."""
     if isinstance(random_state, np.random.Generator):

@@ -199,3 +199,26 @@ def test_threads_can_save_and_load_at_once(tmp_path, rng):
     with ThreadPoolExecutor(max_workers=8) as pool:
         for back in pool.map(work, range(8)):
             xr.testing.assert_identical(back, obj)
+
+
+@pytest.mark.parametrize("fmt, filename", FORMATS)
+def test_half_floats_big_ints_and_odd_attr_names_round_trip(tmp_path, rng, fmt, filename):
+    # netCDF refused each of these with a raw netCDF4 error ("Illegal primitive data type", an object
+    # attr, "Name contains illegal characters").
+    acts = data.activations({"l1": rng.normal(size=(5, 3)).astype(np.float16)}, stimulus_id=np.arange(5))
+    acts.attrs = {
+        "random_state": 10**23,
+        "a/b": 1,
+        "nested": {"x": [1, 2.5, {"y": None, "z": "s"}], "b": True, "big": -(10**30)},
+    }
+    back = arrays.load(arrays.save(acts, tmp_path / filename))
+    assert back.dtype == np.float16
+    assert back.identical(acts)
+    assert back.attrs == acts.attrs and type(back.attrs["random_state"]) is int
+
+
+def test_complex_values_are_refused_before_writing(tmp_path, rng):
+    rec = xr.DataArray(rng.normal(size=(5, 2)) * 1j, dims=("presentation", "neuroid"), name="recording")
+    with pytest.raises(TypeError, match=r"holds complex numbers .* save its real and imaginary parts"):
+        arrays.save(rec, tmp_path / "rec.nc")
+    assert not any(tmp_path.iterdir())

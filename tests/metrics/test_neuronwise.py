@@ -36,7 +36,7 @@ def test_constant_units_are_left_out_with_a_warning(rng, caplog):
         score = neuronwise.anc(Xd, Yd)
     assert "1 of 5 units are constant" in caplog.text
     assert score == pytest.approx(neuronwise.anc(X, Yd[:, :4]), abs=1e-12)
-    with pytest.raises(ValueError, match="No unit varies"):
+    with pytest.raises(ValueError, match="X has no variance across stimuli"):
         neuronwise.best_match(np.ones((10, 3)), rng.normal(size=(10, 3)))
 
 
