@@ -26,8 +26,8 @@ SHARED_ENV = "BRAINALIGN_SHARED_DATA"
 MISSING_DATA_NOTE = (
     "```{note}\n"
     "The shared data folder (`../shared/data`, or `$BRAINALIGN_SHARED_DATA`) was absent when this page "
-    "was built, so the cells that need real recordings or stimuli were skipped and print a message "
-    "instead of their results. Run the notebook beside the data to see them.\n"
+    "was built, so the cells that need real recordings or stimuli were skipped, or ran on a small stand-in; "
+    "the messages they print say which. Run the notebook beside the data to see its real results.\n"
     "```"
 )
 
