@@ -4,7 +4,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
-os.environ.setdefault("BRAINALIGN_PROGRESS", "0")
+sys.path.insert(0, os.path.abspath("_ext"))
+os.environ.setdefault("BRAINALIGN_PROGRESS", "0")  # inherited by the notebooks' kernels too
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models come from installed packages, never downloaded
 
 import brainalign
 
@@ -18,10 +20,26 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
-    "myst_parser",
+    "myst_nb",  # loads myst_parser for the .md pages
+    "notebook_gallery",
 ]
-source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "generated/*.examples"]
+# myst_nb registers .md (MyST pages) and .ipynb (notebooks) itself.
+exclude_patterns = ["_build", "generated/*.examples", "**.ipynb_checkpoints"]
+
+# The example gallery: notebooks/*.ipynb (committed without outputs) are copied into examples/
+# (git-ignored) and executed at every build, in a temporary folder, with a per-cell timeout; an
+# error fails the build. BRAINALIGN_DOCS_EXECUTE=off renders them without outputs (quick drafts).
+# Notebooks that need ../shared/data (or $BRAINALIGN_SHARED_DATA) skip those cells without it,
+# and their page says so.
+notebook_gallery_source = "../notebooks"
+notebook_gallery_target = "examples"
+nb_execution_mode = os.environ.get("BRAINALIGN_DOCS_EXECUTE", "force")
+nb_execution_in_temp = True
+nb_execution_timeout = 600  # per cell; the identifiability study is the slowest
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+nb_output_stderr = "remove"  # progress bars and library chatter; what a notebook shows, it prints
 myst_heading_anchors = 3
 autosummary_generate = True
 autodoc_typehints = "none"  # numpydoc renders the documented types
@@ -33,4 +51,5 @@ numpydoc_validation_checks: set[str] = set()
 html_theme = "pydata_sphinx_theme"
 html_title = f"brainalign {version}"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["gallery.css"]

@@ -333,6 +333,7 @@ class BandedRidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, B
         self.n_targets_batch_ = n_targets_batch
         if ravel:
             self.coef_, self.intercept_ = self.coef_[:, 0], self.intercept_[0]
+        # One line per fit, i.e. per outer fold of an encode: DEBUG, so that INFO stays one line per run.
         logger.debug(
             "BandedRidgeEncoder: %d bands (%s), %d samples × %d features → %d targets, %s on %s",
             len(names),

@@ -256,6 +256,7 @@ class RidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEst
         self.backend_ = be.describe()
         if ravel:
             self.coef_, self.intercept_ = self.coef_[:, 0], self.intercept_[0]
+        # One line per fit, i.e. per outer fold of an encode: DEBUG, so that INFO stays one line per run.
         logger.debug(
             "RidgeEncoder: %d samples × %d features → %d targets, %d alphas × %d folds, solver %s on %s, "
             "%d targets per batch",
