@@ -104,17 +104,12 @@ def best_layer(amap: xr.Dataset, variable: str = "score") -> xr.DataArray:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from brainalign import data, alignment_map
-    >>> rng = np.random.default_rng(0)
-    >>> acts = data.activations({"l1": rng.normal(size=(30, 6)), "l2": rng.normal(size=(30, 6))},
-    ...                         stimulus_id=np.arange(30))
-    >>> signal = acts.values[:, 6:] @ rng.normal(size=(6, 12))
-    >>> rec = data.recording(signal + rng.normal(size=(30, 12)), stimulus_id=np.arange(30),
-    ...                      subject=np.repeat(["S1", "S2", "S3"], 4), region="IT")
-    >>> per_subject_map = alignment_map(acts, rec, "rsa")
-    >>> best_layer(per_subject_map).sel(subject="S1", region="IT").item()
-    'l2'
+    >>> import xarray as xr
+    >>> score = xr.DataArray([[[0.1, 0.2], [0.5, 0.4]], [[0.3, 0.4], [0.2, 0.1]]], dims=("layer", "region", "subject"),
+    ...                      coords={"layer": ["l1", "l2"], "region": ["V1", "IT"], "subject": ["S1", "S2"]})
+    >>> per_subject_map = xr.Dataset({"score": score}, attrs={"method": "rsa", "higher_is_better": 1})
+    >>> best_layer(per_subject_map).sel(subject="S1").values.tolist()
+    ['l2', 'l1']
     """
     check_option("variable", variable, tuple(amap.data_vars))
     values = amap[variable]
@@ -133,15 +128,10 @@ def with_group(amap: xr.Dataset, **options: Any) -> xr.Dataset:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from brainalign import data, alignment_map
-    >>> rng = np.random.default_rng(0)
-    >>> acts = data.activations({"l1": rng.normal(size=(30, 6)), "l2": rng.normal(size=(30, 6))},
-    ...                         stimulus_id=np.arange(30))
-    >>> signal = acts.values[:, 6:] @ rng.normal(size=(6, 12))
-    >>> rec = data.recording(signal + rng.normal(size=(30, 12)), stimulus_id=np.arange(30),
-    ...                      subject=np.repeat(["S1", "S2", "S3"], 4), region="IT")
-    >>> per_subject_map = alignment_map(acts, rec, "rsa")
+    >>> import xarray as xr
+    >>> score = xr.DataArray([[[0.1, 0.2], [0.5, 0.4]], [[0.3, 0.4], [0.2, 0.1]]], dims=("layer", "region", "subject"),
+    ...                      coords={"layer": ["l1", "l2"], "region": ["V1", "IT"], "subject": ["S1", "S2"]})
+    >>> per_subject_map = xr.Dataset({"score": score}, attrs={"method": "rsa", "higher_is_better": 1})
     >>> both = with_group(per_subject_map, n_boot=200, n_perm=200)
     >>> both["group_score"].dims
     ('layer', 'region')
@@ -165,15 +155,10 @@ def summary_view(amap: xr.Dataset) -> xr.Dataset:
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from brainalign import data, alignment_map
-    >>> rng = np.random.default_rng(0)
-    >>> acts = data.activations({"l1": rng.normal(size=(30, 6)), "l2": rng.normal(size=(30, 6))},
-    ...                         stimulus_id=np.arange(30))
-    >>> signal = acts.values[:, 6:] @ rng.normal(size=(6, 12))
-    >>> rec = data.recording(signal + rng.normal(size=(30, 12)), stimulus_id=np.arange(30),
-    ...                      subject=np.repeat(["S1", "S2", "S3"], 4), region="IT")
-    >>> per_subject_map = alignment_map(acts, rec, "rsa")
+    >>> import xarray as xr
+    >>> score = xr.DataArray([[[0.1, 0.2], [0.5, 0.4]], [[0.3, 0.4], [0.2, 0.1]]], dims=("layer", "region", "subject"),
+    ...                      coords={"layer": ["l1", "l2"], "region": ["V1", "IT"], "subject": ["S1", "S2"]})
+    >>> per_subject_map = xr.Dataset({"score": score}, attrs={"method": "rsa", "higher_is_better": 1})
     >>> summary_view(per_subject_map)["score"].dims
     ('layer', 'region')
     """
