@@ -12,6 +12,7 @@ from ..methods import MethodInfo
 from ..utils import logger, progress
 from ._ceiling import similarity_ceiling
 from ._cells import Cells
+from ._layers import LayerBlocks, stream_scores, streams_layers
 from ._statistics import rdm_statistics, resampling_statistics
 from .scoring import Scorer
 
@@ -43,8 +44,13 @@ def similarity_map(
     repetitions: str | None,
     on_missing: str,
     on_error: str,
+    workers: int = 1,
 ) -> xr.Dataset:
-    """The map of a similarity method over ``regions``' cells (see :func:`brainalign.alignment_map`)."""
+    """The map of a similarity method over ``regions``' cells (see :func:`brainalign.alignment_map`).
+
+    Layers are read one at a time (:class:`._layers.LayerBlocks`; lazy activations stay on disk);
+    with fewer cells than layers the layers are streamed, ``workers`` at a time.
+    """
     if info.needs_trials:
         trials_needed(recording, name)
         if repetitions == "average":
@@ -58,9 +64,10 @@ def similarity_map(
     cells = Cells.from_recording(rec, regions)
     latency = rec["latency"].values if kind == "time_resolved" else None
     latencies = [None] if latency is None else list(latency)
-    X = acts.transpose("presentation", "unit").values
-    layer_of = np.asarray(acts["layer"].values)
-    scorer = Scorer(method, info, name, [X[:, layer_of == layer] for layer in layers], layers, on_error)
+    blocks = LayerBlocks(acts, layers)
+    batched = info.kernels in ("represent", "rdm") and not info.needs_trials
+    stream = streams_layers(batched, len(cells.items()) * len(latencies), len(layers), bool(n_boot or n_perm))
+    scorer = None if stream else Scorer(method, info, name, blocks, layers, on_error)
 
     n_l, (n_c, n_s), n_t = len(layers), cells.shape, len(latencies)
     score = np.full((n_l, n_c, n_s, n_t), np.nan)
@@ -72,6 +79,8 @@ def similarity_map(
         for (c, s), cols in progress(items, desc=f"{name}: cells", total=len(items), disable=len(items) < 50):
             Yc = values[..., cols]
             views[c, s, t] = Yc
+            if stream:
+                continue
             try:
                 score[:, c, s, t] = scorer.scores(Yc)
             except ValueError as err:
@@ -79,6 +88,10 @@ def similarity_map(
                 if on_error == "raise":
                     raise ValueError(message) from err
                 logger.warning("%s (scored NaN)", message)
+    if stream:
+        labels = {(c, s, t): f"{cells.dim} {cells.labels[c]!r} of subject {cells.subjects[s]!r}" for c, s, t in views}
+        for (c, s, t), row in stream_scores(method, name, blocks, views, labels, on_error, workers).items():
+            score[:, c, s, t] = row
     values: dict[str, np.ndarray] = {"score": score}
 
     if ceiling and info.ceiling != "none":
