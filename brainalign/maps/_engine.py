@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import data
+from .. import data, planning
 from .._version import __version__
 from ..methods import method_params, resolve
 from ..stats import fdr_correction
@@ -42,6 +42,7 @@ def alignment_map(
     repetitions: str | None = None,
     on_missing: str = "raise",
     on_error: str = "raise",
+    memory_budget: float | int | str | None = None,
     **deprecated: Any,
 ) -> xr.Dataset:
     """Score every layer against every region with one method: the alignment map.
@@ -87,6 +88,10 @@ def alignment_map(
         What to do when a similarity method cannot score a region (e.g. its RDM is constant):
         raise, naming the region (default), or record NaN for it and log a warning (for
         simulation studies where degenerate draws are expected).
+    memory_budget : float, int or str, optional
+        RAM (and GPU memory) the map may use: bytes, a size such as ``"8GB"``, or a fraction of
+        the available RAM; default 80 % of it. The map is planned first
+        (:func:`brainalign.planning.estimate`) and refused, naming what to change, when it cannot fit.
     **deprecated
         ``cv``, ``delays``, ``hrf_model`` and ``block`` (encoders only) still work for one release,
         with a ``FutureWarning``: write ``method=brainalign.Encoding("ridge", cv=..., delays=...)``.
@@ -147,6 +152,11 @@ def alignment_map(
         check_option("repetitions", repetitions, ("average", "keep"))
     method_obj, name, info = resolve(method, method_options)
     method_obj = _with_encoding_keywords(method_obj, name, info, deprecated)
+    plan = planning.plan_map(
+        activations, recording, method_obj, regions=regions, n_boot=n_boot, n_perm=n_perm, budget=memory_budget
+    )
+    if plan is not None:
+        logger.info("alignment_map plan: %s", plan.summary())
     rng = check_random_state(random_state)
     common = dict(
         regions=regions,
@@ -161,7 +171,16 @@ def alignment_map(
     if info.family == "encoder":
         out = encoder_map(activations, recording, method_obj, name, info, **common)
     else:
-        out = similarity_map(activations, recording, method_obj, name, info, on_error=on_error, **common)
+        out = similarity_map(
+            activations,
+            recording,
+            method_obj,
+            name,
+            info,
+            on_error=on_error,
+            workers=plan.batch["workers"] if plan else 1,
+            **common,
+        )
     if "p_value" in out:
         significant, q = fdr_correction(out["p_value"], alpha)
         out["p_fdr"] = q

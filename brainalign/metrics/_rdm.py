@@ -48,7 +48,7 @@ def rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None) 
     if metric in ("correlation", "cosine"):
         what = "constant (zero variance)" if metric == "correlation" else "all zeros"
         zero = f"Pattern {{row}} is {what}, so its {metric} distance is undefined; drop it or use metric='euclidean'."
-        X = unit_rows(be, X, zero)
+        X = unit_rows(be, X, zero, inplace=metric == "correlation")  # the centred copy is ours
         D = _gram(be, X, out)
         D *= -1.0
         D += 1.0
