@@ -60,7 +60,9 @@ def main() -> None:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     print(f"activations: {args.layers} layers × {p} units × {n} stimuli float32 = {total / 2**20:.0f} MiB (zarr, lazy)")
-    print(f"lazy RSA map: {seconds:.1f} s, traced peak {peak / 2**20:.1f} MiB = {100 * peak / total:.1f} % of activations")
+    print(
+        f"lazy RSA map: {seconds:.1f} s, traced peak {peak / 2**20:.1f} MiB = {100 * peak / total:.1f} % of activations"
+    )
     print(f"planner: {plan.summary()}  (estimate / measured = {plan.peak_bytes / peak:.2f})")
     print("best layer for A:", amap["score"].sel(region="A").idxmax("layer").item())
     if eager is not None:

@@ -25,9 +25,7 @@ def _model(n: int, n_layers: int, n_units: int, n_voxels: int = 20, seed: int = 
     acts = data.activations(layers, stimulus_id=np.arange(n), dtype=np.float32)
     y = layers["layer01"][:, :n_voxels] * 2 + rng.normal(size=(n, n_voxels)).astype(np.float32)
     y = np.concatenate([y, layers[f"layer{n_layers - 1:02d}"][:, :n_voxels]], axis=1)
-    rec = data.recording(
-        y, stimulus_id=np.arange(n), subject="S1", region=["early"] * n_voxels + ["late"] * n_voxels
-    )
+    rec = data.recording(y, stimulus_id=np.arange(n), subject="S1", region=["early"] * n_voxels + ["late"] * n_voxels)
     return acts, rec
 
 
