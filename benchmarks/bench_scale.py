@@ -28,7 +28,7 @@ import brainalign
 from brainalign import data, planning
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_map import himalaya_map  # noqa: E402
+from bench_map import himalaya_map
 
 
 def make(args):

@@ -75,7 +75,7 @@ def test_check_refuses_naming_what_to_change():
 
 def test_alignment_map_refuses_a_map_over_its_budget():
     acts, rec = _pair(300)
-    with pytest.raises(ValueError, match="memory budget is 1.0 MiB"):
+    with pytest.raises(ValueError, match=r"memory budget is 1\.0 MiB"):
         brainalign.alignment_map(acts, rec, "rsa", memory_budget="1MiB")
     amap = brainalign.alignment_map(acts, rec, "rsa", memory_budget="2GB", ceiling=False)
     assert amap["score"].sel(region="A").idxmax("layer").item() == "l1"
