@@ -34,6 +34,7 @@ _SUBMODULES = (
     "maps",
     "searchlight",
     "plot",
+    "planning",
     "simulate",
     "recovery",
     "runner",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .. import data
+from .. import data, planning
 from .._version import __version__
 from ..methods import method_params, resolve
 from ..stats import fdr_correction
@@ -45,6 +45,7 @@ def alignment_map(
     repetitions: str | None = None,
     on_missing: str = "raise",
     on_error: str = "raise",
+    memory_budget: float | int | str | None = None,
     **deprecated: Any,
 ) -> xr.Dataset:
     """Score every layer against every region with one method: the alignment map.
@@ -106,6 +107,10 @@ def alignment_map(
         What to do when a similarity method cannot score a region (e.g. its RDM is constant):
         raise, naming the region (default), or record NaN for it and log a warning (for
         simulation studies where degenerate draws are expected).
+    memory_budget : float, int or str, optional
+        RAM (and GPU memory) the map may use: bytes, a size such as ``"8GB"``, or a fraction of
+        the available RAM; default 80 % of it. The map is planned first
+        (:func:`brainalign.planning.estimate`) and refused, naming what to change, when it cannot fit.
     **deprecated
         ``cv``, ``delays``, ``hrf_model`` and ``block`` (encoders only) still work for one release,
         with a ``FutureWarning``: write ``method=brainalign.Encoding("ridge", cv=..., delays=...)``.
@@ -193,6 +198,11 @@ def alignment_map(
     method_obj, name, info = resolve(method, method_options)
     method_obj = _with_encoding_keywords(method_obj, name, info, deprecated)
     keep_samples = _check_keep_samples(keep_samples, n_boot, info)
+    plan = planning.plan_map(
+        activations, recording, method_obj, regions=regions, n_boot=n_boot, n_perm=n_perm, budget=memory_budget
+    )
+    if plan is not None:
+        logger.info("alignment_map plan: %s", plan.summary())
     rng = check_random_state(random_state)
     if is_rdms(recording) or is_rdms(activations):
         if not is_rdms(recording):
@@ -230,7 +240,15 @@ def alignment_map(
         out = encoder_map(activations, recording, method_obj, name, info, **common)
     else:
         out = similarity_map(
-            activations, recording, method_obj, name, info, on_error=on_error, keep_samples=keep_samples, **common
+            activations,
+            recording,
+            method_obj,
+            name,
+            info,
+            on_error=on_error,
+            keep_samples=keep_samples,
+            workers=plan.batch["workers"] if plan else 1,
+            **common,
         )
     return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state, correction)
 

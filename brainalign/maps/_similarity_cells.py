@@ -13,6 +13,7 @@ from ..methods import MethodInfo
 from ..utils import logger, progress
 from ._ceiling import check_normalized, explain_ceilings, similarity_ceiling
 from ._cells import Cells
+from ._layers import LayerBlocks, stream_scores, streams_layers
 from ._statistics import rdm_statistics, resampling_statistics
 from .scoring import Scorer
 
@@ -65,8 +66,13 @@ def similarity_map(
     on_missing: str,
     on_error: str,
     keep_samples: bool = False,
+    workers: int = 1,
 ) -> xr.Dataset:
-    """The map of a similarity method over ``regions``' cells (see :func:`brainalign.alignment_map`)."""
+    """The map of a similarity method over ``regions``' cells (see :func:`brainalign.alignment_map`).
+
+    Layers are read one at a time (:class:`._layers.LayerBlocks`; lazy activations stay on disk);
+    with fewer cells than layers the layers are streamed, ``workers`` at a time.
+    """
     if info.needs_trials:
         trials_needed(recording, name)
         if repetitions == "average":
@@ -80,9 +86,10 @@ def similarity_map(
     cells = Cells.from_recording(rec, regions)
     latency = rec["latency"].values if kind == "time_resolved" else None
     latencies = [None] if latency is None else list(latency)
-    X = acts.transpose("presentation", "unit").values
-    layer_of = np.asarray(acts["layer"].values)
-    scorer = Scorer(method, info, name, [X[:, layer_of == layer] for layer in layers], layers, on_error)
+    blocks = LayerBlocks(acts, layers)
+    batched = info.kernels in ("represent", "rdm") and not info.needs_trials
+    stream = streams_layers(batched, len(cells.items()) * len(latencies), len(layers), bool(n_boot or n_perm))
+    scorer = None if stream else Scorer(method, info, name, blocks, layers, on_error)
 
     n_l, (n_c, n_s), n_t = len(layers), cells.shape, len(latencies)
     score = np.full((n_l, n_c, n_s, n_t), np.nan)
@@ -92,6 +99,8 @@ def similarity_map(
         R = rec.sel(latency=lat) if lat is not None else rec
         values = _cell_values(R, info.needs_trials)
         data_t.append(values)
+        if stream:
+            continue
         if scorer.cells_batched and len(items) >= MIN_BATCHED_CELLS:
             try:
                 batch = scorer.scores_cells(values, [cols for _, cols in items])
@@ -110,6 +119,10 @@ def similarity_map(
                     raise ValueError(message) from err
                 logger.warning("%s (scored NaN)", message)
     views = CellViews(data_t, {(c, s, t): cols for (c, s), cols in items for t in range(n_t)})
+    if stream:
+        labels = {(c, s, t): f"{cells.dim} {cells.labels[c]!r} of subject {cells.subjects[s]!r}" for c, s, t in views}
+        for (c, s, t), row in stream_scores(method, name, blocks, views, labels, on_error, workers).items():
+            score[:, c, s, t] = row
     values: dict[str, np.ndarray] = {"score": score}
 
     if ceiling and info.ceiling != "none":

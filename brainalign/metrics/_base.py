@@ -122,8 +122,9 @@ def squared_distances(be: Backend, A: Any, B: Any = None, *, out: np.ndarray | N
     return D
 
 
-def unit_rows(be: Backend, X: Any, zero: str) -> Any:
-    """The rows of ``X`` (last axis) scaled to unit L2 norm.
+def unit_rows(be: Backend, X: Any, zero: str, inplace: bool = False) -> Any:
+    """The rows of ``X`` (last axis) scaled to unit L2 norm (in ``X`` itself with ``inplace``: for
+    an array the caller just made, so that no second copy is allocated).
 
     A row of zero norm is a ValueError with the message ``zero``, whose ``{row}`` is filled
     with the index of the first such row.
@@ -132,6 +133,9 @@ def unit_rows(be: Backend, X: Any, zero: str) -> Any:
     bad = np.flatnonzero(be.to_numpy(norms) == 0)
     if bad.size:
         raise ValueError(zero.format(row=int(bad[0])))
+    if inplace:
+        X /= norms
+        return X
     return X / norms
 
 
