@@ -90,10 +90,11 @@ def test_streamed_and_held_layers_equal_pairwise_rsa():
 
 
 def test_lazy_rsa_map_peak_memory_is_a_fraction_of_the_activations(tmp_path):
-    # The acceptance shape (12 layers × 4096 units × 2000 stimuli, float32) scaled by 1/4 in units
-    # and stimuli: one layer plus the RDM working set must stay under 35 % of all activations
-    # (the full size measured 20 %; see benchmarks/README.md).
-    acts, rec = _model(500, 12, 1024, n_voxels=50)
+    # The acceptance shape (12 layers × 4096 units × 2000 stimuli, float32) scaled down to 500 stimuli
+    # × 2048 units: one layer plus the RDM working set must stay under 35 % of all activations (the
+    # full size measured 30 %, benchmarks/bench_lazy_map.py). At 1024 units the fixed cost of the
+    # recording's cells (2.3 MiB) alone takes the ratio to 36 %, which says nothing about layers.
+    acts, rec = _model(500, 12, 2048, n_voxels=50)
     path = arrays.save(acts, tmp_path / "acts.zarr")
     total = acts.nbytes
     del acts

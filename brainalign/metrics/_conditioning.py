@@ -54,13 +54,15 @@ def check_block(be: Backend, arr: Any, name: str, *, scale_invariant: bool, what
     for the others, a max-abs outside :func:`magnitude_limits` is a ValueError naming ``name``.
     """
     xp = be.xp
-    spread = float(be.to_numpy(xp.max(xp.max(arr, axis=0) - xp.min(arr, axis=0))))
+    top, bottom = xp.max(arr, axis=0), xp.min(arr, axis=0)  # per feature: no copy of the block
+    spread = float(be.to_numpy(xp.max(top - bottom)))
     if not spread > 0:
         raise ValueError(constant_message(name, what))
-    peak = float(be.to_numpy(xp.max(xp.abs(arr))))
-    if scale_invariant:
-        return times_power_of_two(arr, -int(np.frexp(peak)[1]))
+    peak = max(abs(float(be.to_numpy(xp.max(top)))), abs(float(be.to_numpy(xp.min(bottom)))))
     low, high = magnitude_limits(_float_dtype(arr))
+    if scale_invariant:
+        # A power of two is exact: skipping it where nothing can overflow gives the same bits.
+        return arr if low <= peak <= high else times_power_of_two(arr, -int(np.frexp(peak)[1]))
     if not low <= peak <= high:
         raise ValueError(
             f"{name} has values of magnitude up to {peak:.3g}, outside [{low:.1g}, {high:.1g}]: this method "
