@@ -27,7 +27,7 @@ def _gallery():
 
     sys.path.insert(0, str(DOCS / "_ext"))
     try:
-        return importlib.import_module("notebook_gallery")
+        return importlib.import_module("notebook_copies")
     finally:
         sys.path.remove(str(DOCS / "_ext"))
 

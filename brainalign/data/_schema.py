@@ -338,8 +338,7 @@ def _validate_map(obj: xr.Dataset, label: str, check_values: bool) -> None:
     dims = tuple(obj["score"].dims)
     if "layer" not in dims or ("region" in dims) == ("center" in dims):
         raise ValueError(
-            f"{label}: 'score' must have dims 'layer' and one cell dim, 'region' (or 'center' for a searchlight), "
-            f"got {dims}."
+            f"{label}: 'score' must have dims 'layer' and 'region' (or 'center' for a searchlight map), got {dims}."
         )
     extra = [d for d in dims if d not in _MAP_DIMS]
     if extra:

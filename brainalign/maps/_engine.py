@@ -202,7 +202,7 @@ def alignment_map(
         activations, recording, method_obj, regions=regions, n_boot=n_boot, n_perm=n_perm, budget=memory_budget
     )
     if plan is not None:
-        logger.info("alignment_map plan: %s", plan.summary())
+        logger.debug("alignment_map plan: %s", plan.summary())
     rng = check_random_state(random_state)
     if is_rdms(recording) or is_rdms(activations):
         if not is_rdms(recording):
