@@ -32,6 +32,7 @@ def _env_flag(name: str, default: bool) -> bool:
 # Global options. Read them with get_options(); change them with set_options().
 _OPTIONS: dict[str, Any] = {
     "progress": _env_flag("BRAINALIGN_PROGRESS", True),
+    "workers": None,
 }
 
 
@@ -55,6 +56,9 @@ class set_options(contextlib.ContextDecorator):
     progress : bool
         Show tqdm progress bars on long work (default True; the environment variable
         ``BRAINALIGN_PROGRESS=0`` turns them off).
+    workers : int or None
+        Layers a map represents at once in threads (None: the memory planner chooses, up to the
+        cores; 1: one layer at a time, the smallest and most predictable peak memory).
 
     Examples
     --------
@@ -70,6 +74,9 @@ class set_options(contextlib.ContextDecorator):
             raise ValueError(f"Unknown option(s) {unknown}; valid options are {sorted(_OPTIONS)}.")
         if "progress" in options and not isinstance(options["progress"], bool):
             raise TypeError(f"progress must be a bool, got {options['progress']!r}.")
+        workers = options.get("workers")
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be None or a positive integer, got {workers!r}.")
         self._old = dict(_OPTIONS)
         _OPTIONS.update(options)
 
