@@ -41,6 +41,8 @@ def times_power_of_two(arr: Any, exponent: int) -> Any:
     representable)."""
     if exponent == 0:
         return arr
+    if abs(exponent) <= 100:  # representable in float32 and float64: one product, one copy
+        return arr * (2.0**exponent)
     half = exponent // 2
     return (arr * (2.0**half)) * (2.0 ** (exponent - half))
 
@@ -59,10 +61,9 @@ def check_block(be: Backend, arr: Any, name: str, *, scale_invariant: bool, what
     if not spread > 0:
         raise ValueError(constant_message(name, what))
     peak = max(abs(float(be.to_numpy(xp.max(top)))), abs(float(be.to_numpy(xp.min(bottom)))))
-    low, high = magnitude_limits(_float_dtype(arr))
     if scale_invariant:
-        # A power of two is exact: skipping it where nothing can overflow gives the same bits.
-        return arr if low <= peak <= high else times_power_of_two(arr, -int(np.frexp(peak)[1]))
+        return times_power_of_two(arr, -int(np.frexp(peak)[1]))
+    low, high = magnitude_limits(_float_dtype(arr))
     if not low <= peak <= high:
         raise ValueError(
             f"{name} has values of magnitude up to {peak:.3g}, outside [{low:.1g}, {high:.1g}]: this method "
