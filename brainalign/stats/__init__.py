@@ -34,7 +34,7 @@ Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R.
 from ._folds import fold_bootstrap, fold_permutation, weighted_r
 from ._group import SignFlipTest, bootstrap_subjects, sign_flip_test
 from ._jackknife import jackknife_stimuli, leave_one_out_counts
-from ._pairwise import PAIRWISE_TESTS, pairwise
+from ._pairwise import PAIRWISE_TESTS, jackknife_variance, pairwise
 from ._pvalues import ALTERNATIVES, fdr_correction, p_value, percentile_interval
 from ._rdms import BOOTSTRAP_METHODS, bootstrap_stimuli, permutation_test
 
@@ -49,6 +49,7 @@ __all__ = [
     "fold_bootstrap",
     "fold_permutation",
     "jackknife_stimuli",
+    "jackknife_variance",
     "leave_one_out_counts",
     "p_value",
     "pairwise",

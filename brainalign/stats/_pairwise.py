@@ -146,7 +146,10 @@ def pairwise(
         difference = np.nanmean(D, axis=-1)
     var = None
     if test == "jackknife":
-        left, half = (x.transpose(x.dims[0], *order).values.astype(np.float64).reshape(-1, n_k, n_c) for x in jack)
+        left, half = (
+            x.transpose(lead, *order).values.astype(np.float64).reshape(-1, n_k, n_c)
+            for x, lead in zip(jack, ("stimulus", "half_sample"), strict=True)
+        )
         var, dof = jackknife_variance(left, half), len(left) - 1
     elif samples is not None:
         n_stimuli = int(amap.attrs.get("n_stimuli", 0)) or None
