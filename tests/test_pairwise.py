@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from scipy import stats as sps
-from scipy.spatial.distance import pdist
+from scipy.spatial.distance import pdist, squareform
 
 from brainalign import alignment_map, data, stats
 
@@ -27,7 +27,7 @@ def _planted(seed, *, gap=0.0, n_sub=1, n=N_STIM, noise=1.5, base=1.5):
 def test_shape_symmetry_and_the_bootstrap_variance():
     acts, brain = _planted(0)
     amap = alignment_map(acts, brain, "rsa", n_boot=300, keep_samples=True, ceiling=False)
-    res = stats.pairwise(amap)
+    res = stats.pairwise(amap, test="bootstrap")
     assert set(res.data_vars) == {"difference", "ci_low", "ci_high", "p_value", "p_fdr", "significant"}
     assert res["difference"].dims == ("layer", "layer_2", "region")
     d = res["difference"].sel(region="IT").values
@@ -45,10 +45,12 @@ def test_shape_symmetry_and_the_bootstrap_variance():
 
 
 def test_a_planted_better_layer_is_found():
-    for n_sub in (1, 4):
+    for n_sub, test in ((1, "auto"), (1, "bootstrap"), (4, "auto")):
         acts, brain = _planted(1, gap=3.0, n_sub=n_sub, noise=0.5, base=0.3, n=60)
         amap = alignment_map(acts, brain, "rsa", n_boot=300, keep_samples=True, ceiling=False)
-        res = stats.pairwise(amap).sel(region="IT")
+        res = stats.pairwise(amap, test=test).sel(region="IT")
+        if test == "auto":  # the jackknife for one subject, the dual bootstrap for several
+            assert res.attrs["test"].startswith("jackknife" if n_sub == 1 else "dual bootstrap")
         assert bool(res["significant"].sel(layer="a", layer_2="b"))
         assert float(res["difference"].sel(layer="a", layer_2="b")) > 0
         assert float(res["ci_low"].sel(layer="a", layer_2="b")) > 0
@@ -83,12 +85,85 @@ def test_sign_flip_matches_scipy_and_refusals():
     assert float(res["p_value"].sel(layer="x", layer_2="y", region="IT")) == pytest.approx(ref.pvalue, abs=1e-12)
     with pytest.raises(ValueError, match="keep_samples=True"):
         stats.pairwise(amap)
+    with pytest.raises(ValueError, match="jackknife"):
+        stats.pairwise(amap, test="jackknife")
     with pytest.raises(ValueError, match="dim"):
         stats.pairwise(amap, dim="model")
     with pytest.raises(ValueError, match="test"):
         stats.pairwise(amap, test="t")
     with pytest.raises(ValueError, match="subject"):
         stats.pairwise(amap.isel(subject=0), test="sign_flip")
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson", "cosine"])
+def test_jackknife_scores_match_a_loop_over_left_out_stimuli(method):
+    """Every left-out stimulus: the comparison recomputed on the reduced RDMs (scipy), to 1e-10;
+    the half samples reproducible."""
+    rng = np.random.default_rng(5)
+    n = 14
+    X = rng.normal(size=(n, 6))
+    a = np.stack([squareform(pdist(X + s * rng.normal(size=X.shape), "correlation")) for s in (0.5, 1.0)])
+    b = squareform(pdist(X + rng.normal(size=X.shape), "correlation"))
+    b[0, 1] = b[1, 0] = b[2, 3]  # a tie: Spearman averages it
+    res = stats.jackknife_stimuli(a, b, method, n_half=5, random_state=0)
+    ref = {
+        "spearman": lambda x, y: sps.spearmanr(x, y).statistic,
+        "pearson": lambda x, y: sps.pearsonr(x, y).statistic,
+        "cosine": lambda x, y: x @ y / np.sqrt((x @ x) * (y @ y)),
+    }[method]
+    for i in range(n):
+        keep = np.delete(np.arange(n), i)
+        for k in range(2):
+            expected = ref(squareform(a[k][np.ix_(keep, keep)]), squareform(b[np.ix_(keep, keep)]))
+            assert float(res["jackknife"][i, k]) == pytest.approx(expected, abs=1e-10)
+    # The half samples: one set of random halves, reproducible from random_state.
+    again = stats.jackknife_stimuli(a, b, method, n_half=5, random_state=0)
+    assert res["half"].shape == (5, 2) and np.all(np.isfinite(res["half"]))
+    np.testing.assert_array_equal(res["half"], again["half"])
+
+
+def test_jackknife_variance_recovers_the_variance_over_stimulus_sets():
+    """A sum over pairs with known Hoeffding parts (stimulus effects u, pair noise e):
+    V(n) = 4σu²/n + 2σe²/(n(n − 1)) exactly; the raw jackknife gives about twice the pair part."""
+    n, reps = 40, 400
+    rng = np.random.default_rng(6)
+    iu = np.triu_indices(n, 1)
+    est, raw = [], []
+    for _ in range(reps):
+        u, e = 0.05 * rng.normal(size=n), rng.normal(size=(n, n))
+        g = (u[:, None] + u[None] + (e + e.T) / np.sqrt(2))[iu]  # symmetric kernel g(i, j)
+        left = np.array([g[(iu[0] != i) & (iu[1] != i)].mean() for i in range(n)])
+        halves = []
+        for _ in range(200):
+            inside = np.zeros(n, bool)
+            inside[rng.permutation(n)[: n // 2]] = True
+            halves.append(g[inside[iu[0]] & inside[iu[1]]].mean())
+        left2 = np.stack([left, np.zeros(n)], axis=1)[:, :, None]
+        half2 = np.stack([halves, np.zeros(200)], axis=1)[:, :, None]
+        est.append(stats.jackknife_variance(left2, half2)[0, 1, 0])
+        raw.append((n - 1) / n * np.sum((left - left.mean()) ** 2))
+    true = 4 * 0.05**2 / n + 2 * 1.0 / (n * (n - 1))
+    # Within 15 %: clipped to the range α, β ≥ 0 allows, the noisy estimate errs up near that range's lower end.
+    assert np.mean(est) == pytest.approx(true, rel=0.15)
+    assert np.mean(raw) == pytest.approx(true * 1.9, rel=0.15)
+
+
+def test_maps_keep_the_jackknife_of_stimuli():
+    """Responses and brain RDMs give the same jackknife scores; the default test reads them."""
+    acts, brain = _planted(7, n=20)
+    amap = alignment_map(acts, brain, "rsa", n_boot=20, keep_samples=True, ceiling=False)
+    assert amap["jack"].dims == ("stimulus", "layer", "region") and amap.sizes["stimulus"] == 20
+    assert amap["half"].dims == ("half_sample", "layer", "region") and amap.sizes["half_sample"] == 20
+    rdm_a = np.stack([squareform(pdist(acts.sel(unit=acts["layer"] == k).values, "correlation")) for k in "ab"])
+    ref = stats.jackknife_stimuli(rdm_a, brain.values[0], "spearman", n_half=0)
+    np.testing.assert_allclose(amap["jack"].values[:, :, 0], ref["jackknife"].values, atol=1e-12)
+    rng = np.random.default_rng(7)
+    rec = data.recording(rng.normal(size=(20, 8)), stimulus_id=np.arange(20), subject="S1", region="IT")
+    rmap = alignment_map(acts, rec, "rsa", n_boot=20, keep_samples=True, ceiling=False)
+    rdm_b = squareform(pdist(rec.values, "correlation"))
+    ref = stats.jackknife_stimuli(rdm_a, rdm_b, "spearman", n_half=0)
+    np.testing.assert_allclose(rmap["jack"].values[:, :, 0], ref["jackknife"].values, atol=1e-12)
+    assert stats.pairwise(rmap).attrs["test"].startswith("jackknife")
 
 
 @pytest.mark.slow
@@ -111,9 +186,13 @@ def test_false_positive_rates_on_planted_equal_layers():
         hits += float(stats.pairwise(amap, test="sign_flip")["p_value"][0, 1, 0]) < alpha
     # The largest exact p-value lattice point below 0.05 with 10 subjects is 0.0488.
     assert low <= hits <= high, hits
-    hits = 0
+    hits = {"jackknife": 0, "bootstrap": 0}
     for seed in range(runs):
         acts, brain = _planted(seed)
         amap = alignment_map(acts, brain, "rsa", n_boot=200, keep_samples=True, ceiling=False, random_state=seed)
-        hits += float(stats.pairwise(amap)["p_value"].sel(layer="a", layer_2="b", region="IT")) < alpha
-    assert hits <= high, hits
+        for test in hits:
+            p = float(stats.pairwise(amap, test=test)["p_value"].sel(layer="a", layer_2="b", region="IT"))
+            hits[test] += p < alpha
+    # The default for one subject (the half-sample-corrected jackknife) is nominal: 9 of 200 when measured.
+    assert low <= hits["jackknife"] <= high, hits
+    assert hits["bootstrap"] <= high, hits

@@ -21,6 +21,7 @@ from ..metrics import rsa
 from ..metrics.comparisons import get_comparison
 from ..utils import logger
 from ._cells import Cells
+from ._statistics import sample_variables
 
 __all__ = ["is_rdms", "rdm_map"]
 
@@ -78,7 +79,7 @@ def rdm_map(
     if ceiling:
         values.update(_ceilings(prepared, regions, comparison, values["score"]))
     seed = int(rng.integers(2**31))
-    samples = None
+    samples, jack = None, {}
     if n_boot:
         if not get_comparison(comparison).resampled:
             raise ValueError(
@@ -90,6 +91,11 @@ def rdm_map(
         values["ci_high"] = grid(boot["ci_high"].transpose("layer", "rdm").values)
         if keep_samples:
             samples = grid(boot["bootstrap"].transpose("bootstrap", "layer", "rdm").values)
+            jk = stats.jackknife_stimuli(model, prepared, comparison, n_half=n_boot, random_state=seed + 2)
+            jack = {
+                "jack": grid(jk["jackknife"].transpose("stimulus", "layer", "rdm").values),
+                "half": grid(jk["half"].transpose("half", "layer", "rdm").values),
+            }
     if n_perm:
         test = stats.permutation_test(model, prepared, comparison, n_perm=n_perm, random_state=seed + 1)
         values["p_value"] = grid(test["p_value"].transpose("layer", "rdm").values)
@@ -97,6 +103,8 @@ def rdm_map(
         values["boot"] = samples
     cells = Cells("region", regions, subjects, {}, 0, {})
     out = cells.dataset(values, layers, None)
+    if jack:  # the jackknife of stimuli, for stats.pairwise
+        out = out.assign(sample_variables(jack, cells, layers, None))
     for var in ("ceiling", "ceiling_low", "ceiling_high"):  # one ceiling per region, across its subjects
         if var in out and "subject" in out[var].dims:
             out[var] = out[var].isel(subject=0, drop=True)

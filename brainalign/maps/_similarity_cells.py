@@ -14,7 +14,7 @@ from ..utils import logger, progress
 from ._ceiling import check_normalized, explain_ceilings, similarity_ceiling
 from ._cells import Cells
 from ._layers import LayerBlocks, stream_scores, streams_layers
-from ._statistics import rdm_statistics, resampling_statistics
+from ._statistics import rdm_jackknife, rdm_statistics, resampling_statistics, sample_variables
 from .scoring import Scorer
 
 #: Fewest cells scored through the batched cell kernels (:meth:`Scorer.scores_cells`).
@@ -143,9 +143,17 @@ def similarity_map(
             values["boot"] = samples
         if n_perm:
             values["p_value"], values["p_fwe"] = p, p_fwe
+    # The jackknife of stimuli (stats.pairwise's default test for one subject): RDM methods keep it with the samples.
+    found_jack = (
+        rdm_jackknife(scorer, views, acts, score.shape, n_boot, rng) if keep_samples and info.kernels == "rdm" else None
+    )
+    jack = {} if found_jack is None else dict(zip(("jack", "half"), found_jack, strict=True))
     if latency is None:
         values = {k: v[..., 0] for k, v in values.items()}
+        jack = {k: v[..., 0] for k, v in jack.items()}
     out = cells.dataset(values, layers, latency)
+    if jack:
+        out = out.assign(sample_variables(jack, cells, layers, latency))
     out.attrs.update(
         higher_is_better=int(info.higher_is_better),
         score=info.score,

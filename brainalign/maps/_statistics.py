@@ -169,3 +169,48 @@ def resampling_statistics(
         p = stats.p_value(null, score[None], "greater" if higher else "less")
         p_fwe = max_statistic_p(map_extreme(null, higher), score, higher)
     return Statistics(lo, hi, p, p_fwe, samples)
+
+
+def rdm_jackknife(
+    scorer: Scorer,
+    views: Mapping[tuple[int, int, int], np.ndarray],
+    acts: xr.DataArray,
+    shape: tuple[int, ...],
+    n_half: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """RDM methods: the leave-one-stimulus-out scores ``(stimulus, *shape)`` and the scores on
+    ``n_half`` random halves of the stimuli ``(half, *shape)`` (:func:`brainalign.stats.jackknife_stimuli`),
+    the same halves for every cell; None for comparisons that cannot be computed on a subset of pairs."""
+    method = scorer.method
+    if not get_comparison(method.comparison).resampled:
+        return None
+    ids = np.asarray(acts["stimulus_id"].values)
+    coords = {"stimulus_id": ids, "stimulus_id_2": ids}
+    dims = ("stimulus_id", "stimulus_id_2")
+    layer_rdms = xr.DataArray(np.stack([method.rdm_matrix(B) for B in scorer.blocks]), dims=("layer", *dims))
+    layer_rdms = layer_rdms.assign_coords(coords)
+    jack, half = np.full((len(ids), *shape), np.nan), np.full((n_half, *shape), np.nan)
+    seed = int(rng.integers(2**31))
+    keys = list(views)
+    for start in range(0, len(keys), CELLS_PER_CHUNK):
+        part = keys[start : start + CELLS_PER_CHUNK]
+        index = tuple(np.array(i) for i in zip(*part, strict=True))
+        cell_rdms = xr.DataArray(
+            np.stack([method.rdm_matrix(views[k]) for k in part]), dims=("cell", *dims), coords=coords
+        )
+        res = stats.jackknife_stimuli(layer_rdms, cell_rdms, method.comparison, n_half=n_half, random_state=seed)
+        jack[(slice(None), slice(None), *index)] = res["jackknife"].transpose("stimulus", "layer", "cell").values
+        half[(slice(None), slice(None), *index)] = res["half"].transpose("half", "layer", "cell").values
+    return jack, half
+
+
+def sample_variables(
+    arrays: dict[str, np.ndarray], cells: Any, layers: list[str], latency: Any
+) -> dict[str, xr.DataArray]:
+    """``{"jack": (stimulus, layer, cell, subject[, latency]), "half": (half, ...)}`` → map variables
+    whose leading dim names the resampling (``stimulus``: left out; ``half_sample``)."""
+    return {
+        name: cells.dataset({name: arrays[name]}, layers, latency)[name].rename(sample=dim)
+        for name, dim in (("jack", "stimulus"), ("half", "half_sample"))
+    }

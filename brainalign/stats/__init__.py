@@ -7,6 +7,9 @@
   values, so their normalisation is computed once).
 - :func:`bootstrap_stimuli`: confidence intervals by resampling stimuli with replacement; pairs
   of copies of the same stimulus (zero-distance "duplicates") are left out of each comparison.
+- :func:`jackknife_stimuli`: the scores with each stimulus left out (its RDM row and column), all
+  stimuli in a few batched products; the jackknife variance of a layer difference drives
+  :func:`pairwise`'s default test for one subject.
 - :func:`fold_bootstrap`, :func:`fold_permutation`: the bootstrap and the permutation null of
   cross-validated encoding scores (the fold-averaged r of held-out predictions).
 - :func:`bootstrap_subjects`: confidence intervals of a mean score over subjects;
@@ -30,7 +33,8 @@ Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R.
 
 from ._folds import fold_bootstrap, fold_permutation, weighted_r
 from ._group import SignFlipTest, bootstrap_subjects, sign_flip_test
-from ._pairwise import PAIRWISE_TESTS, pairwise
+from ._jackknife import jackknife_stimuli, leave_one_out_counts
+from ._pairwise import PAIRWISE_TESTS, jackknife_variance, pairwise
 from ._pvalues import ALTERNATIVES, fdr_correction, p_value, percentile_interval
 from ._rdms import BOOTSTRAP_METHODS, bootstrap_stimuli, permutation_test
 
@@ -44,6 +48,9 @@ __all__ = [
     "fdr_correction",
     "fold_bootstrap",
     "fold_permutation",
+    "jackknife_stimuli",
+    "jackknife_variance",
+    "leave_one_out_counts",
     "p_value",
     "pairwise",
     "percentile_interval",
