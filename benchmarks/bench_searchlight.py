@@ -151,20 +151,28 @@ def whole_brain(args, rng) -> None:
     t0 = time.perf_counter()
     sl = searchlight.spheres(rec, radius=3.0 * args.radius)
     t_sl = time.perf_counter() - t0
-    _, layers = _layers(args.conditions, args.wb_layers, rng)
+    acts, layers = _layers(args.conditions, args.wb_layers, rng)
     t0 = time.perf_counter()
-    scores = searchlight.compare_cells(
-        searchlight.cell_rdms(rec.values, sl, "correlation", backend=args.backend, memory_budget=args.budget),
-        layers,
-        "spearman",
-    )
+    if args.wb_engine:  # through the map engine: alignment_map(..., regions=sl)
+        from brainalign import alignment_map, set_options
+
+        with set_options(progress=False):
+            amap = alignment_map(acts, rec, "rsa", regions=sl, ceiling=False)
+        scores = amap["score"].transpose("center", "layer").values
+    else:
+        scores = searchlight.compare_cells(
+            searchlight.cell_rdms(rec.values, sl, "correlation", backend=args.backend, memory_budget=args.budget),
+            layers,
+            "spearman",
+        )
     t_k = time.perf_counter() - t0
     print(
         f"[2] whole brain: {len(sl)} centres ({sl.sizes.min()}–{sl.sizes.max()} voxels) × {args.wb_layers} "
         f"layers × {args.conditions} conditions -> scores {scores.shape}"
     )
     print(
-        f"    spheres {t_sl:.1f} s; RDMs + comparison {t_k:.1f} s ({1e3 * t_k / len(sl):.3f} ms/centre); "
+        f"    {'alignment_map' if args.wb_engine else 'kernels'}: spheres {t_sl:.1f} s; "
+        f"RDMs + comparison {t_k:.1f} s ({1e3 * t_k / len(sl):.3f} ms/centre); "
         f"peak RSS {_rss_gb():.2f} GiB"
     )
 
@@ -179,12 +187,14 @@ def main() -> None:
     p.add_argument("--whole-brain", action="store_true")
     p.add_argument("--wb-centres", type=int, default=50_000)
     p.add_argument("--wb-layers", type=int, default=20)
+    p.add_argument("--wb-engine", action="store_true", help="run the whole brain through alignment_map")
     p.add_argument("--budget", default=None, help="memory budget of one chunk of centres")
     p.add_argument("--backend", default="numpy", choices=["numpy", "torch", "torch_cuda"])
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
-    against_rsatoolbox(args, rng)
+    if args.peer_centres > 0:
+        against_rsatoolbox(args, rng)
     if args.whole_brain:
         whole_brain(args, rng)
 
