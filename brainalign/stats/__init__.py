@@ -14,6 +14,7 @@
 - :func:`pairwise`: every pair of layers (or models) of a map: differences, intervals and tests
   from the map's own bootstrap samples (two-factor over stimuli and subjects) or a sign-flip test.
 - :func:`p_value`, :func:`percentile_interval`: the p-value and interval rules every test shares;
+  :func:`bootstrap_interval`: percentile, basic or BCa intervals from bootstrap samples;
   :func:`fdr_correction`: Benjamini–Hochberg false discovery rate across a map.
 
 How each RDM comparison is permuted and resampled is declared by its entry of
@@ -30,6 +31,7 @@ Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R.
 
 from ._folds import fold_bootstrap, fold_permutation, weighted_r
 from ._group import SignFlipTest, bootstrap_subjects, sign_flip_test
+from ._intervals import CI_METHODS, bootstrap_interval, jackknife_acceleration
 from ._pairwise import PAIRWISE_TESTS, pairwise
 from ._pvalues import ALTERNATIVES, fdr_correction, p_value, percentile_interval
 from ._rdms import BOOTSTRAP_METHODS, bootstrap_stimuli, permutation_test
@@ -37,13 +39,16 @@ from ._rdms import BOOTSTRAP_METHODS, bootstrap_stimuli, permutation_test
 __all__ = [
     "ALTERNATIVES",
     "BOOTSTRAP_METHODS",
+    "CI_METHODS",
     "PAIRWISE_TESTS",
     "SignFlipTest",
+    "bootstrap_interval",
     "bootstrap_stimuli",
     "bootstrap_subjects",
     "fdr_correction",
     "fold_bootstrap",
     "fold_permutation",
+    "jackknife_acceleration",
     "p_value",
     "pairwise",
     "percentile_interval",
