@@ -29,7 +29,7 @@ e82566.
 Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R. Stat. Soc. B 57.
 """
 
-from ._folds import fold_bootstrap, fold_permutation, weighted_r
+from ._folds import fold_bootstrap, fold_jackknife, fold_permutation, weighted_r
 from ._group import SignFlipTest, bootstrap_subjects, sign_flip_test
 from ._intervals import CI_METHODS, bootstrap_interval, jackknife_acceleration
 from ._pairwise import PAIRWISE_TESTS, pairwise
@@ -47,6 +47,7 @@ __all__ = [
     "bootstrap_subjects",
     "fdr_correction",
     "fold_bootstrap",
+    "fold_jackknife",
     "fold_permutation",
     "jackknife_acceleration",
     "p_value",
