@@ -121,3 +121,38 @@ def test_bad_ci_method_and_bca_on_continuous(small):
     )
     with pytest.raises(ValueError, match="ci_method='bca'"):
         alignment_map(acts, bold, "ridge", method_options={"backend": "numpy"}, ci_method="bca", n_boot=10)
+
+
+class DistinctStimuli:
+    """A similarity that refuses repeated stimuli (as methods needing unique stimuli do): every
+    bootstrap resample, which repeats some, is degenerate."""
+
+    def __brainalign_info__(self):
+        from brainalign.methods import MethodInfo
+
+        return MethodInfo(family="similarity", kernels="call", score="correlation of the mean responses")
+
+    def get_params(self):
+        return {}
+
+    def __call__(self, X, Y):
+        if len(np.unique(X, axis=0)) < len(X):
+            raise ValueError("X has repeated stimuli")
+        return float(np.corrcoef(X.mean(1), Y.mean(1))[0, 1])
+
+
+def test_nan_statistics_are_named_and_counted(small, caplog):
+    import warnings
+
+    acts, rec = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no numpy warnings in their place
+        amap = alignment_map(acts, rec, DistinctStimuli(), ceiling=False, n_boot=20, n_perm=20)
+    assert np.isfinite(amap["score"].values).all()
+    assert np.isnan(amap["ci_low"].values).all() and np.isfinite(amap["p_value"].values).all()
+    assert amap.attrs["n_nan_statistics"] == 2 * amap["score"].size  # ci_low and ci_high of every cell
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "NaN where" in r.getMessage()]
+    assert len(messages) == 1
+    assert "ci_low at layer 'l0', region 'A'" in messages[0] and "degenerate resamples" in messages[0]
+    clean = alignment_map(acts, rec, "cka", ceiling=False, n_boot=20)
+    assert clean.attrs["n_nan_statistics"] == 0

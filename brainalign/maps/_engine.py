@@ -20,6 +20,7 @@ from ..methods import method_params, resolve
 from ..stats import CI_METHODS, fdr_correction
 from ..utils import check_option, check_random_state, logger
 from ._encoder_cells import encoder_map
+from ._explain import explain_nan_statistics
 from ._rdm_input import is_rdms, rdm_map
 from ._similarity_cells import similarity_map
 
@@ -296,6 +297,7 @@ def _finish(
     """FDR-corrected p-values, the attrs of every map, and the schema check."""
     if correction == "fwe" and "p_value" in out and "p_fwe" not in out:
         raise ValueError("correction='fwe' needs the max-statistic p-values, which this map does not compute.")
+    out.attrs["n_nan_statistics"] = explain_nan_statistics(out, name, str(out.attrs.get("ci_method", "percentile")))
     if "p_value" in out:
         significant, q = fdr_correction(out["p_value"], alpha)
         out["p_fdr"] = q
