@@ -206,6 +206,12 @@ def alignment_map(
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 < value < 1:
             raise ValueError(f"{label} must be in (0, 1), got {value!r}.")
     check_option("ci_method", ci_method, CI_METHODS)
+    if method_options is not None and not isinstance(method_options, dict):
+        raise TypeError(f"method_options must be a dict of the method's options or None, got {method_options!r:.60}.")
+    if not isinstance(regions, str) and (isinstance(regions, (bool, int, float, np.number)) or regions is None):
+        raise TypeError(f"regions must be a neuroid coordinate name or searchlight neighbourhoods, got {regions!r}.")
+    if memory_budget is not None:
+        planning.resolve_budget(memory_budget)  # a bad budget is refused here, not skipped by the planner
     if repetitions is not None:
         check_option("repetitions", repetitions, ("average", "keep"))
     method_obj, name, info = resolve(method, method_options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils import check_count, check_random_state, fill_doc
+from ..utils import check_count, check_random_state, fill_doc, validate_type
 
 __all__ = ["fold_bootstrap", "fold_jackknife", "fold_permutation"]
 
@@ -87,6 +87,8 @@ def fold_bootstrap(
     Y, P = _check_inputs(Y, P, folds)
     n_boot = check_count("n_boot", n_boot)
     block = check_count("block", block)
+    validate_type("blocks", blocks, (bool, np.bool_), "True or False")
+    batch = check_count("batch", batch)
     rng = check_random_state(random_state)
     total = np.zeros((n_boot, Y.shape[1]))
     for idx in folds:
@@ -197,6 +199,8 @@ def fold_permutation(
     """
     Y, P = _check_inputs(Y, P, folds)
     n_perm = check_count("n_perm", n_perm)
+    validate_type("circular", circular, (bool, np.bool_), "True or False")
+    batch = check_count("batch", batch)
     rng = check_random_state(random_state)
     total = np.zeros((n_perm, len(groups)))
     for idx in folds:
