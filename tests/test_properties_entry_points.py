@@ -143,3 +143,19 @@ def test_identifiability_tiny(n_stimuli):
         return
     acc = res["accuracy"].values
     assert ((acc >= 0) & (acc <= 1) | np.isnan(acc)).all()
+
+
+@pytest.mark.parametrize("name", ["best_match", "anc"])
+def test_fuzz_found_neuronwise_small_units(name):
+    """Found by the fuzz profile: a unit of magnitude 1e-12 was taken for constant (absolute tolerance)."""
+    from brainalign import registry
+
+    X = np.array([[0.12573022], [-0.13210486], [0.64042265]])
+    method = registry.get(name)
+    Y = GOOD[:3, :1] if name == "anc" else GOOD[:3]
+    assert method(X * 2.0**-39, Y) == pytest.approx(method(X, Y), rel=1e-12)
+
+
+def test_fuzz_found_probe_short_trials_name_responses():
+    with pytest.raises(ValueError, match="responses"):
+        ft.probe(np.random.default_rng(0).normal(size=(1, 2, 4)), n_shuffles=10)
