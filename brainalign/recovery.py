@@ -25,7 +25,7 @@ import xarray as xr
 from . import data, simulate
 from ._version import __version__
 from .methods import method_info, method_params, resolve
-from .utils import check_option, check_random_state, logger, progress
+from .utils import check_count, check_option, check_random_state, logger, progress
 
 __all__ = ["identifiability", "wilson_interval"]
 
@@ -196,6 +196,7 @@ def identifiability(
     acts, owner = _candidates(activations)
     check_option("level", level, ("layer", "model"))
     check_option("readout", readout, simulate.READOUTS)
+    check_count("max_regions", max_regions, 1)
     layers = data.layer_names(acts)
     models = list(dict.fromkeys(owner.values()))
     if level == "model" and len(models) < 2:

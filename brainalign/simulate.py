@@ -192,6 +192,17 @@ def make_recording(
     for name, value in (("n_neuroids", n_neuroids), ("n_repetitions", n_repetitions), ("n_runs", n_runs)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    validate_type("subject", subject, str)
+    for name, value in (("snr", snr), ("noise_ceiling", noise_ceiling), ("tr", tr), ("isi", isi)):
+        if value is not None and (
+            isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number))
+        ):
+            raise TypeError(f"{name} must be a number, got {type(value).__name__} ({value!r:.40}).")
+    for name, value in (("tr", tr), ("isi", isi)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive, finite number of seconds, got {value!r}.")
+    if noise_ceiling is not None and not 0 < noise_ceiling < 1:
+        raise ValueError(f"noise_ceiling is a split-half reliability and must lie in (0, 1), got {noise_ceiling!r}.")
     if snr is not None and noise_ceiling is not None:
         raise ValueError("Give snr (per-trial signal-to-noise ratio) or noise_ceiling, not both.")
     if snr is None and noise_ceiling is None:

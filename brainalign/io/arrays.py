@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..utils import check_option, logger
+from ..utils import check_option, logger, validate_type
 
 __all__ = ["FORMATS", "load", "save"]
 
@@ -373,6 +373,7 @@ def load(
     --------
     See :func:`save`.
     """
+    validate_type("lazy", lazy, (bool, np.bool_), "True or False")
     path = Path(path)
     fmt = _format_of(path, format)
     if not path.exists():

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from .. import data
 from ..methods import MethodInfo
-from ..stats import fold_bootstrap, fold_permutation, p_value, percentile_interval
+from ..stats import bootstrap_interval, fold_bootstrap, fold_jackknife, fold_permutation, p_value
 from ..utils import progress
 from ._ceiling import check_normalized
 from ._cells import Cells
@@ -30,6 +31,7 @@ def encoder_map(
     rng: np.random.Generator,
     repetitions: str | None,
     on_missing: str,
+    ci_method: str = "percentile",
 ) -> xr.Dataset:
     """The map of an encoder (a :class:`brainalign.Encoding`) over ``regions``' cells."""
     if not info.resampling and (n_boot or n_perm):
@@ -38,6 +40,11 @@ def encoder_map(
             "for the single-layer encoders (ridge, attention_readout)."
         )
     want = bool(n_boot or n_perm)
+    if n_boot and ci_method == "bca" and data.detect_kind(recording) == "continuous":
+        raise ValueError(
+            "ci_method='bca' needs a delete-one jackknife over stimuli; a continuous recording is bootstrapped in "
+            "blocks of samples, for which it is not defined. Use ci_method='percentile' or 'basic'."
+        )
     scores = protocol.run(
         acts,
         recording,
@@ -74,7 +81,11 @@ def encoder_map(
             values["normalized"] = values["score"] / ceil[None]
         check_normalized(values["normalized"], layers, cells, [None] if latency is None else list(latency), name)
     if want:
-        values.update(_statistics(scores, cells, layers, target_dims, latency, protocol, name, n_boot, n_perm, ci, rng))
+        values.update(
+            _statistics(
+                scores, cells, layers, target_dims, latency, protocol, name, n_boot, n_perm, (ci, ci_method), rng
+            )
+        )
     out = cells.dataset(values, layers, latency)
     out.attrs.update(
         higher_is_better=1,
@@ -93,7 +104,10 @@ def encoder_map(
 
 
 def _statistics(scores, cells, layers, target_dims, latency, protocol, name, n_boot, n_perm, ci, rng):
-    """Bootstrap of each fold's held-out rows and a permutation of held-out predictions within folds."""
+    """Bootstrap of each fold's held-out rows and a permutation of held-out predictions within folds.
+
+    ``ci`` is ``(coverage, ci_method)``; BCa's jackknife leaves out each held-out row in turn."""
+    ci, ci_method = ci
     row = "time" if "time" in scores["target"].dims else "presentation"
     continuous = row == "time"
     n_rows, n_lat = scores.sizes[row], 1 if latency is None else len(latency)
@@ -101,12 +115,14 @@ def _statistics(scores, cells, layers, target_dims, latency, protocol, name, n_b
     folds = [np.flatnonzero(scores["fold"].values == f) for f in np.unique(scores["fold"].values) if f >= 0]
     P_all = scores["prediction"].transpose("layer", row, *target_dims).values.reshape(len(layers), n_rows, -1)
     groups = cells.target_groups(n_lat)
-    boots, nulls = [], []
+    boots, nulls, jacks = [], [], []
     for k in progress(range(len(layers)), desc=f"{name}: statistics"):
         P = P_all[k].astype(np.float64)
         if n_boot:
             r_boot = fold_bootstrap(Y, P, folds, n_boot, rng, continuous, protocol.block)
             boots.append(cells.target_means(r_boot, n_lat))
+            if ci_method == "bca":
+                jacks.append(cells.target_means(fold_jackknife(Y, P, folds), n_lat))
         if n_perm:
             null = fold_permutation(Y, P, folds, groups, n_perm, rng, continuous)
             nulls.append(null.reshape(n_perm, *cells.shape, n_lat))
@@ -118,7 +134,8 @@ def _statistics(scores, cells, layers, target_dims, latency, protocol, name, n_b
     out: dict[str, np.ndarray] = {}
     score = _score_of(scores, cells, target_dims, latency)
     if n_boot:
-        out["ci_low"], out["ci_high"] = percentile_interval(to_cells(np.stack(boots)), ci)
+        jack = to_cells(np.stack(jacks)) if jacks else None
+        out["ci_low"], out["ci_high"] = bootstrap_interval(to_cells(np.stack(boots)), score, ci, ci_method, jack)
     if n_perm:
         null = to_cells(np.stack(nulls))
         out["p_value"] = p_value(null, score[None], "greater")

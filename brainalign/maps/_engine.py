@@ -17,9 +17,10 @@ import xarray as xr
 from .. import data, planning
 from .._version import __version__
 from ..methods import method_params, resolve
-from ..stats import fdr_correction
+from ..stats import CI_METHODS, fdr_correction
 from ..utils import check_option, check_random_state, logger
 from ._encoder_cells import encoder_map
+from ._explain import explain_nan_statistics
 from ._rdm_input import is_rdms, rdm_map
 from ._similarity_cells import similarity_map
 
@@ -38,6 +39,7 @@ def alignment_map(
     n_boot: int = 0,
     n_perm: int = 0,
     ci: float = 0.95,
+    ci_method: str = "percentile",
     alpha: float = 0.05,
     correction: str = "fdr",
     random_state: int | np.random.Generator | None = 0,
@@ -86,7 +88,17 @@ def alignment_map(
         statistic over the whole map (see Notes), and ``significant`` the cells whose corrected
         p-value is below ``alpha``.
     ci : float
-        Coverage of the percentile intervals.
+        Coverage of the bootstrap intervals ``ci_low``/``ci_high``.
+    ci_method : {"percentile", "basic", "bca"}
+        How the bootstrap samples become an interval (:func:`brainalign.stats.bootstrap_interval`):
+        ``"percentile"`` (default) takes their ``(1 ± ci)/2`` quantiles; ``"basic"`` reflects
+        them around the score (``2·score − q``); ``"bca"`` shifts the quantiles by the bias of
+        the samples and an acceleration from a delete-one jackknife over stimuli (one extra
+        score per stimulus; encoders: per held-out sample; not for continuous recordings).
+        Percentile intervals mislead where the score's bootstrap distribution is skewed or
+        biased — near a bound (a correlation near 1, a variance share near 0) or for a biased
+        score (plain CKA on few stimuli) the interval can sit beside the score, even exclude it;
+        use ``"bca"`` there.
     alpha : float
         False discovery rate (or family-wise error rate) for ``significant``.
     correction : {"fdr", "fwe"}
@@ -193,6 +205,13 @@ def alignment_map(
     for label, value in (("ci", ci), ("alpha", alpha)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 < value < 1:
             raise ValueError(f"{label} must be in (0, 1), got {value!r}.")
+    check_option("ci_method", ci_method, CI_METHODS)
+    if method_options is not None and not isinstance(method_options, dict):
+        raise TypeError(f"method_options must be a dict of the method's options or None, got {method_options!r:.60}.")
+    if not isinstance(regions, str) and (isinstance(regions, (bool, int, float, np.number)) or regions is None):
+        raise TypeError(f"regions must be a neuroid coordinate name or searchlight neighbourhoods, got {regions!r}.")
+    if memory_budget is not None:
+        planning.resolve_budget(memory_budget)  # a bad budget is refused here, not skipped by the planner
     if repetitions is not None:
         check_option("repetitions", repetitions, ("average", "keep"))
     method_obj, name, info = resolve(method, method_options)
@@ -222,9 +241,11 @@ def alignment_map(
             n_boot=int(n_boot),
             n_perm=int(n_perm),
             ci=float(ci),
+            ci_method=ci_method,
             rng=rng,
             keep_samples=keep_samples,
         )
+        out.attrs["ci_method"] = ci_method
         return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state, correction)
     common = dict(
         regions=regions,
@@ -232,6 +253,7 @@ def alignment_map(
         n_boot=int(n_boot),
         n_perm=int(n_perm),
         ci=float(ci),
+        ci_method=ci_method,
         rng=rng,
         repetitions=repetitions,
         on_missing=on_missing,
@@ -250,6 +272,7 @@ def alignment_map(
             workers=plan.batch["workers"] if plan else 1,
             **common,
         )
+    out.attrs["ci_method"] = ci_method
     return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state, correction)
 
 
@@ -280,6 +303,7 @@ def _finish(
     """FDR-corrected p-values, the attrs of every map, and the schema check."""
     if correction == "fwe" and "p_value" in out and "p_fwe" not in out:
         raise ValueError("correction='fwe' needs the max-statistic p-values, which this map does not compute.")
+    out.attrs["n_nan_statistics"] = explain_nan_statistics(out, name, str(out.attrs.get("ci_method", "percentile")))
     if "p_value" in out:
         significant, q = fdr_correction(out["p_value"], alpha)
         out["p_fdr"] = q
@@ -290,6 +314,7 @@ def _finish(
         n_boot=int(n_boot),
         n_perm=int(n_perm),
         ci=float(ci),
+        ci_method=str(out.attrs.get("ci_method", "percentile")),
         alpha=float(alpha),
         correction=correction,
         random_state=random_state if isinstance(random_state, (int, type(None))) else "generator",

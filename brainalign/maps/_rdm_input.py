@@ -47,6 +47,7 @@ def rdm_map(
     ci: float,
     rng: np.random.Generator,
     keep_samples: bool,
+    ci_method: str = "percentile",
 ) -> xr.Dataset:
     """The map of an RDM method against brain RDMs (see :func:`brainalign.alignment_map`)."""
     if not info.accepts_rdms:
@@ -89,6 +90,11 @@ def rdm_map(
         boot = stats.bootstrap_stimuli(model, prepared, comparison, n_boot=n_boot, ci=ci, random_state=seed)
         values["ci_low"] = grid(boot["ci_low"].transpose("layer", "rdm").values)
         values["ci_high"] = grid(boot["ci_high"].transpose("layer", "rdm").values)
+        if ci_method != "percentile":  # the same resamples, another interval rule
+            draws = boot["bootstrap"].transpose("bootstrap", "layer", "rdm").values
+            jack = _jackknife(model, prepared, comparison, ids) if ci_method == "bca" else None
+            lo, hi = stats.bootstrap_interval(draws, scores, ci, ci_method, jack)
+            values["ci_low"], values["ci_high"] = grid(lo), grid(hi)
         if keep_samples:
             samples = grid(boot["bootstrap"].transpose("bootstrap", "layer", "rdm").values)
             jk = stats.jackknife_stimuli(model, prepared, comparison, n_half=n_boot, random_state=seed + 2)
@@ -118,6 +124,18 @@ def rdm_map(
         if "ceiling" in values
         else "none",
     )
+    return out
+
+
+def _jackknife(model: xr.DataArray, brain: xr.DataArray, comparison: str, ids: np.ndarray) -> np.ndarray:
+    """Delete-one jackknife over stimuli ``(n_stimuli, layer, rdm)``: both RDMs without each stimulus."""
+    out = np.full((len(ids), model.sizes["layer"], brain.sizes["rdm"]), np.nan)
+    for i in range(len(ids)):
+        keep = {"stimulus_id": np.delete(np.arange(len(ids)), i), "stimulus_id_2": np.delete(np.arange(len(ids)), i)}
+        try:
+            out[i] = rsa.compare(model.isel(keep), brain.isel(keep), comparison).transpose("layer", "rdm").values
+        except ValueError:  # a degenerate reduced RDM
+            continue
     return out
 
 

@@ -67,6 +67,7 @@ def similarity_map(
     on_error: str,
     keep_samples: bool = False,
     workers: int = 1,
+    ci_method: str = "percentile",
 ) -> xr.Dataset:
     """The map of a similarity method over ``regions``' cells (see :func:`brainalign.alignment_map`).
 
@@ -110,7 +111,9 @@ def similarity_map(
                 for i, ((c, s), _) in enumerate(items):
                     score[:, c, s, t] = batch[:, i]
                 continue
-        for (c, s), cols in progress(items, desc=f"{name}: cells", total=len(items), disable=len(items) < 50):
+        for (c, s), cols in progress(
+            items, desc=f"{name}: cells", total=len(items), disable=True if len(items) < 50 else None
+        ):
             try:
                 score[:, c, s, t] = scorer.scores(values[..., cols])
             except ValueError as err:
@@ -136,7 +139,7 @@ def similarity_map(
                 check_normalized(values["normalized"], layers, cells, latencies, name)
     if n_boot or n_perm:
         statistics = rdm_statistics if info.kernels == "rdm" else resampling_statistics
-        lo, hi, p, p_fwe, samples = statistics(scorer, views, acts, score, n_boot, n_perm, ci, rng)
+        lo, hi, p, p_fwe, samples = statistics(scorer, views, acts, score, n_boot, n_perm, ci, rng, ci_method)
         if n_boot:
             values["ci_low"], values["ci_high"] = lo, hi
         if keep_samples:

@@ -71,6 +71,7 @@ def rdm_statistics(
     n_perm: int,
     ci: float,
     rng: np.random.Generator,
+    ci_method: str = "percentile",
 ) -> Statistics:
     """RDM methods: the vectorised RDM statistics of :mod:`brainalign.stats`.
 
@@ -97,11 +98,11 @@ def rdm_statistics(
     samples = np.full((n_boot, *score.shape), np.nan) if resample else None
     if n_boot and not resample:
         lo, hi, _, _, samples = resampling_statistics(
-            scorer, views, acts, score, n_boot, 0, ci, np.random.default_rng(seed)
+            scorer, views, acts, score, n_boot, 0, ci, np.random.default_rng(seed), ci_method
         )
     extremes = []
     chunks = range(0, len(keys), CELLS_PER_CHUNK)
-    for start in progress(chunks, desc="RDM statistics", unit="chunk", disable=len(chunks) < 4):
+    for start in progress(chunks, desc="RDM statistics", unit="chunk", disable=True if len(chunks) < 4 else None):
         part = keys[start : start + CELLS_PER_CHUNK]
         index = tuple(np.array(i) for i in zip(*part, strict=True))  # (c, s, t) of every cell
         cell_rdms = xr.DataArray(
@@ -124,7 +125,27 @@ def rdm_statistics(
     p_fwe = None
     if n_perm:
         p_fwe = max_statistic_p(map_extreme(np.stack(extremes, axis=1), True), score)
+    if resample and ci_method != "percentile":  # the same resamples, another interval rule
+        jack = jackknife_scores(scorer, views, score) if ci_method == "bca" else None
+        lo, hi = stats.bootstrap_interval(samples, score, ci, ci_method, jack)
     return Statistics(lo, hi, p, p_fwe, samples)
+
+
+def jackknife_scores(scorer: Scorer, views: Mapping[tuple[int, int, int], np.ndarray], score: np.ndarray) -> np.ndarray:
+    """Delete-one jackknife over stimuli ``(n_stimuli, *score.shape)``: every cell scored without
+    each stimulus in turn (BCa's acceleration); NaN where a reduced set cannot be scored."""
+    n = scorer.n_stimuli
+    out = np.full((n, *score.shape), np.nan)
+    for i in progress(range(n), desc="jackknife"):
+        rows = np.delete(np.arange(n), i)
+        xs = [B[rows] for B in scorer.blocks]
+        reps = scorer.represent_layers(xs)
+        for (c, s, t), Y in views.items():
+            try:
+                out[i, :, c, s, t] = scorer.scores(Y[..., rows, :], reps, xs)
+            except ValueError:  # a degenerate reduced set (e.g. a constant column left)
+                continue
+    return out
 
 
 def resampling_statistics(
@@ -136,6 +157,7 @@ def resampling_statistics(
     n_perm: int,
     ci: float,
     rng: np.random.Generator,
+    ci_method: str = "percentile",
 ) -> Statistics:
     """Any similarity: representations recomputed on resampled (bootstrap) or permuted stimuli."""
     n = scorer.n_stimuli
@@ -158,7 +180,8 @@ def resampling_statistics(
             xs = [B[rows] for B in scorer.blocks]
             draws.append(scores_for(scorer.represent_layers(xs), xs, rows))
         samples = np.stack(draws)
-        lo, hi = stats.percentile_interval(samples, ci)
+        jack = jackknife_scores(scorer, views, score) if ci_method == "bca" else None
+        lo, hi = stats.bootstrap_interval(samples, score, ci, ci_method, jack)
     if n_perm:
         reps = scorer.represent_layers(scorer.blocks)
         null = [

@@ -50,7 +50,9 @@ class Scorer:
         self.reps = None
         if self.batched:
             reps = []
-            for k, B in enumerate(progress(blocks, desc=f"{name}: {label}s", disable=len(blocks) < 4)):
+            for k, B in enumerate(
+                progress(blocks, desc=f"{name}: {label}s", disable=True if len(blocks) < 4 else None)
+            ):
                 try:
                     reps.append(self.represent(B))
                 except ValueError as err:

@@ -43,7 +43,8 @@ class _NeuronWise(SimilarityMethod):
         xp = be.xp
         Z = arr - xp.mean(arr, axis=0, keepdims=True)
         sd = xp.sqrt(xp.mean(Z * Z, axis=0, keepdims=True))
-        constant = be.to_numpy(sd[0] <= 1e-12 * (1.0 + xp.max(xp.abs(arr))))
+        # Relative to each unit's own magnitude (rounding of a constant column), so the units do not matter.
+        constant = be.to_numpy(sd[0] <= 1e-12 * xp.max(xp.abs(arr), axis=0))
         if constant.all():
             raise ValueError("No unit varies across stimuli, so no neuron-wise correlation is defined.")
         if constant.any():

@@ -29,7 +29,7 @@ import xarray as xr
 
 from ..backend import Backend, to_numpy
 from ..methods import MethodInfo
-from ..utils import check_option, fill_doc
+from ..utils import check_option, fill_doc, validate_type
 from ._base import (
     SimilarityMethod,
     as_patterns,
@@ -123,6 +123,9 @@ def rdm(
     (('stimulus_id', 'stimulus_id_2'), 0.0)
     """
     check_option("metric", metric, RDM_METRICS)
+    if isinstance(noise, str):
+        check_option("noise", noise, ("shrinkage_diag", "shrinkage_eye", "diag", "full"))
+    validate_type("cv", cv, str, "a coordinate name or 'auto'")
     if metric == "crossnobis":
         return crossnobis_rdm(X, by, noise, cv, backend)
     p = as_patterns(X, "X", by)

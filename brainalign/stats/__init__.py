@@ -17,6 +17,7 @@
 - :func:`pairwise`: every pair of layers (or models) of a map: differences, intervals and tests
   from the map's own bootstrap samples (two-factor over stimuli and subjects) or a sign-flip test.
 - :func:`p_value`, :func:`percentile_interval`: the p-value and interval rules every test shares;
+  :func:`bootstrap_interval`: percentile, basic or BCa intervals from bootstrap samples;
   :func:`fdr_correction`: Benjamini–Hochberg false discovery rate across a map.
 
 How each RDM comparison is permuted and resampled is declared by its entry of
@@ -31,8 +32,9 @@ e82566.
 Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R. Stat. Soc. B 57.
 """
 
-from ._folds import fold_bootstrap, fold_permutation, weighted_r
+from ._folds import fold_bootstrap, fold_jackknife, fold_permutation, weighted_r
 from ._group import SignFlipTest, bootstrap_subjects, sign_flip_test
+from ._intervals import CI_METHODS, bootstrap_interval, jackknife_acceleration
 from ._jackknife import jackknife_stimuli, leave_one_out_counts
 from ._pairwise import PAIRWISE_TESTS, jackknife_variance, pairwise
 from ._pvalues import ALTERNATIVES, fdr_correction, p_value, percentile_interval
@@ -41,13 +43,17 @@ from ._rdms import BOOTSTRAP_METHODS, bootstrap_stimuli, permutation_test
 __all__ = [
     "ALTERNATIVES",
     "BOOTSTRAP_METHODS",
+    "CI_METHODS",
     "PAIRWISE_TESTS",
     "SignFlipTest",
+    "bootstrap_interval",
     "bootstrap_stimuli",
     "bootstrap_subjects",
     "fdr_correction",
     "fold_bootstrap",
+    "fold_jackknife",
     "fold_permutation",
+    "jackknife_acceleration",
     "jackknife_stimuli",
     "jackknife_variance",
     "leave_one_out_counts",

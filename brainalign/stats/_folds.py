@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils import check_count, check_random_state, fill_doc
+from ..utils import check_count, check_random_state, fill_doc, validate_type
 
-__all__ = ["fold_bootstrap", "fold_permutation"]
+__all__ = ["fold_bootstrap", "fold_jackknife", "fold_permutation"]
 
 
 def weighted_r(C: np.ndarray, Y: np.ndarray, P: np.ndarray) -> np.ndarray:
@@ -87,6 +87,8 @@ def fold_bootstrap(
     Y, P = _check_inputs(Y, P, folds)
     n_boot = check_count("n_boot", n_boot)
     block = check_count("block", block)
+    validate_type("blocks", blocks, (bool, np.bool_), "True or False")
+    batch = check_count("batch", batch)
     rng = check_random_state(random_state)
     total = np.zeros((n_boot, Y.shape[1]))
     for idx in folds:
@@ -104,6 +106,43 @@ def fold_bootstrap(
             np.add.at(C, (np.repeat(np.arange(b), rows.shape[1]), rows.ravel()), 1.0)
             total[start : start + b] += weighted_r(C, Yf, Pf)
     return total / len(folds)
+
+
+def fold_jackknife(Y: np.ndarray, P: np.ndarray, folds: list[np.ndarray]) -> np.ndarray:
+    """Delete-one jackknife of the fold-averaged Pearson r: each held-out sample left out in turn.
+
+    Row ``j`` is the fold-averaged r of every target with the ``j``-th held-out sample (in the
+    order of ``folds``) left out of its fold; the acceleration of BCa intervals
+    (:func:`bootstrap_interval`) is computed from these values.
+
+    Parameters
+    ----------
+    Y, P : numpy.ndarray
+        Held-out responses and their predictions ``(n_samples, n_targets)``.
+    folds : list of numpy.ndarray
+        The held-out sample indices of each fold.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_held_out, n_targets)`` delete-one fold-averaged r (NaN where a target is constant).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brainalign import stats
+    >>> rng = np.random.default_rng(0)
+    >>> Y = rng.normal(size=(20, 2)); P = Y + rng.normal(size=(20, 2))
+    >>> stats.fold_jackknife(Y, P, [np.arange(10), np.arange(10, 20)]).shape
+    (20, 2)
+    """
+    Y, P = _check_inputs(Y, P, folds)
+    full = np.stack([weighted_r(np.ones((1, len(idx))), Y[idx], P[idx])[0] for idx in folds])
+    rows = []
+    for f, idx in enumerate(folds):
+        C = 1.0 - np.eye(len(idx))  # one row per left-out sample
+        rows.append((full.sum(axis=0) - full[f] + weighted_r(C, Y[idx], P[idx])) / len(folds))
+    return np.concatenate(rows)
 
 
 @fill_doc
@@ -160,6 +199,8 @@ def fold_permutation(
     """
     Y, P = _check_inputs(Y, P, folds)
     n_perm = check_count("n_perm", n_perm)
+    validate_type("circular", circular, (bool, np.bool_), "True or False")
+    batch = check_count("batch", batch)
     rng = check_random_state(random_state)
     total = np.zeros((n_perm, len(groups)))
     for idx in folds:

@@ -86,6 +86,7 @@ def percentile_interval(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.
     >>> low.tolist(), high.tolist()
     ([1.5], [2.5])
     """
+    ci = check_ci(ci)
     lo, hi = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -46,6 +46,11 @@ class VolumeReader:
         img = load_image(self.source.items[i], f"run {i}")
         if len(img.shape) not in (3, 4):
             raise ValueError(f"The image {self.source.name(i)} must be 3-D or 4-D, got shape {img.shape}.")
+        if 0 in img.shape:
+            raise ValueError(
+                f"imgs: the image {self.source.name(i)} is empty (shape {img.shape}); every run needs voxels and at "
+                "least one volume."
+            )
         return img
 
     def _grid_checked(self, obj: Any, what: str):

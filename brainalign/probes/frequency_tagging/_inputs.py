@@ -214,8 +214,8 @@ def rate_bins(rates: Any, sfreq: float, n_times: int, word_rate: float | None, n
         nb = np.array([j for j in range(b - n_neighbours, b + n_neighbours + 1) if 1 <= j < n_freqs and j != b])
         if len(nb) < 2:
             raise ValueError(
-                f"Trials of {n_times} samples leave fewer than 2 neighbouring frequency bins around "
-                f"{b * resolution:g} Hz for the z-score; use longer trials."
+                f"responses has trials of {n_times} samples, which leave fewer than 2 neighbouring frequency bins "
+                f"around {b * resolution:g} Hz for the z-score; use longer trials."
             )
         neighbours.append(nb)
     return RateBins(names, members, several, np.asarray(bins), neighbours)

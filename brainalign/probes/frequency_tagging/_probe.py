@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from ...backend import get_backend
+from ...metrics._conditioning import magnitude_limits, times_power_of_two
 from ...utils import check_count, check_option, check_random_state, logger, validate_type
 from ._common import DEFAULT_RATES, TIE_RTOL, check_rate
 from ._inputs import as_series, check_control, rate_bins
@@ -192,13 +193,21 @@ def probe(
     sfreq = check_rate("sfreq", sfreq)
     n_shuffles = check_count("n_shuffles", n_shuffles, 1)
     n_neighbours = check_count("n_neighbours", n_neighbours, 1)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise TypeError(f"alpha must be a number in (0, 1), got {type(alpha).__name__} ({alpha!r:.40}).")
+    if not 0 < alpha < 1:
         raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}.")
     check_option("correction", correction, _CORRECTIONS)
     check_option("null", null, _NULLS)
     check_option("selection", selection, _SELECTIONS)
     if z_threshold is not None:
-        z_threshold = float(validate_type("z_threshold", z_threshold, (int, float), "a number or None"))
+        if isinstance(z_threshold, (bool, np.bool_)):
+            raise TypeError(f"z_threshold must be a number or None, got {z_threshold!r}.")
+        z_threshold = float(
+            validate_type("z_threshold", z_threshold, (int, float, np.integer, np.floating), "a number or None")
+        )
+        if not np.isfinite(z_threshold):
+            raise ValueError(f"z_threshold must be a finite number or None, got {z_threshold!r}.")
     if word_rate is not None:
         word_rate = check_rate("word_rate", word_rate)
     series = as_series(responses, sfreq, word_rate)
@@ -217,6 +226,14 @@ def probe(
             "selection='neighbours'."
         )
     spec = rate_bins(rates, sfreq, n_times, series.word_rate, n_neighbours)
+    # Every statistic is scale-invariant: magnitudes whose squares would overflow or underflow are
+    # rescaled by a power of two (exact, so the results equal those of the unscaled data) and the
+    # amplitudes scaled back.
+    exponent = conditioning_exponent(series.values, None if control is None else control_series.values)
+    if exponent:
+        series.values = times_power_of_two(series.values.astype(np.float64), exponent)
+        if control is not None:
+            control_series.values = times_power_of_two(control_series.values.astype(np.float64), exponent)
     if n_shuffles * alpha < 1:
         logger.warning(
             "frequency tagging: n_shuffles=%d is too few for a %g-level test (the null percentile is the maximum).",
@@ -301,6 +318,13 @@ def probe(
         if selection == "hftp" and z_threshold is not None:
             tagged = passed_null & (np.nan_to_num(contrast_z, nan=-np.inf) > z_threshold)
     label = labels_from_tagged(tagged, spec.names)
+    if exponent:  # back to the data's units
+        with np.errstate(over="ignore", under="ignore"):
+            amplitude, out["peak_amplitude"], out["threshold"] = (
+                times_power_of_two(v, -exponent) for v in (amplitude, out["peak_amplitude"], out["threshold"])
+            )
+            if control is not None:
+                extra["contrast"] = (pair, times_power_of_two(contrast, -exponent))
 
     coords: dict[str, Any] = dict(series.feature_coords)
     coords["frequency"] = ("frequency", freqs)
@@ -338,6 +362,23 @@ def probe(
     counts_by_label = pd.Series(label).value_counts().to_dict()
     logger.info("frequency tagging: %d %ss; labels %s", n_units, fdim, counts_by_label)
     return xr.Dataset(variables, coords=coords, attrs=attrs)
+
+
+def conditioning_exponent(values: np.ndarray, control: np.ndarray | None = None) -> int:
+    """The power of two that brings the largest magnitude of ``values`` (and ``control``) into
+    [0.5, 1) when its squares would overflow or underflow float64, else 0 (nothing to rescale).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> conditioning_exponent(np.array([3.0])), conditioning_exponent(np.array([2.0**600]))
+    (0, -601)
+    """
+    peak = max(float(np.max(np.abs(v), initial=0.0)) for v in (values, values if control is None else control))
+    low, high = magnitude_limits("float64")
+    if peak == 0 or low <= peak <= high:
+        return 0
+    return -int(np.frexp(peak)[1])
 
 
 def _describe_seed(random_state: Any) -> int | str:

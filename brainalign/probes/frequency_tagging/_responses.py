@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ...utils import validate_type
+from ...utils import check_count, check_option, validate_type
 from ._common import check_rate, split_words
 
 
@@ -104,6 +104,12 @@ def model_responses(
     from ...models import huggingface as hf
 
     validate_type("mlp", mlp, bool)
+    check_option("word_reduce", word_reduce, ("mean", "first", "last"))
+    check_count("batch_size", batch_size, 1)
+    if word_rate is not None:
+        check_rate("word_rate", word_rate)
+    if layers is not None and (isinstance(layers, str) or not isinstance(layers, Sequence)):
+        raise TypeError(f"layers must be a list of layer names or None, got {type(layers).__name__} ({layers!r:.60}).")
     words, ids, attrs, trials_da = _trial_words(trials)
     if isinstance(model, (str, os.PathLike)):
         loaded, loaded_tok = hf.load(model)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ...utils import check_count, check_option, check_random_state
+from ...utils import check_count, check_option, check_random_state, validate_type
 from ._common import check_rate, split_words
 
 _CONTROLS = (None, "shuffled", "within_sentence")
@@ -182,6 +182,7 @@ def make_trials(
     brain. NeurIPS.
     """
     check_option("control", control, _CONTROLS)
+    validate_type("column", column, str)
     sentences = read_corpus(corpus, column=column)
     n_trials = check_count("n_trials", n_trials, 1)
     if n_words is not None:
