@@ -325,7 +325,10 @@ def resolve(
         _, name, info = method.resolved()
         return method, name, info
     if isinstance(method, str):
-        obj, name = registry.get(method, **options), method
+        try:
+            obj, name = registry.get(method, **options), method
+        except ValueError as err:  # an unknown name: say which argument held it
+            raise ValueError(f"{family or 'method'}: {err}") from err
     else:
         if options:
             what = "encoder_options apply to an encoder" if family == "encoder" else "method_options apply to a method"
