@@ -92,8 +92,8 @@ def rdm_map(
         values["ci_high"] = grid(boot["ci_high"].transpose("layer", "rdm").values)
         if ci_method != "percentile":  # the same resamples, another interval rule
             draws = boot["bootstrap"].transpose("bootstrap", "layer", "rdm").values
-            jack = _jackknife(model, prepared, comparison, ids) if ci_method == "bca" else None
-            lo, hi = stats.bootstrap_interval(draws, scores, ci, ci_method, jack)
+            loo = _jackknife(model, prepared, comparison, ids) if ci_method == "bca" else None
+            lo, hi = stats.bootstrap_interval(draws, scores, ci, ci_method, loo)
             values["ci_low"], values["ci_high"] = grid(lo), grid(hi)
         if keep_samples:
             samples = grid(boot["bootstrap"].transpose("bootstrap", "layer", "rdm").values)
