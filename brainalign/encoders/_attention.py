@@ -15,14 +15,7 @@ from ..backend import get_backend
 from ..methods import MethodInfo
 from ..utils import check_random_state, logger, soft_import
 from ._attention_net import net_class, token_features
-from ._base import (
-    check_bool,
-    check_constant_targets,
-    check_fit_targets,
-    check_int,
-    is_dataarray,
-    score_r2,
-)
+from ._base import check_bool, check_constant_targets, check_fit_targets, check_int, is_dataarray, score_r2
 from ._cv import check_groups
 
 __all__ = ["AttentionReadout"]

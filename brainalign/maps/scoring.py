@@ -127,7 +127,7 @@ class Scorer:
         """
         if not self.cells_batched:
             return np.stack([self.scores(values[..., cols]) for cols in columns], axis=1)
-        from ..metrics._base import resolve_backend
+        from ..metrics._arrays import resolve_backend
         from ..searchlight import cell_rdms, compare_cells
 
         be = resolve_backend(None, self.reps)

@@ -12,13 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..backend import Backend
+from ._arrays import float_dtype
 
 __all__ = ["check_block", "constant_message", "magnitude_limits", "times_power_of_two"]
-
-
-def _float_dtype(x: Any) -> str:
-    name = str(getattr(x, "dtype", "float64")).replace("torch.", "")
-    return "float32" if name in ("float32", "float16", "bfloat16") else "float64"
 
 
 def constant_message(name: str, what: str = "this method's score") -> str:
@@ -63,11 +59,11 @@ def check_block(be: Backend, arr: Any, name: str, *, scale_invariant: bool, what
     peak = max(abs(float(be.to_numpy(xp.max(top)))), abs(float(be.to_numpy(xp.min(bottom)))))
     if scale_invariant:
         return times_power_of_two(arr, -int(np.frexp(peak)[1]))
-    low, high = magnitude_limits(_float_dtype(arr))
+    low, high = magnitude_limits(float_dtype(arr))
     if not low <= peak <= high:
         raise ValueError(
             f"{name} has values of magnitude up to {peak:.3g}, outside [{low:.1g}, {high:.1g}]: this method "
             f"is not scale-invariant and products of such values {'overflow' if peak > high else 'underflow'} "
-            f"{_float_dtype(arr)}. Rescale {name} (e.g. divide it by its standard deviation)."
+            f"{float_dtype(arr)}. Rescale {name} (e.g. divide it by its standard deviation)."
         )
     return arr

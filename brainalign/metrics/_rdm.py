@@ -15,7 +15,7 @@ import pandas as pd
 import xarray as xr
 
 from ..backend import Backend, to_numpy
-from ._base import device_of, squared_distances, unit_rows
+from ._arrays import device_of, squared_distances, unit_rows
 
 __all__ = [
     "aligned_rdms",

@@ -22,7 +22,8 @@ import xarray as xr
 from ..backend import Backend, is_tensor
 from ..methods import MethodInfo
 from ..utils import check_count, check_option, fill_doc, progress, validate_type
-from ._base import SimilarityMethod, common_dtype, device_of, match_ids, to_backend
+from ._arrays import common_dtype, device_of, to_backend
+from ._base import SimilarityMethod, match_ids
 
 __all__ = ["STOCHASTIC_METHODS", "StochasticShape", "check_alpha", "reduce_trials", "stochastic_distance"]
 

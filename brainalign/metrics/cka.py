@@ -31,7 +31,8 @@ import xarray as xr
 from ..backend import Backend
 from ..methods import MethodInfo
 from ..utils import check_option, fill_doc, validate_type
-from ._base import SimilarityMethod, device_of, score_groups, squared_distances
+from ._arrays import device_of, squared_distances
+from ._base import SimilarityMethod, score_groups
 
 __all__ = ["CKA", "cka"]
 

@@ -22,7 +22,8 @@ import xarray as xr
 
 from ..backend import Backend, to_numpy
 from ..utils import check_option
-from ._base import auto_by, feature_groups, float_dtype, resolve_backend
+from ._arrays import float_dtype, resolve_backend
+from ._base import auto_by, feature_groups
 from ._rdm import labelled_rdms
 
 __all__ = ["NOISE_METHODS", "crossnobis", "crossnobis_rdm", "shrinkage_covariance"]

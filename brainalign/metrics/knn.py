@@ -24,7 +24,8 @@ import xarray as xr
 from ..backend import Backend
 from ..methods import MethodInfo
 from ..utils import check_count, check_option, fill_doc
-from ._base import SimilarityMethod, as_list, device_of, score_groups, squared_distances, unit_rows
+from ._arrays import device_of, squared_distances, unit_rows
+from ._base import SimilarityMethod, as_list, score_groups
 
 __all__ = ["MutualKNN", "mutual_knn"]
 

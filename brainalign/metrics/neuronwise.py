@@ -27,7 +27,8 @@ import xarray as xr
 from ..backend import Backend
 from ..methods import MethodInfo
 from ..utils import fill_doc, logger
-from ._base import SimilarityMethod, as_list, common_dtype, score_groups, to_backend
+from ._arrays import common_dtype, to_backend
+from ._base import SimilarityMethod, as_list, score_groups
 
 __all__ = ["ANC", "BestMatch", "anc", "best_match"]
 

@@ -30,16 +30,8 @@ import xarray as xr
 from ..backend import Backend, to_numpy
 from ..methods import MethodInfo
 from ..utils import check_option, fill_doc, validate_type
-from ._base import (
-    SimilarityMethod,
-    as_patterns,
-    check_block,
-    columns,
-    float_dtype,
-    resolve_backend,
-    times_power_of_two,
-    to_backend,
-)
+from ._arrays import float_dtype, resolve_backend, to_backend
+from ._base import SimilarityMethod, as_patterns, check_block, columns, times_power_of_two
 from ._rdm import aligned_rdms, as_rdm, check_finite_rdm, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
 from .comparisons import COMPARISONS, get_comparison
 from .crossnobis import NOISE_METHODS, crossnobis, crossnobis_rdm

@@ -52,16 +52,8 @@ import xarray as xr
 from ..backend import Backend
 from ..methods import MethodInfo
 from ..utils import check_option, fill_doc, progress
-from ._base import (
-    SimilarityMethod,
-    as_list,
-    as_patterns,
-    common_dtype,
-    float_dtype,
-    match_stimuli,
-    score_groups,
-    to_backend,
-)
+from ._arrays import common_dtype, float_dtype, to_backend
+from ._base import SimilarityMethod, as_list, as_patterns, match_stimuli, score_groups
 from ._stochastic import STOCHASTIC_METHODS, StochasticShape, check_alpha, stochastic_distance
 
 __all__ = ["Shape", "StochasticShape", "distance", "pairwise", "stochastic_distance"]

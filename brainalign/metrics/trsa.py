@@ -38,7 +38,7 @@ import xarray as xr
 from ..backend import Backend
 from ..methods import MethodInfo
 from ..utils import check_option, fill_doc, validate_type
-from ._base import float_dtype, resolve_backend
+from ._arrays import float_dtype, resolve_backend
 from ._rdm import as_rdm, check_finite_rdm, zero_diagonal
 from ._rdm import upper as condensed
 from .rsa import COMPARE_METHODS, RDM_METRICS, RSA

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import Backend
-from ..metrics._base import device_of
+from ..metrics._arrays import device_of
 
 __all__ = ["crossnobis_block", "crossnobis_trials"]
 

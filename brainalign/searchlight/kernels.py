@@ -31,7 +31,7 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend, is_tensor, to_numpy
-from ..metrics._base import device_of, resolve_backend
+from ..metrics._arrays import device_of, resolve_backend
 from ..metrics.rsa import rankdata
 from ..utils import check_option, fill_doc
 from ._core import Searchlight

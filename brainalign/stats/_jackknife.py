@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend
-from ..metrics._base import resolve_backend
+from ..metrics._arrays import resolve_backend
 from ..metrics._rdm import aligned_rdms, group_layout, pair_index, upper
 from ..metrics.comparisons import get_comparison
 from ..utils import check_count, check_option, check_random_state, fill_doc

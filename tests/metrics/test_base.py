@@ -7,7 +7,7 @@ from scipy.spatial.distance import cdist
 from brainalign import data, registry
 from brainalign.backend import get_backend
 from brainalign.methods import method_info
-from brainalign.metrics import _base, knn, rsa, shape
+from brainalign.metrics import _arrays, _base, knn, rsa, shape
 
 from .conftest import TORCH_BACKENDS
 
@@ -86,12 +86,12 @@ def test_call_matches_labelled_inputs_by_stimulus_id(rng, XY):
 def test_stack_pair_promotes_to_one_precision():
     be = get_backend("numpy")
     a32, b64 = np.ones((2, 3), np.float32), np.ones(3)
-    SA, SB = _base.stack_pair(be, a32, b64, 1)
+    SA, SB = _arrays.stack_pair(be, a32, b64, 1)
     assert SA.dtype == SB.dtype == np.float64 and SA.shape == (2, 3) and SB.shape == (1, 3)
-    SA, SB = _base.stack_pair(be, [a32[0], a32[1]], a32, 1)
+    SA, SB = _arrays.stack_pair(be, [a32[0], a32[1]], a32, 1)
     assert SA.dtype == SB.dtype == np.float32
-    assert _base.promoted_dtype(a32, b64) == "float64" and _base.promoted_dtype(a32) == "float32"
-    assert [x.dtype for x in _base.common_dtype(be, a32, b64)] == [np.float64, np.float64]
+    assert _arrays.promoted_dtype(a32, b64) == "float64" and _arrays.promoted_dtype(a32) == "float32"
+    assert [x.dtype for x in _arrays.common_dtype(be, a32, b64)] == [np.float64, np.float64]
 
 
 @pytest.mark.parametrize("backend", ["numpy", *TORCH_BACKENDS])
@@ -101,18 +101,18 @@ def test_shared_kernels(rng, backend):
     be = get_backend(backend)
     A, B = rng.normal(size=(7, 4)), rng.normal(size=(5, 4))
     np.testing.assert_allclose(
-        be.to_numpy(_base.squared_distances(be, be.asarray(A), be.asarray(B))), cdist(A, B, "sqeuclidean"), atol=1e-12
+        be.to_numpy(_arrays.squared_distances(be, be.asarray(A), be.asarray(B))), cdist(A, B, "sqeuclidean"), atol=1e-12
     )
-    D = be.to_numpy(_base.squared_distances(be, be.asarray(A)))
+    D = be.to_numpy(_arrays.squared_distances(be, be.asarray(A)))
     np.testing.assert_allclose(D, cdist(A, A, "sqeuclidean"), atol=1e-12)
     assert (D >= 0).all()
     # A stack of sets: (k, n, p) with (k, m, p) → (k, n, m).
-    S = be.to_numpy(_base.squared_distances(be, be.asarray(np.stack([A, A])), be.asarray(np.stack([B, 2 * B]))))
+    S = be.to_numpy(_arrays.squared_distances(be, be.asarray(np.stack([A, A])), be.asarray(np.stack([B, 2 * B]))))
     np.testing.assert_allclose(S[1], cdist(A, 2 * B, "sqeuclidean"), atol=1e-12)
-    U = be.to_numpy(_base.unit_rows(be, be.asarray(A), "row {row}"))
+    U = be.to_numpy(_arrays.unit_rows(be, be.asarray(A), "row {row}"))
     np.testing.assert_allclose(U, A / np.linalg.norm(A, axis=1, keepdims=True), atol=1e-15)
     with pytest.raises(ValueError, match=r"^row 2$"):
-        _base.unit_rows(be, be.asarray(np.vstack([A[:2], np.zeros(4), A])), "row {row}")
+        _arrays.unit_rows(be, be.asarray(np.vstack([A[:2], np.zeros(4), A])), "row {row}")
 
 
 def test_match_ids():
