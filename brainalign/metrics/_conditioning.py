@@ -14,7 +14,7 @@ import numpy as np
 from ..backend import Backend
 from ._arrays import float_dtype
 
-__all__ = ["check_block", "constant_message", "magnitude_limits", "times_power_of_two"]
+__all__ = ["check_block", "constant_message", "magnitude_limits", "peak_exponent", "times_power_of_two"]
 
 
 def constant_message(name: str, what: str = "this method's score") -> str:
@@ -41,6 +41,14 @@ def times_power_of_two(arr: Any, exponent: int) -> Any:
         return arr * (2.0**exponent)
     half = exponent // 2
     return (arr * (2.0**half)) * (2.0 ** (exponent - half))
+
+
+def peak_exponent(be: Backend, arr: Any) -> int:
+    """The power of two ``e`` with the block's max-abs in ``[2**(e-1), 2**e)`` (per-feature extremes:
+    no copy of the block). :func:`check_block` rescales a scale-invariant block by ``2**-e``."""
+    xp = be.xp
+    peak = max(abs(float(be.to_numpy(xp.max(arr)))), abs(float(be.to_numpy(xp.min(arr)))))
+    return int(np.frexp(peak)[1])
 
 
 def check_block(be: Backend, arr: Any, name: str, *, scale_invariant: bool, what: str = "this method's score") -> Any:

@@ -22,7 +22,7 @@ unbiased-distance-matrix similarity. Neurons, Behavior, Data analysis and Theory
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -32,7 +32,9 @@ from ..methods import MethodInfo
 from ..utils import check_option, fill_doc, validate_type
 from ._arrays import float_dtype, resolve_backend, to_backend
 from ._base import SimilarityMethod, as_patterns, check_block, columns, times_power_of_two
-from ._rdm import aligned_rdms, as_rdm, check_finite_rdm, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
+from ._conditioning import peak_exponent
+from ._noise_ceiling import NoiseCeiling, noise_ceiling
+from ._rdm import aligned_rdms, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
 from .comparisons import COMPARISONS, get_comparison
 from .crossnobis import NOISE_METHODS, crossnobis, crossnobis_rdm
 
@@ -116,7 +118,7 @@ def rdm(
     """
     check_option("metric", metric, RDM_METRICS)
     if isinstance(noise, str):
-        check_option("noise", noise, ("shrinkage_diag", "shrinkage_eye", "diag", "full"))
+        check_option("noise", noise, NOISE_METHODS)
     validate_type("cv", cv, str, "a coordinate name or 'auto'")
     if metric == "crossnobis":
         return crossnobis_rdm(X, by, noise, cv, backend)
@@ -131,7 +133,7 @@ def rdm(
         block = columns(be, arr, idx)
         label = "X" if name is None else f"X ({p.group_dim} {name!r})"
         scaled = check_block(be, block, label, scale_invariant=True, what=f"its {metric} RDM")
-        exponent = int(np.frexp(float(be.to_numpy(be.xp.max(be.xp.abs(block)))))[1])
+        exponent = peak_exponent(be, block)
         D = rdm_kernel(be, scaled, metric, out=out[k])
         if be.is_torch:
             out[k] = be.to_numpy(D)
@@ -201,83 +203,6 @@ def compare(
     if not dims:
         return float(scores[0, 0])
     return xr.DataArray(scores.reshape(shape), dims=dims, coords=coords, attrs={"method": method})
-
-
-class NoiseCeiling(NamedTuple):
-    """Lower and upper bounds of the noise ceiling of an RDM comparison."""
-
-    lower: float
-    upper: float
-
-
-def noise_ceiling(
-    rdms: xr.DataArray | np.ndarray,
-    method: Literal["spearman", "pearson", "kendall_tau_a", "cosine", "whitened_pearson"] = "spearman",
-    *,
-    dim: str | None = None,
-    backend: str | Backend | None = None,
-) -> NoiseCeiling:
-    """Noise ceiling of RDM comparisons across subjects (Nili et al. 2014).
-
-    Each subject's RDM is compared with the best-fitting RDM of the others (leave-one-out: the
-    **lower bound**) and with that of all subjects including itself (the **upper bound**); both
-    are averaged over subjects. The true model's expected score lies between them. The best
-    fitting RDM is the mean of the subjects' RDMs after the transform that ``method`` is
-    invariant to (ranks for Spearman and τa, z-scores for Pearson, unit root-mean-square for
-    cosine), as in rsatoolbox's ``boot_noise_ceiling``.
-
-    Parameters
-    ----------
-    rdms : xarray.DataArray or array
-        One RDM per subject: ``(subject, stimulus_id, stimulus_id_2)`` or an array
-        ``(n_subjects, n_stimuli, n_stimuli)``.
-    method : str
-        The comparison (see :func:`compare`).
-    dim : str, optional
-        The subject dim (default: the one dim besides the stimulus dims).
-
-    Returns
-    -------
-    NoiseCeiling
-        ``(lower, upper)``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from brainalign.metrics import rsa
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(10, 30))
-    >>> subjects = np.stack([rsa.rdm(X + rng.normal(size=X.shape)).values for _ in range(4)])
-    >>> nc = rsa.noise_ceiling(subjects, "pearson")
-    >>> bool(0 < nc.lower < nc.upper < 1)
-    True
-    """
-    comparison = get_comparison(method)
-    be = resolve_backend(backend, rdms)
-    R = as_rdm(rdms, "rdms")
-    groups = R.dims[:-2]
-    if dim is None:
-        if len(groups) != 1:
-            raise ValueError(f"rdms must have one subject dim besides the stimulus dims, got dims {R.dims}; pass dim=.")
-        dim = groups[0]
-    if dim not in groups or len(groups) != 1:
-        raise ValueError(f"dim={dim!r} must be the one dim of rdms besides the stimulus dims {R.dims[-2:]}.")
-    n_sub = R.sizes[dim]
-    if n_sub < 2:
-        raise ValueError(f"A noise ceiling needs at least 2 subjects along {dim!r}, got {n_sub}.")
-    if R.sizes["stimulus_id"] < 3:
-        raise ValueError("RDMs need at least 3 stimuli.")
-    check_finite_rdm(R.values, "rdms")
-    V = upper(be, be.asarray(R.transpose(dim, ...).values, dtype="float64"))
-    P = comparison.pool(be, V)
-    total = be.xp.sum(P, axis=0, keepdims=True)
-    loo = (total - P) / (n_sub - 1)
-    rep_subjects = comparison.represent(be, V, "rdms")
-    # Lower: subject s against the mean of the others (row s with row s); upper: every subject
-    # against the mean of all.
-    lower = comparison.paired(be, comparison.represent(be, loo), rep_subjects)
-    high = comparison.all_pairs(be, comparison.represent(be, total / n_sub), rep_subjects)
-    return NoiseCeiling(float(np.mean(lower)), float(np.mean(high)))
 
 
 @fill_doc
