@@ -37,7 +37,8 @@ def write_stream(
     place when complete (an existing brainalign zarr store there is replaced). Chunks are one
     batch of rows × all units.
     """
-    from ..io.arrays import atomic_write, encode
+    from ..io._codec import encode
+    from ..io.arrays import atomic_write
 
     n_rows = len(coords["stimulus_id"][1])
 
