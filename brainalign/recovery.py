@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from . import data, simulate
+from ._recovery_jobs import run_dask, run_job
 from ._version import __version__
 from .methods import method_info, method_params, resolve
 from .utils import check_count, check_option, check_random_state, logger, progress
@@ -252,9 +253,9 @@ def identifiability(
         "labels": labels,
     }
     if scheduler is None:
-        results = [_run_job(acts, job, **kwargs) for job in progress(jobs, desc="identifiability", total=len(jobs))]
+        results = [run_job(acts, job, **kwargs) for job in progress(jobs, desc="identifiability", total=len(jobs))]
     else:
-        results = _run_dask(acts, jobs, kwargs, scheduler)
+        results = run_dask(acts, jobs, kwargs, scheduler)
 
     # (Not "method": DataArray.sel(method=...) is sel's own keyword, so such a dim could not be selected.)
     dims = ("method_name", "snr", "n_stimuli", "n_neuroids", "true_layer", "repeat")
@@ -362,43 +363,6 @@ def _flag_failures(out: xr.Dataset, n: int) -> None:
     )
 
 
-def _run_job(
-    acts: xr.DataArray, job: dict[str, Any], *, truth, snrs, neuroid_levels, readout, cv, methods, labels
-) -> np.ndarray:
-    """Scores ``(method, snr, n_neuroids, true_layer, repeat_in_job, candidate_layer)`` of one job."""
-    from .maps import alignment_map
-
-    rng = np.random.default_rng(job["seed"])
-    if job["resample"]:
-        rows = np.sort(rng.choice(acts.sizes["presentation"], size=job["n_stimuli"], replace=False))
-        acts = acts.isel(presentation=rows)
-    parts, names = [], []
-    for v, n_neur in enumerate(neuroid_levels):
-        for s, ratio in enumerate(snrs):
-            # Every true layer × repeat of this condition in one simulation call (fresh weights and
-            # noise per region).
-            regions = {
-                f"{s}|{v}|{t}|{r_i}": layer for r_i in range(len(job["repeats"])) for t, layer in enumerate(truth)
-            }
-            rec = simulate.make_recording(
-                acts, regions, n_neuroids=n_neur, snr=ratio, readout=readout, random_state=rng
-            )
-            parts.append(rec.values)
-            names.append(np.asarray(rec["region"].values))
-    values = np.concatenate(parts, axis=1)
-    names = np.concatenate(names)
-    recording = data.recording(values, stimulus_id=acts["stimulus_id"].values, subject="sim", region=np.asarray(names))
-    layers = data.layer_names(acts)
-    out = np.full((len(methods), len(snrs), len(neuroid_levels), len(truth), len(job["repeats"]), len(layers)), np.nan)
-    for m, method in enumerate(methods):
-        amap = alignment_map(acts, recording, method, ceiling=False, on_error="nan")
-        score = amap["score"].transpose("layer", "region")
-        for j, region in enumerate(score["region"].values):
-            s, v, t, r_i = (int(x) for x in str(region).split("|"))
-            out[m, s, v, t, r_i] = score.values[:, j]
-    return out
-
-
 def _ranks(scores, layers, truth, owner, level, models, higher):
     """Rank of the truth (1 = best) and its margin over the best other candidate, per trial."""
     signed = np.where(higher[:, None, None, None, None, None, None], scores, -scores)
@@ -424,14 +388,3 @@ def _ranks(scores, layers, truth, owner, level, models, higher):
     margin = true_score - np.max(np.nan_to_num(others, nan=-np.inf), axis=-1)
     margin[~np.isfinite(true_score)] = np.nan
     return rank, margin
-
-
-def _run_dask(
-    acts: xr.DataArray, jobs: list[dict[str, Any]], kwargs: dict[str, Any], scheduler: str
-) -> list[np.ndarray]:
-    from .utils import dask_client, quietly
-
-    with dask_client(scheduler) as client:
-        shared = client.scatter(acts, broadcast=True)
-        futures = [client.submit(quietly, _run_job, shared, job, pure=False, **kwargs) for job in jobs]
-        return client.gather(futures)
