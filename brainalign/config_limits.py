@@ -46,8 +46,6 @@ LIMITS: dict[str, int] = {
     "conditions.n_repeats": 100_000,
 }
 
-_ITEM_KEYS = {"datasets": "datasets", "methods": "methods", "models": "models"}
-
 
 def _values(cfg: Mapping[str, Any], key: str) -> list[tuple[str, Any]]:
     """``(where, value)`` of every occurrence of ``key`` (``a[].b.c``) in ``cfg``."""

@@ -165,7 +165,7 @@ def _existing_attrs(path: Path) -> dict[str, Any] | None:
     from .io.arrays import load
 
     try:
-        return dict(load(path).attrs)
+        return dict(load(path, lazy=True).attrs)  # the attrs only: no map is read into memory
     except (OSError, ValueError):
         return None
 

@@ -196,11 +196,6 @@ class OutputFolder:
         """Write ``content`` to ``path`` (relative to the folder), see :meth:`write`."""
         return self.write(path, lambda tmp: tmp.write_bytes(content), kind=Path(path).suffix.lstrip(".") or "file")
 
-    def write_figure(self, fig: Any, path: str | os.PathLike, *, dpi: int = 150) -> Path:
-        """Save a matplotlib figure (format from the suffix), see :meth:`write`."""
-        fmt = Path(path).suffix.lower().lstrip(".")
-        return self.write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight"), kind=fmt)
-
 
 def install_sigterm_handler() -> None:
     """Turn SIGTERM (a job scheduler stopping the run) into KeyboardInterrupt, like Ctrl-C."""
