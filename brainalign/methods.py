@@ -57,10 +57,10 @@ KERNELS = ("fit", "represent", "rdm", "call")
 #: Noise-ceiling rules: none; the method's own score between two halves of the trials; the same,
 #: Spearman–Brown corrected to all trials with the ceiling ``√ρ`` (scores that are correlations);
 #: per-neuroid split-half reliability ``ρ`` (encoders: ceiling ``√ρ`` of the held-out r).
+CEILINGS = ("none", "split_half", "split_half_spearman_brown", "reliability")
 #: The RDM metrics an RDM method may declare (``MethodInfo.rdm_metric``); those of
 #: :func:`brainalign.metrics.rsa.rdm`.
 RDM_METRICS = ("correlation", "cosine", "euclidean", "sqeuclidean", "crossnobis")
-CEILINGS = ("none", "split_half", "split_half_spearman_brown", "reliability")
 
 _REQUIRED = {
     "fit": ("fit", "predict", "get_params"),

@@ -28,6 +28,7 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend, to_numpy
+from ..methods import RDM_METRICS as METHOD_RDM_METRICS
 from ..methods import MethodInfo
 from ..utils import check_option, fill_doc, validate_type
 from ._arrays import float_dtype, resolve_backend, to_backend
@@ -53,7 +54,7 @@ __all__ = [
     "rdm",
 ]
 
-RDM_METRICS = ("correlation", "cosine", "euclidean", "sqeuclidean", "crossnobis")
+RDM_METRICS = METHOD_RDM_METRICS
 #: The names of :data:`brainalign.metrics.comparisons.COMPARISONS`.
 COMPARE_METHODS = tuple(COMPARISONS)
 

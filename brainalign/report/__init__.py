@@ -101,6 +101,7 @@ def _truth_line(amap: xr.Dataset, best: dict[str, str]) -> str:
 
 def _searchlight_section(name: str, amap: xr.Dataset, figures_dir: Path | None) -> tuple[str, str]:
     """A searchlight map (``layer × center``): its brain figure and the centres each layer wins."""
+    from ..maps import best_layer
     from ..plot import brain_map
     from ..runner_figures import searchlight_view
 
@@ -112,9 +113,10 @@ def _searchlight_section(name: str, amap: xr.Dataset, figures_dir: Path | None) 
         view = searchlight_view(amap)
         b64 = _png(brain_map(view.mean("subject", keep_attrs=True) if "subject" in view.dims else view, title=pretty))
     score = amap["score"].mean([d for d in amap["score"].dims if d not in ("layer", "center")])
-    wins = score.fillna(-float("inf")).argmax("layer").values
+    # The best layer of each centre, whichever way the method's scores run (distances: the smallest).
+    wins = best_layer(xr.Dataset({"score": score}, attrs=amap.attrs)).values.astype(str)
     layers = [str(v) for v in score["layer"].values]
-    counts = ", ".join(f"{layers[k]}: {int((wins == k).sum())}" for k in range(len(layers)) if (wins == k).any())
+    counts = ", ".join(f"{layer}: {int((wins == layer).sum())}" for layer in layers if (wins == layer).any())
     body = (
         f'<h2 id="{html.escape(name)}">{html.escape(pretty)}</h2>'
         f'<p class="meta">searchlight: {score.sizes["center"]} centres, radius '

@@ -31,15 +31,16 @@ import numpy as np
 import xarray as xr
 
 from ..backend import Backend, is_tensor, to_numpy
-from ..metrics._arrays import device_of, resolve_backend
+from ..methods import RDM_METRICS
+from ..metrics._arrays import float_dtype, resolve_backend
 from ..metrics.rsa import rankdata
 from ..utils import check_option, fill_doc
 from ._core import Searchlight
 from ._crossnobis import crossnobis_block, crossnobis_trials
 
-__all__ = ["CELL_COMPARE", "CELL_METRICS", "average_ranks", "cell_rdms", "compare_cells"]
+__all__ = ["CELL_COMPARE", "CELL_METRICS", "cell_rdms", "compare_cells"]
 
-CELL_METRICS = ("correlation", "cosine", "euclidean", "sqeuclidean", "crossnobis")
+CELL_METRICS = RDM_METRICS
 CELL_COMPARE = ("spearman", "pearson", "cosine")
 
 
@@ -170,7 +171,7 @@ def cell_rdms(
         feat = [d for d in Y.dims if d not in dims]
         Y = Y.transpose("presentation", *feat, *dims[2:]).values if len(feat) == 1 else Y.values
     be = resolve_backend(backend, Y)
-    dtype = "float32" if str(getattr(Y, "dtype", "")).endswith("float32") else "float64"
+    dtype = float_dtype(Y)
     ndim = 3 if metric == "crossnobis" else 2
     if len(Y.shape) != ndim:
         want = "(n_stimuli, n_features, n_repetitions)" if ndim == 3 else "(n_stimuli, n_features)"
@@ -203,35 +204,11 @@ def cell_rdms(
         yield sl, be.xp.take(be.xp.reshape(D, (D.shape[0], n * n)), upper, axis=1)
 
 
-def average_ranks(be: Backend, V: Any) -> Any:
-    """Average ranks (from 1, ties averaged: :func:`scipy.stats.rankdata`) along the last axis of ``(k, m)``.
-
-    One sort per row; rows with ties (rare for RDMs of real data) go through
-    :func:`brainalign.metrics.rsa.rankdata`, rows without ties are the inverse permutation.
-    """
-    xp = be.xp
-    order = xp.argsort(V, axis=-1)
-    sv = xp.take_along_axis(V, order, axis=-1)
-    tied = be.to_numpy(xp.any(sv[:, 1:] == sv[:, :-1], axis=-1))
-    k, m = V.shape
-    ranks = xp.zeros((k, m), dtype=V.dtype, device=device_of(V))
-    base = xp.broadcast_to(xp.arange(1, m + 1, dtype=V.dtype, device=device_of(V))[None, :], (k, m))
-    if be.is_torch:
-        ranks.scatter_(-1, order, base)
-    else:
-        np.put_along_axis(ranks, order, base, axis=-1)
-    rows = np.flatnonzero(tied)
-    if rows.size:
-        sel = be.asarray(rows)
-        ranks[sel] = rankdata(be, V[sel])
-    return ranks
-
-
 def _represent(be: Backend, V: Any, method: str, what: str, first: int = 0) -> Any:
     """Rows ``(k, m)`` → unit rows whose dot products are the ``method`` scores."""
     xp = be.xp
     if method == "spearman":
-        V = average_ranks(be, V)
+        V = rankdata(be, V)  # one sort per row; ties averaged
     if method in ("spearman", "pearson"):
         V = V - xp.mean(V, axis=-1, keepdims=True)
     norms = xp.linalg.vector_norm(V, axis=-1, keepdims=True)
