@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -85,8 +86,10 @@ class Cells:
         """The non-empty ``((cell, subject), neuroid indices)`` pairs."""
         return [(key, cols) for key, cols in self.columns.items() if len(cols)]
 
+    @cached_property
     def membership(self) -> Any:
-        """A sparse ``(neuroid, cell·subject)`` 0/1 matrix: neuroid values @ membership → cell sums."""
+        """A sparse ``(neuroid, cell·subject)`` 0/1 matrix: neuroid values @ membership → cell sums
+        (built once per set of cells)."""
         from scipy import sparse
 
         rows, cols = [], []
@@ -100,7 +103,7 @@ class Cells:
 
     def means(self, values: np.ndarray) -> np.ndarray:
         """``(..., neuroid)`` → ``(..., cell, subject)`` means (NaN neuroids left out)."""
-        member = self.membership()
+        member = self.membership
         lead = values.shape[:-1]
         flat = values.reshape(-1, values.shape[-1])
         finite = np.isfinite(flat)

@@ -83,7 +83,17 @@ def encoder_map(
     if want:
         values.update(
             _statistics(
-                scores, cells, layers, target_dims, latency, protocol, name, n_boot, n_perm, (ci, ci_method), rng
+                scores,
+                cells,
+                values["score"],
+                target_dims,
+                latency,
+                protocol,
+                name,
+                n_boot,
+                n_perm,
+                (ci, ci_method),
+                rng,
             )
         )
     out = cells.dataset(values, layers, latency)
@@ -103,8 +113,9 @@ def encoder_map(
     return out
 
 
-def _statistics(scores, cells, layers, target_dims, latency, protocol, name, n_boot, n_perm, ci, rng):
-    """Bootstrap of each fold's held-out rows and a permutation of held-out predictions within folds.
+def _statistics(scores, cells, score, target_dims, latency, protocol, name, n_boot, n_perm, ci, rng):
+    """Bootstrap of each fold's held-out rows and a permutation of held-out predictions within folds;
+    ``score`` is the map's score over ``(layer, cell, subject[, latency])``.
 
     ``ci`` is ``(coverage, ci_method)``; BCa's jackknife leaves out each held-out row in turn."""
     ci, ci_method = ci
@@ -113,10 +124,10 @@ def _statistics(scores, cells, layers, target_dims, latency, protocol, name, n_b
     n_rows, n_lat = scores.sizes[row], 1 if latency is None else len(latency)
     Y = scores["target"].transpose(row, *target_dims).values.reshape(n_rows, -1).astype(np.float64)
     folds = [np.flatnonzero(scores["fold"].values == f) for f in np.unique(scores["fold"].values) if f >= 0]
-    P_all = scores["prediction"].transpose("layer", row, *target_dims).values.reshape(len(layers), n_rows, -1)
+    P_all = scores["prediction"].transpose("layer", row, *target_dims).values.reshape(score.shape[0], n_rows, -1)
     groups = cells.target_groups(n_lat)
     boots, nulls, jacks = [], [], []
-    for k in progress(range(len(layers)), desc=f"{name}: statistics"):
+    for k in progress(range(score.shape[0]), desc=f"{name}: statistics"):
         P = P_all[k].astype(np.float64)
         if n_boot:
             r_boot = fold_bootstrap(Y, P, folds, n_boot, rng, continuous, protocol.block)
@@ -132,7 +143,6 @@ def _statistics(scores, cells, layers, target_dims, latency, protocol, name, n_b
         return v if latency is not None else v[..., 0]
 
     out: dict[str, np.ndarray] = {}
-    score = _score_of(scores, cells, target_dims, latency)
     if n_boot:
         jack = to_cells(np.stack(jacks)) if jacks else None
         out["ci_low"], out["ci_high"] = bootstrap_interval(to_cells(np.stack(boots)), score, ci, ci_method, jack)
@@ -143,10 +153,3 @@ def _statistics(scores, cells, layers, target_dims, latency, protocol, name, n_b
         # max over independent draws is stochastically larger, so p_fwe stays conservative).
         out["p_fwe"] = max_statistic_p(map_extreme(null, True), score)
     return out
-
-
-def _score_of(scores: xr.Dataset, cells: Cells, target_dims: list[str], latency: Any) -> np.ndarray:
-    n_lat = 1 if latency is None else len(latency)
-    v = scores["r"].transpose("layer", *target_dims).values
-    out = cells.target_means(v.reshape(v.shape[0], -1), n_lat)
-    return out if latency is not None else out[..., 0]

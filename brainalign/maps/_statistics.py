@@ -136,9 +136,10 @@ def jackknife_scores(scorer: Scorer, views: Mapping[tuple[int, int, int], np.nda
     each stimulus in turn (BCa's acceleration); NaN where a reduced set cannot be scored."""
     n = scorer.n_stimuli
     out = np.full((n, *score.shape), np.nan)
+    layers = list(scorer.blocks)  # read once (lazy layers are not re-read for every draw)
     for i in progress(range(n), desc="jackknife"):
         rows = np.delete(np.arange(n), i)
-        xs = [B[rows] for B in scorer.blocks]
+        xs = [B[rows] for B in layers]
         reps = scorer.represent_layers(xs)
         for (c, s, t), Y in views.items():
             try:
@@ -162,6 +163,7 @@ def resampling_statistics(
     """Any similarity: representations recomputed on resampled (bootstrap) or permuted stimuli."""
     n = scorer.n_stimuli
     lo = hi = p = p_fwe = samples = None
+    layers = list(scorer.blocks)  # read once: the planner budgets every layer held for statistics
 
     def scores_for(reps: Any, xs: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
         """Every cell's scores with the cell data's stimuli taken in the order ``rows``."""
@@ -177,16 +179,14 @@ def resampling_statistics(
         draws = []
         for _ in progress(range(n_boot), desc="bootstrap"):
             rows = rng.integers(0, n, size=n)
-            xs = [B[rows] for B in scorer.blocks]
+            xs = [B[rows] for B in layers]
             draws.append(scores_for(scorer.represent_layers(xs), xs, rows))
         samples = np.stack(draws)
         jack = jackknife_scores(scorer, views, score) if ci_method == "bca" else None
         lo, hi = stats.bootstrap_interval(samples, score, ci, ci_method, jack)
     if n_perm:
-        reps = scorer.represent_layers(scorer.blocks)
-        null = [
-            scores_for(reps, scorer.blocks, rng.permutation(n)) for _ in progress(range(n_perm), desc="permutations")
-        ]
+        reps = scorer.represent_layers(layers)
+        null = [scores_for(reps, layers, rng.permutation(n)) for _ in progress(range(n_perm), desc="permutations")]
         null = np.stack(null)
         higher = scorer.info.higher_is_better
         p = stats.p_value(null, score[None], "greater" if higher else "less")
