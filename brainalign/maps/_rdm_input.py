@@ -90,14 +90,18 @@ def rdm_map(
         boot = stats.bootstrap_stimuli(model, prepared, comparison, n_boot=n_boot, ci=ci, random_state=seed)
         values["ci_low"] = grid(boot["ci_low"].transpose("layer", "rdm").values)
         values["ci_high"] = grid(boot["ci_high"].transpose("layer", "rdm").values)
+        draws = boot["bootstrap"].transpose("bootstrap", "layer", "rdm").values
+        # One batched delete-one jackknife over stimuli serves BCa and the kept samples.
+        jk = None
+        if ci_method == "bca" or keep_samples:
+            n_half = n_boot if keep_samples else 0
+            jk = stats.jackknife_stimuli(model, prepared, comparison, n_half=n_half, random_state=seed + 2)
         if ci_method != "percentile":  # the same resamples, another interval rule
-            draws = boot["bootstrap"].transpose("bootstrap", "layer", "rdm").values
-            loo = _jackknife(model, prepared, comparison, ids) if ci_method == "bca" else None
+            loo = jk["jackknife"].transpose("stimulus", "layer", "rdm").values if jk is not None else None
             lo, hi = stats.bootstrap_interval(draws, scores, ci, ci_method, loo)
             values["ci_low"], values["ci_high"] = grid(lo), grid(hi)
         if keep_samples:
-            samples = grid(boot["bootstrap"].transpose("bootstrap", "layer", "rdm").values)
-            jk = stats.jackknife_stimuli(model, prepared, comparison, n_half=n_boot, random_state=seed + 2)
+            samples = grid(draws)
             jack = {
                 "jack": grid(jk["jackknife"].transpose("stimulus", "layer", "rdm").values),
                 "half": grid(jk["half"].transpose("half", "layer", "rdm").values),
@@ -124,18 +128,6 @@ def rdm_map(
         if "ceiling" in values
         else "none",
     )
-    return out
-
-
-def _jackknife(model: xr.DataArray, brain: xr.DataArray, comparison: str, ids: np.ndarray) -> np.ndarray:
-    """Delete-one jackknife over stimuli ``(n_stimuli, layer, rdm)``: both RDMs without each stimulus."""
-    out = np.full((len(ids), model.sizes["layer"], brain.sizes["rdm"]), np.nan)
-    for i in range(len(ids)):
-        keep = {"stimulus_id": np.delete(np.arange(len(ids)), i), "stimulus_id_2": np.delete(np.arange(len(ids)), i)}
-        try:
-            out[i] = rsa.compare(model.isel(keep), brain.isel(keep), comparison).transpose("layer", "rdm").values
-        except ValueError:  # a degenerate reduced RDM
-            continue
     return out
 
 
