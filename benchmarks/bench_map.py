@@ -26,8 +26,11 @@ from brainalign import data, simulate
 
 
 def himalaya_map(acts, rec, alphas, folds, inner_cv, backend):
-    """The competent baseline: one himalaya RidgeCV per layer and fold over every voxel."""
+    """The competent baseline: one himalaya RidgeCV per layer and fold over every voxel (a linear
+    KernelRidgeCV where features outnumber the training samples, as himalaya's warning advises),
+    with an intercept as brainalign's encoders fit one (himalaya's default is none)."""
     from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import KernelRidgeCV
     from himalaya.ridge import RidgeCV
 
     hb = set_backend(backend)
@@ -40,7 +43,11 @@ def himalaya_map(acts, rec, alphas, folds, inner_cv, backend):
         X = acts.sel(unit=acts.layer == layer).values.astype(np.float32)
         r = np.zeros(Y.shape[1])
         for train, test in folds:
-            model = RidgeCV(alphas=alphas, cv=inner_cv).fit(X[train], Y[train])
+            if X.shape[1] > len(train):
+                model = KernelRidgeCV(kernel="linear", alphas=alphas, cv=inner_cv, fit_intercept=True)
+            else:
+                model = RidgeCV(alphas=alphas, cv=inner_cv, fit_intercept=True)
+            model.fit(X[train], Y[train])
             pred = hb.to_numpy(model.predict(X[test]))
             yc, pc = Y[test] - Y[test].mean(0), pred - pred.mean(0)
             r += (yc * pc).sum(0) / np.sqrt((yc**2).sum(0) * (pc**2).sum(0)) / len(folds)
@@ -64,7 +71,7 @@ def loop_map(acts, rec, alphas, folds, inner_cv, backend):
             Y = Y_all[:, rec["region"].values == region]
             scores = []
             for train, test in folds:
-                model = RidgeCV(alphas=alphas, cv=inner_cv)
+                model = RidgeCV(alphas=alphas, cv=inner_cv, fit_intercept=True)
                 model.fit(X[train], Y[train])
                 pred = hb.to_numpy(model.predict(X[test]))
                 yc, pc = Y[test] - Y[test].mean(0), pred - pred.mean(0)

@@ -97,13 +97,17 @@ def stream_scores(
             raise ValueError(message) from err
         logger.warning("%s (scored NaN)", message)
 
-    reps, usable = [], []
-    for key in keys:
+    def one_cell(key: Any) -> Any:
         try:
-            reps.append(method.represent(cells[key]))
-            usable.append(key)
+            return method.represent(cells[key])
         except ValueError as err:
             failed(f"{name}: {labels[key]}: {err}", err)
+            return None
+
+    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+        represented = dict(zip(keys, pool.map(one_cell, keys), strict=True))
+    usable = [key for key in keys if represented[key] is not None]
+    reps = [represented.pop(key) for key in usable]
     if not usable:
         return out
 

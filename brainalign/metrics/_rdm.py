@@ -18,9 +18,11 @@ from ..backend import Backend, to_numpy
 from ._arrays import device_of, squared_distances, unit_rows
 
 __all__ = [
+    "BLOCK_VALUES",
     "aligned_rdms",
     "as_rdm",
     "check_finite_rdm",
+    "condensed_rdm",
     "double_centered",
     "group_layout",
     "labelled_rdms",
@@ -63,6 +65,50 @@ def rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None) 
         # numpy computes X @ X.T as a symmetric rank-k update (exactly symmetric); torch may not.
         D = (D + xp.matrix_transpose(D)) / 2.0
     return zero_diagonal(be, D)
+
+
+#: Values per step of the chunked RDM kernels (row blocks of a condensed RDM, rank packing and
+#: scatter): 4 MB float32 temporaries.
+BLOCK_VALUES = 2**20
+
+
+def condensed_rdm(be: Backend, X: Any, metric: str, block_values: int = BLOCK_VALUES) -> Any:
+    """(n, p) patterns → the condensed RDM ``(1, n·(n−1)/2)``: :func:`rdm_kernel`'s upper triangle.
+
+    On numpy the triangle is computed in blocks of rows (about ``block_values`` dissimilarities
+    each), so the ``n × n`` square never exists and half of its products are skipped: at 8 000
+    stimuli the float32 square alone would be 256 MB. On torch, the square's upper triangle.
+    """
+    if be.is_torch:
+        return upper(be, rdm_kernel(be, X, metric)[None])
+    n = X.shape[0]
+    if metric == "correlation":
+        X = X - np.mean(X, axis=1, keepdims=True)
+    if metric in ("correlation", "cosine"):
+        what = "constant (zero variance)" if metric == "correlation" else "all zeros"
+        zero = f"Pattern {{row}} is {what}, so its {metric} distance is undefined; drop it or use metric='euclidean'."
+        X = unit_rows(be, X, zero, inplace=metric == "correlation")
+    else:
+        sq = np.sum(X * X, axis=1)
+    out = np.empty((1, n * (n - 1) // 2), dtype=X.dtype)
+    step, pos = max(1, block_values // max(n, 1)), 0
+    for a in range(0, n - 1, step):
+        b = min(a + step, n - 1)
+        G = X[a:b] @ X[a + 1 :].T  # rows a … b−1 against columns a+1 … n−1
+        if metric in ("correlation", "cosine"):
+            G *= -1.0
+            G += 1.0
+        else:
+            G *= -2.0
+            G += sq[a:b, None]
+            G += sq[None, a + 1 :]
+            np.maximum(G, 0.0, out=G)
+            if metric == "euclidean":
+                np.sqrt(G, out=G)
+        for i in range(a, b):  # row i's pairs (i, j > i) start at column i − a
+            out[0, pos : pos + n - 1 - i] = G[i - a, i - a :]
+            pos += n - 1 - i
+    return out
 
 
 def _gram(be: Backend, X: Any, out: np.ndarray | None) -> Any:
@@ -130,7 +176,8 @@ def rankdata(be: Backend, V: Any) -> Any:
     One sort per row: the sorted values give the runs of ties, each run's average rank is written
     back through the sort order (a scatter, not a second argsort). Equals
     :func:`scipy.stats.rankdata` (``method="average"``) on numpy and torch; float32 input gives
-    float32 ranks (exact while ``m < 2**23``), anything else float64.
+    float32 ranks (exact while ``m < 2**23``, beyond that rounded to float32's 24-bit precision,
+    a relative error under 6e-8), anything else float64.
 
     Examples
     --------
@@ -144,12 +191,11 @@ def rankdata(be: Backend, V: Any) -> Any:
     dev = device_of(V)
     dtype = V.dtype if V.dtype in (xp.float32, xp.float64) else xp.float64
     if not be.is_torch and V.dtype == np.float32 and m < 2**32 and sys.byteorder == "little":
-        order, distinct = _packed_argsort(V)
-    else:
-        order = xp.argsort(V, axis=-1)
-        sv = xp.take_along_axis(V, order, axis=-1)
-        distinct = sv[:, 1:] != sv[:, :-1]
-        del sv
+        return _packed_ranks(V)
+    order = xp.argsort(V, axis=-1)
+    sv = xp.take_along_axis(V, order, axis=-1)
+    distinct = sv[:, 1:] != sv[:, :-1]
+    del sv
     if bool(be.to_numpy(xp.all(distinct))):  # no ties (the usual RDM): the sorted ranks are 1 … m
         ranks_sorted = xp.broadcast_to(xp.arange(1, m + 1, dtype=dtype, device=dev)[None, :], (k, m))
     elif not be.is_torch:  # row by row, each run's rank repeated over the run (no m-long int64 temporaries)
@@ -188,38 +234,87 @@ def _run_ranks(distinct: np.ndarray, dtype: Any) -> np.ndarray:
     return np.repeat(mean, counts)
 
 
-def _packed_argsort(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The stable argsort of the rows of a float32 ``(k, m)`` array, and where the sorted values change.
+def _packed_ranks(V: np.ndarray) -> np.ndarray:
+    """:func:`rankdata` of a float32 ``(k, m)`` numpy array, a row at a time, in ``12·m`` bytes
+    (``16·m`` with ties).
 
     Each value becomes an order-preserving 32-bit key packed above its 32-bit position in one
-    uint64, and the packed rows are sorted (numpy's vectorised integer sort, about twice as fast
-    as an argsort, with no separate index or value copies): the low words are then the order and
-    the high words the sorted keys. Ties keep their positions' order, as a stable argsort does.
+    uint64, and the packed row is sorted (numpy's vectorised integer sort, about twice as fast as
+    an argsort, with no separate index or value copies): the low words are then the sort order
+    and the high words the sorted keys. The ranks are scattered back in chunks.
     """
     k, m = V.shape
-    packed = np.empty((k, m), dtype=np.uint64)
-    words = packed.view(np.uint32).reshape(k, m, 2)  # little-endian: [..., 0] low, [..., 1] high
-    high = words[..., 1]
-    np.copyto(high, np.ascontiguousarray(V).view(np.uint32))
-    negative = (high & np.uint32(0x80000000)) != 0
-    high[negative] = ~high[negative]  # negative floats: reversed order below the positive ones
-    high[~negative] |= np.uint32(0x80000000)
-    high[high == np.uint32(0x7FFFFFFF)] = np.uint32(0x80000000)  # -0.0 ties with +0.0
-    del negative
-    words[..., 0] = np.arange(m, dtype=np.uint32)
-    packed.sort(axis=-1)
-    distinct = high[:, 1:] != high[:, :-1]
-    packed &= np.uint64(0xFFFFFFFF)
-    return packed.view(np.int64), distinct
+    out = np.empty((k, m), dtype=np.float32)
+    packed = np.empty(m, dtype=np.uint64)
+    words = packed.view(np.uint32).reshape(m, 2)  # little-endian: [:, 0] low, [:, 1] high
+    for r in range(k):
+        bits = np.ascontiguousarray(V[r]).view(np.uint32)
+        for s in range(0, m, BLOCK_VALUES):
+            e = min(s + BLOCK_VALUES, m)
+            key = bits[s:e] >> np.uint32(31)  # 1 for negative floats
+            key *= np.uint32(0x7FFFFFFF)
+            key |= np.uint32(0x80000000)  # negatives: flip every bit; the rest: set the sign bit
+            key ^= bits[s:e]
+            key[key == np.uint32(0x7FFFFFFF)] = np.uint32(0x80000000)  # -0.0 ties with +0.0
+            words[s:e, 1] = key
+            words[s:e, 0] = np.arange(s, e, dtype=np.uint32)
+        packed.sort()
+        twice = _twice_ranks(words[:, 1])  # None: no ties, the ranks are 1 … m
+        row = out[r]
+        for s in range(0, m, BLOCK_VALUES):
+            e = min(s + BLOCK_VALUES, m)
+            order = packed[s:e]
+            order &= np.uint64(0xFFFFFFFF)  # the positions, as int64 indices in place
+            if twice is None:
+                row[order.view(np.int64)] = np.arange(s + 1, e + 1, dtype=np.float32)
+            else:
+                row[order.view(np.int64)] = twice[s:e] * np.float32(0.5)
+    return out
 
 
-def unit_rdms(be: Backend, V: Any, what: str, center: bool = True) -> Any:
-    """Condensed RDMs ``(k, m)`` centred (unless ``center=False``) and scaled to unit norm; a
-    constant RDM is a ValueError naming ``what``."""
+def _twice_ranks(keys: np.ndarray, step: int = 2**16) -> np.ndarray | None:
+    """Twice the average 1-based rank of each position of sorted ``keys`` (an integer array), or
+    None when no two keys tie. In chunks of ``step``: each run of ties is written once its end is
+    seen, as ``first + last + 2`` (0-based positions); the temporaries are a few chunks long."""
+    m = keys.size
+    chunks = [(s, min(s + step, m)) for s in range(0, m, step)]
+    if all(np.all(keys[max(s, 1) : e] != keys[max(s, 1) - 1 : e - 1]) for s, e in chunks):
+        return None
+    twice = np.empty(m, dtype=np.int32 if 2 * m + 2 < 2**31 else np.int64)
+    first = 0  # where the run still open at the chunk's start began
+    for s, e in chunks:
+        lo = max(s, 1)
+        starts = np.flatnonzero(keys[lo:e] != keys[lo - 1 : e - 1])
+        if starts.size:
+            bounds = np.empty(starts.size + 1, dtype=np.int64)
+            bounds[0] = first
+            np.add(starts, lo, out=bounds[1:])
+            length = np.diff(bounds)
+            value = bounds[:-1] * 2
+            value += length
+            value += 1
+            twice[first : bounds[-1]] = np.repeat(value, length)
+            first = int(bounds[-1])
+    twice[first:] = 2 * first + (m - first) + 1
+    return twice
+
+
+def unit_rdms(be: Backend, V: Any, what: str, center: bool = True, inplace: bool = False) -> Any:
+    """Condensed RDMs ``(k, m)`` centred (unless ``center=False``) and scaled to unit norm (in ``V``
+    itself with ``inplace``, for an array the caller just made); a constant RDM is a ValueError
+    naming ``what``."""
     if center:
-        V = V - be.xp.mean(V, axis=-1, keepdims=True)
+        mean = be.xp.mean(V, axis=-1, keepdims=True)
+        if inplace:
+            V -= mean
+        else:
+            V = V - mean
+            inplace = True
     return unit_rows(
-        be, V, f"{what}: an RDM whose dissimilarities are all equal (or all zero) has no defined correlation or cosine."
+        be,
+        V,
+        f"{what}: an RDM whose dissimilarities are all equal (or all zero) has no defined correlation or cosine.",
+        inplace=inplace,
     )
 
 

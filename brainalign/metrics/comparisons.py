@@ -164,7 +164,7 @@ class Spearman(Comparison):
     """Rank correlation of the dissimilarities (ties averaged)."""
 
     def represent(self, be: Backend, v: Any, what: str = "rdm") -> Any:
-        return unit_rdms(be, rankdata(be, v), what)
+        return unit_rdms(be, rankdata(be, v), what, inplace=True)
 
     def pool(self, be: Backend, V: Any) -> Any:
         return rankdata(be, V)

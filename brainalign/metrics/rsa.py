@@ -35,7 +35,7 @@ from ._arrays import float_dtype, resolve_backend, to_backend
 from ._base import SimilarityMethod, as_patterns, check_block, columns, times_power_of_two
 from ._conditioning import peak_exponent
 from ._noise_ceiling import NoiseCeiling, noise_ceiling
-from ._rdm import aligned_rdms, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
+from ._rdm import aligned_rdms, condensed_rdm, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
 from .comparisons import COMPARISONS, get_comparison
 from .crossnobis import NOISE_METHODS, crossnobis, crossnobis_rdm
 
@@ -269,6 +269,11 @@ class RSA(SimilarityMethod):
         metric = "sqeuclidean" if self.metric == "crossnobis" else self.metric
         return self._transform_rdms(be, rdm_kernel(be, arr, metric)[None])
 
+    def _condensed(self, be: Backend, arr: Any) -> Any:
+        """The condensed RDM ``(1, m)`` of one ``(n_stimuli, n_features)`` block, as the method
+        compares it (RSA: straight from the patterns, with no square; tRSA overrides it)."""
+        return condensed_rdm(be, arr, "sqeuclidean" if self.metric == "crossnobis" else self.metric)
+
     def _transform_rdms(self, be: Backend, D: Any) -> Any:
         """Square RDMs ``(k, n, n)`` as the method compares them (the hook that
         :class:`~brainalign.metrics.trsa.TRSA` overrides with its transform); RSA: unchanged."""
@@ -317,8 +322,11 @@ class RSA(SimilarityMethod):
 
     def represent(self, X: Any) -> Any:
         """One block → its RDM, ready for the comparison (crossnobis: a trial block, see the class)."""
-        be, D = self._square(X)
-        return COMPARISONS[self.compare].represent(be, upper(be, D), "the RDM")[0]
+        self._check()
+        if self.metric == "crossnobis" and np.ndim(X) == 3:
+            be, D = self._trial_rdm(X)
+            return COMPARISONS[self.compare].represent(be, upper(be, D), "the RDM")[0]
+        return self._represent(*self._prepare(X))
 
     def __call__(self, X: Any, Y: Any) -> float:
         """The score of two blocks (crossnobis: either may be a trial block, matched by position)."""
@@ -334,8 +342,7 @@ class RSA(SimilarityMethod):
 
     def _represent(self, be: Backend, arr: Any) -> Any:
         """One ``(n_stimuli, n_features)`` block → its RDM, ready for the comparison."""
-        v = upper(be, self._rdms(be, arr))
-        return COMPARISONS[self.compare].represent(be, v, "the RDM")[0]
+        return COMPARISONS[self.compare].represent(be, self._condensed(be, arr), "the RDM")[0]
 
     def rdm_matrix(self, X: Any) -> np.ndarray:
         """The square RDM of one representation (numpy), before the comparison's transform.

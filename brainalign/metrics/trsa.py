@@ -214,6 +214,10 @@ class TRSA(RSA):
         check_option("metric", self.metric, tuple(m for m in RDM_METRICS if m != "crossnobis"))
         check_option("compare", self.compare, COMPARE_METHODS)
 
+    def _condensed(self, be: Backend, arr: Any) -> Any:
+        """The transform needs the square RDM (its geodesic paths run through every pair)."""
+        return condensed(be, self._rdms(be, arr))
+
     def _transform_rdms(self, be: Backend, D: Any) -> Any:
         """Square RDMs ``(k, n, n)`` → their transforms, before the comparison's transform."""
         T = _transform(be, D, self.lower, self.upper, self.thresholds, self.geodesic)

@@ -24,15 +24,17 @@ import xarray as xr
 
 from ..backend import get_backend
 from ..methods import method_params, resolve
+from ..metrics._rdm import BLOCK_VALUES
 from ..utils import get_options
 from ._plan import Plan, default_budget, resolve_budget
 
 __all__ = ["Plan", "default_budget", "estimate", "estimate_cell", "estimate_from_shapes", "plan_map", "resolve_budget"]
 
-#: Bytes per stimulus pair that representing one RDM needs on numpy (kernel, upper triangle, ranks),
-#: beyond its output, by float size: float32 distances tie often and take the run-length rank path
-#: (calibrated on traced peaks at 400–3 200 stimuli, one layer at a time).
-RDM_WORKING_PER_PAIR = {4: 32.0, 8: 46.0}
+#: Bytes per stimulus pair that ranking one condensed RDM needs on numpy, by float size: float32
+#: packs value and position in one uint64 and ranks ties in int32 (triangle 4 + packed 8 + ties 4 +
+#: ranks 4); float64 takes an argsort (calibrated on traced peaks at 400–8 000 stimuli).
+RDM_WORKING_PER_PAIR = {4: 20.0, 8: 46.0}
+
 #: Fixed overhead per stimulus of a similarity map (coordinates, cell views, indices), bytes.
 PER_STIMULUS = 4096
 #: The most layers represented at once (threads; the RDM kernels release the GIL).
@@ -120,10 +122,12 @@ def _similarity_plan(name, info, n, L, p, neuroids, cells, b_a, b_r, b, n_boot, 
     m = n * (n - 1) // 2
     stats = bool(n_boot or n_perm)
     if info.kernels == "rdm":
-        # Two phases: the distances (a centred copy of the layer, the n × n Gram, its upper
-        # triangle), then the ranks of the triangle; the larger one is the working set.
+        # Two phases: the distances (a centred copy of the layer and the triangle, in row blocks;
+        # a transformed RDM, tRSA's, needs the n × n square), then the ranks of the triangle.
         rep_a, rep_r = m * b_a, m * b_r
-        working = max(n * p * b + n * n * b + m * b, RDM_WORKING_PER_PAIR[b] * m)
+        distances = n * p * b + m * b + (min(BLOCK_VALUES, n * n) * b if info.rdm_metric else n * n * b)
+        # float32 ranks also hold chunk-long packing temporaries (a key, a position, a mask).
+        working = max(distances, RDM_WORKING_PER_PAIR[b] * m + (9 * min(m, BLOCK_VALUES) if b == 4 else 0))
     elif info.kernels == "represent":  # kernels/Gram matrices or whitened bases: about n × n each
         rep_a, rep_r, working = n * n * b_a, n * n * b_r, 3 * n * n * b
     else:  # called on every (layer, cell) pair
