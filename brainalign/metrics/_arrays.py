@@ -103,17 +103,17 @@ def squared_distances(be: Backend, A: Any, B: Any = None, *, out: np.ndarray | N
     return D
 
 
-def unit_rows(be: Backend, X: Any, zero: str, inplace: bool = False) -> Any:
+def unit_rows(be: Backend, X: Any, zero: str, inplace: bool = False, first_row: int = 0) -> Any:
     """The rows of ``X`` (last axis) scaled to unit L2 norm (in ``X`` itself with ``inplace``: for
     an array the caller just made, so that no second copy is allocated).
 
     A row of zero norm is a ValueError with the message ``zero``, whose ``{row}`` is filled
-    with the index of the first such row.
+    with the index of the first such row (counted from ``first_row``: ``X`` may be a block of rows).
     """
     norms = be.xp.linalg.vector_norm(X, axis=-1, keepdims=True)
     bad = np.flatnonzero(be.to_numpy(norms) == 0)
     if bad.size:
-        raise ValueError(zero.format(row=int(bad[0])))
+        raise ValueError(zero.format(row=first_row + int(bad[0])))
     if inplace:
         X /= norms
         return X

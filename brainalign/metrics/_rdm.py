@@ -48,9 +48,7 @@ def rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None) 
     if metric == "correlation":
         X = X - xp.mean(X, axis=1, keepdims=True)
     if metric in ("correlation", "cosine"):
-        what = "constant (zero variance)" if metric == "correlation" else "all zeros"
-        zero = f"Pattern {{row}} is {what}, so its {metric} distance is undefined; drop it or use metric='euclidean'."
-        X = unit_rows(be, X, zero, inplace=metric == "correlation")  # the centred copy is ours
+        X = unit_rows(be, X, _zero_pattern(metric), inplace=metric == "correlation")  # the centred copy is ours
         D = _gram(be, X, out)
         D *= -1.0
         D += 1.0
@@ -72,6 +70,12 @@ def rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None) 
 BLOCK_VALUES = 2**20
 
 
+def _zero_pattern(metric: str) -> str:
+    """The refusal of a pattern with no correlation (constant) or cosine (all zeros) distance."""
+    what = "constant (zero variance)" if metric == "correlation" else "all zeros"
+    return f"Pattern {{row}} is {what}, so its {metric} distance is undefined; drop it or use metric='euclidean'."
+
+
 def condensed_rdm(be: Backend, X: Any, metric: str, block_values: int = BLOCK_VALUES) -> Any:
     """(n, p) patterns → the condensed RDM ``(1, n·(n−1)/2)``: :func:`rdm_kernel`'s upper triangle.
 
@@ -81,15 +85,21 @@ def condensed_rdm(be: Backend, X: Any, metric: str, block_values: int = BLOCK_VA
     """
     if be.is_torch:
         return upper(be, rdm_kernel(be, X, metric)[None])
-    n = X.shape[0]
-    if metric == "correlation":
-        X = X - np.mean(X, axis=1, keepdims=True)
+    n, p = X.shape
+    step = max(1, block_values // max(p, 1))
+    rows = [(a, min(a + step, n)) for a in range(0, n, step)]
     if metric in ("correlation", "cosine"):
-        what = "constant (zero variance)" if metric == "correlation" else "all zeros"
-        zero = f"Pattern {{row}} is {what}, so its {metric} distance is undefined; drop it or use metric='euclidean'."
-        X = unit_rows(be, X, zero, inplace=metric == "correlation")
+        zero = _zero_pattern(metric)
+        Xn = np.empty_like(X)  # centred (correlation) unit rows, a block of rows at a time: one copy
+        for a, b in rows:
+            if metric == "correlation":
+                np.subtract(X[a:b], np.mean(X[a:b], axis=1, keepdims=True), out=Xn[a:b])
+            else:
+                Xn[a:b] = X[a:b]
+            unit_rows(be, Xn[a:b], zero, inplace=True, first_row=a)
+        X = Xn
     else:
-        sq = np.sum(X * X, axis=1)
+        sq = np.concatenate([np.einsum("ij,ij->i", X[a:b], X[a:b]) for a, b in rows])
     out = np.empty((1, n * (n - 1) // 2), dtype=X.dtype)
     step, pos = max(1, block_values // max(n, 1)), 0
     for a in range(0, n - 1, step):
