@@ -106,12 +106,14 @@ def test_ceiling_tracks_the_true_reliability_and_the_true_pattern_scores_at_it()
             norm.append(float(amap["normalized"].item()))
         gaps[n_rep] = abs(np.mean(ceil) - np.sqrt(np.mean(truth)))
         normalized[n_rep] = np.array(norm)
-    assert gaps[4] < 0.08 and gaps[8] < 0.05 and gaps[16] < 0.03 and gaps[32] < 0.02, gaps
+    # Seen: gaps 0.035, 0.021, 0.008, 0.002 (k = 4, 8, 16, 32).
+    assert gaps[4] < 0.06 and gaps[8] < 0.04 and gaps[16] < 0.02 and gaps[32] < 0.01, gaps
     assert gaps[32] < gaps[4]
-    # The true pattern scores at the ceiling: normalized ≈ 1 (mean within 0.05, every seed within 0.12, k ≥ 16).
+    # The true pattern scores at the ceiling: normalized ≈ 1 (k ≥ 16: mean within 0.03, every seed within 0.08;
+    # seen 0.999 and 0.996, worst seeds 0.028 and 0.019 from 1).
     for n_rep in (16, 32):
-        assert abs(normalized[n_rep].mean() - 1) < 0.05, normalized[n_rep]
-        assert np.all(np.abs(normalized[n_rep] - 1) < 0.12), normalized[n_rep]
+        assert abs(normalized[n_rep].mean() - 1) < 0.03, normalized[n_rep]
+        assert np.all(np.abs(normalized[n_rep] - 1) < 0.08), normalized[n_rep]
 
 
 def test_ceiling_of_pure_noise_is_nan_or_its_band_reaches_zero(caplog):
