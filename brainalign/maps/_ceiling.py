@@ -10,12 +10,14 @@ import xarray as xr
 
 from .. import data
 from ..methods import MethodInfo
-from ..metrics.ceiling import half_averages
+from ..metrics.ceiling import fold_halves, half_averages
 from ..utils import logger
 from ._cells import Cells
 
 #: Random splits of the trials averaged by a similarity ceiling.
 N_SPLITS = 10
+#: The fewest repetitions (folds) in each half of a crossvalidated method's split (crossnobis: leave one out).
+MIN_FOLDS = 2
 
 
 class Ceiling(NamedTuple):
@@ -46,6 +48,13 @@ def similarity_ceiling(
     a noise-free model can expect, as for encoders. ``low``/``high`` are the same transform of
     the 2.5th and 97.5th percentiles of the split values (how much the ceiling moves with the
     split). None when the recording has no trials.
+
+    Methods that need trials (``needs_trials``: crossnobis RSA, whose repetitions are its folds)
+    see each half trial-resolved: whole repetitions are split (:func:`~brainalign.metrics.ceiling.fold_halves`,
+    at least :data:`MIN_FOLDS` in each half) and the method scores the two ``(repetition, presentation,
+    neuroid)`` halves itself (crossnobis: each half's RDM crossvalidated within the half, with the
+    noise covariance of its own residuals). With fewer than ``2 * MIN_FOLDS`` repetitions every
+    ceiling is NaN, with that reason.
     """
     trials = data.trials(recording, if_fewer="none")
     if trials is None:
@@ -55,18 +64,26 @@ def similarity_ceiling(
     where = {v: i for i, v in enumerate(ids)}
     trials = trials.isel(presentation=[where[v] for v in np.asarray(rec["stimulus_id"].values)])
     draws = np.full((n_splits, *cells.shape, len(latencies)), np.nan)
+    lead = ("repetition",) if info.needs_trials else ()
+    if info.needs_trials and trials.sizes["repetition"] < 2 * MIN_FOLDS:
+        why = (
+            f"a split-half ceiling of a method that crossvalidates over repetitions needs at least {2 * MIN_FOLDS} "
+            f"repetitions ({MIN_FOLDS} folds in each half); the recording has {trials.sizes['repetition']}"
+        )
+        nan = draws[0]
+        return Ceiling(nan, nan.copy(), nan.copy(), {(c, s, t): why for c, s, t in np.ndindex(nan.shape)})
     errors: dict[tuple[int, int, int], str] = {}
     for k in range(n_splits):
-        halves = half_averages(trials, rng)
+        halves = fold_halves(trials, rng, min_folds=MIN_FOLDS) if lead else half_averages(trials, rng)
         if halves is None:
             return None
         A, B = halves
         for t, lat in enumerate(latencies):
-            Ah = A.sel(latency=lat) if lat is not None else A
-            Bh = B.sel(latency=lat) if lat is not None else B
+            Ah = (A.sel(latency=lat) if lat is not None else A).transpose(*lead, "presentation", "neuroid").values
+            Bh = (B.sel(latency=lat) if lat is not None else B).transpose(*lead, "presentation", "neuroid").values
             for (c, s), cols in cells.items():
                 try:
-                    draws[k, c, s, t] = float(method(Ah.values[:, cols], Bh.values[:, cols]))
+                    draws[k, c, s, t] = float(method(Ah[..., cols], Bh[..., cols]))
                 except ValueError as err:  # e.g. a constant half
                     errors.setdefault((c, s, t), str(err))
     finite = np.isfinite(draws)

@@ -172,7 +172,9 @@ def alignment_map(
     equal to the per-cell path to 1e-10); their statistics run over chunks of centres with the
     same draws. ``rsa`` with ``metric="crossnobis"`` needs trials (a ``repetition`` dim, each
     repetition a fold) and compares the crossnobis RDM of every cell with the layers' squared
-    Euclidean RDMs; it has no ceiling.
+    Euclidean RDMs. Its ceiling splits whole repetitions into two halves (at least 2 each, so at
+    least 4 repetitions; fewer give a NaN ceiling with the reason logged) and compares the two
+    halves' crossnobis RDMs, Spearman–Brown corrected like the other RSA ceilings.
 
     **Family-wise error** (``p_fwe``): every cell is permuted with the same permutations (per
     layer for encoders); for each permutation the largest null score over the whole map (all

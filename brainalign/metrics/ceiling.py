@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..utils import check_random_state
+from ..utils import check_count, check_random_state
 from .columns import pearson_columns
 
-__all__ = ["half_averages", "reliability", "spearman_brown", "split_half", "split_masks"]
+__all__ = ["fold_halves", "half_averages", "reliability", "spearman_brown", "split_half", "split_masks"]
 
 
 def spearman_brown(r: Any, factor: float = 2.0) -> Any:
@@ -240,3 +240,47 @@ def half_averages(trials: xr.DataArray, rng: np.random.Generator) -> tuple[xr.Da
     b = (filled * in_b.reshape(shape)).sum(1) / in_b.sum(1).reshape(-1, *shape[2:])
     kept = T.isel(presentation=keep, repetition=0, drop=True)
     return kept.copy(data=a).transpose(*order), kept.copy(data=b).transpose(*order)
+
+
+def fold_halves(
+    trials: xr.DataArray, rng: np.random.Generator, *, min_folds: int = 2
+) -> tuple[xr.DataArray, xr.DataArray] | None:
+    """Two random halves of the repetitions, each kept trial-resolved (the split of crossvalidated methods).
+
+    Crossvalidated methods (crossnobis RSA) use each repetition as a fold, so a split-half
+    ceiling splits whole repetitions: every stimulus the same way, by :func:`split_masks`' rule
+    on one row (halves whose sizes differ by at most one, the larger drawn at random). Each half
+    keeps its trials on the ``repetition`` dim, so the method crossvalidates within it.
+
+    Parameters
+    ----------
+    trials : xarray.DataArray
+        Trials with a ``repetition`` dim (:func:`brainalign.data.trials`).
+    rng : numpy.random.Generator
+        Draws the split.
+    min_folds : int
+        The fewest repetitions a half may hold.
+
+    Returns
+    -------
+    tuple of xarray.DataArray or None
+        The two halves, or None when there are fewer than ``2 * min_folds`` repetitions.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> T = xr.DataArray(np.zeros((3, 2, 5)), dims=("presentation", "neuroid", "repetition"))
+    >>> a, b = fold_halves(T, np.random.default_rng(0))
+    >>> sorted([a.sizes["repetition"], b.sizes["repetition"]])
+    [2, 3]
+    >>> fold_halves(T.isel(repetition=slice(3)), np.random.default_rng(0)) is None
+    True
+    """
+    min_folds = check_count("min_folds", min_folds, 1, "repetitions in each half")
+    if "repetition" not in trials.dims:
+        raise ValueError(f"trials must have a 'repetition' dim (data.trials(recording)), got dims {trials.dims}.")
+    n_rep = trials.sizes["repetition"]
+    if n_rep < 2 * min_folds:
+        return None
+    in_a, in_b = split_masks(np.ones((1, n_rep), dtype=bool), rng)
+    return trials.isel(repetition=np.flatnonzero(in_a[0])), trials.isel(repetition=np.flatnonzero(in_b[0]))

@@ -219,7 +219,11 @@ class RSA(SimilarityMethod):
         covariance (:func:`rdm`'s defaults); the model side, one deterministic response per
         stimulus, has the squared Euclidean RDM — what crossnobis estimates without bias, up to the
         noise whitening and the division by the number of features, which no RDM comparison
-        here sees through a scale. Crossnobis maps have no noise ceiling.
+        here sees through a scale. Their noise ceiling splits the repetitions (folds) into two
+        random halves of at least 2 each, compares the two halves' crossnobis RDMs (each
+        crossvalidated within its half, with its own residuals' noise covariance) with
+        ``compare``, averages over splits and Spearman–Brown corrects, as for the other metrics
+        (fewer than 4 repetitions: a NaN ceiling, with the reason logged).
     compare : str
         RDM comparison (see :func:`compare`).
     %(backend)s
@@ -235,13 +239,14 @@ class RSA(SimilarityMethod):
     _param_names = ("metric", "compare")
 
     def __brainalign_info__(self) -> MethodInfo:
-        """Scores are correlations of RDMs: split-half ceilings are Spearman–Brown corrected."""
+        """Scores are correlations of RDMs: split-half ceilings are Spearman–Brown corrected
+        (crossnobis: halves of the repetitions, each crossvalidated within itself)."""
         crossnobis = self.metric == "crossnobis"
         return MethodInfo(
             family="similarity",
             kernels="rdm",
             needs_trials=crossnobis,
-            ceiling="none" if crossnobis else "split_half_spearman_brown",
+            ceiling="split_half_spearman_brown",
             accepts_rdms=True,
             score=f"{self.compare} correlation of the {self.metric} RDMs",
             rdm_metric=self.metric,

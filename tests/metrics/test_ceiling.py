@@ -67,3 +67,27 @@ def test_errors(rng):
         ceiling.split_half(rng.normal(size=(10, 2)))
     with pytest.raises(ValueError, match="n_splits must be"):
         ceiling.split_half(rng.normal(size=(2, 10, 2)), n_splits=0)
+
+
+@pytest.mark.parametrize("n_rep", [4, 5, 7])
+def test_fold_halves_split_whole_repetitions(n_rep):
+    # Each trial's value encodes its repetition: a half must hold whole repetitions (every stimulus alike),
+    # the two halves disjoint, covering all, sizes differing by at most one.
+    rng = np.random.default_rng(n_rep)
+    values = np.broadcast_to(np.arange(n_rep, dtype=float), (6, 3, n_rep))
+    T = xr.DataArray(values, dims=("presentation", "neuroid", "repetition"))
+    seen = set()
+    for _ in range(60):
+        a, b = ceiling.fold_halves(T, rng)
+        reps = [np.unique(h.values.reshape(-1, h.sizes["repetition"]), axis=0) for h in (a, b)]
+        assert all(r.shape[0] == 1 for r in reps)  # every stimulus and neuroid: the same repetitions
+        ra, rb = (set(r[0].astype(int)) for r in reps)
+        assert not ra & rb and ra | rb == set(range(n_rep)) and abs(len(ra) - len(rb)) <= 1
+        seen.add(frozenset(ra))
+    assert len(seen) > 3  # random splits, not one fixed split (4 repetitions: 6 ordered splits)
+    assert ceiling.fold_halves(T.isel(repetition=slice(3)), rng) is None  # fewer than 2 folds per half
+    assert ceiling.fold_halves(T, rng, min_folds=n_rep) is None
+    with pytest.raises(ValueError, match="min_folds must be an integer"):
+        ceiling.fold_halves(T, rng, min_folds=0)
+    with pytest.raises(ValueError, match="'repetition' dim"):
+        ceiling.fold_halves(T.isel(repetition=0), rng)

@@ -96,7 +96,8 @@ def test_crossnobis_maps_regions_and_searchlight(compare):
     region_rdms = rsa.rdm(rec.transpose("repetition", "presentation", "neuroid"), "crossnobis", by="region")
     ref = rsa.compare(layer_rdms, region_rdms, compare)
     np.testing.assert_allclose(amap["score"].values, ref.transpose("layer", "region").values, rtol=0, atol=1e-10)
-    assert "ceiling" not in amap
+    assert amap.attrs["ceiling_method"] == "split_half_spearman_brown"  # 4 repetitions: 2 + 2 folds
+    assert np.isfinite(amap["ceiling"]).all() and (amap["ceiling"] <= 1).all()
     # Searchlight: the batched crossnobis cells equal rsa.rdm per centre.
     sl = searchlight.spheres(rec, radius=4.0)
     smap = alignment_map(acts, rec, method, regions=sl)
