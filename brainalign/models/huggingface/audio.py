@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ...utils import check_option, soft_import
+from ...utils import check_option, fill_doc, soft_import
 from ._sequence import extract_sequence, sequence_ids, torch_batches
 
 __all__ = ["extract_audio"]
@@ -17,6 +17,7 @@ __all__ = ["extract_audio"]
 _POOLS = ("mean", None)
 
 
+@fill_doc
 def extract_audio(
     model: Any,
     waveforms: Any,
@@ -57,11 +58,7 @@ def extract_audio(
         block's output (``hidden_states[1:]``).
     stimulus_id : sequence, optional
         One id per sound (default ``0 … n-1``).
-    batch_size, device, cache, model_name
-        As in :func:`brainalign.models.extract`.
-    project, store
-        As in :func:`brainalign.models.extract` (a projection per layer while extracting; a zarr
-        store written batch by batch). Not with kept tokens (``pool=None``).
+    %(extract_options)s
 
     Returns
     -------
