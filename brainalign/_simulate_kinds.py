@@ -4,6 +4,7 @@ condition-based trials, evoked time courses, and continuous runs."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,26 +14,33 @@ from . import data
 from .utils import check_option
 
 
-def noise(shape: tuple[int, ...], scale: np.ndarray, snr: float, rng: np.random.Generator) -> np.ndarray:
-    if not np.isfinite(snr):
-        return np.zeros(shape)
-    return rng.normal(size=shape) * (scale / np.sqrt(snr))
+@dataclass(frozen=True)
+class Planted:
+    """What every recording kind is made from: the planted signal (stimuli × sources), the stimulus
+    ids, each source's region, the subject, the noise level, repetitions, generator and attrs."""
+
+    signal: np.ndarray
+    ids: np.ndarray
+    region: np.ndarray
+    subject: str
+    snr: float
+    n_rep: int
+    rng: np.random.Generator
+    attrs: dict[str, Any]
+
+    def noise(self, shape: tuple[int, ...], scale: np.ndarray) -> np.ndarray:
+        """Gaussian noise of standard deviation ``scale / sqrt(snr)`` (zeros at infinite ``snr``)."""
+        if not np.isfinite(self.snr):
+            return np.zeros(shape)
+        return self.rng.normal(size=shape) * (scale / np.sqrt(self.snr))
 
 
-def condition_recording(
-    signal: np.ndarray,
-    ids: np.ndarray,
-    region: np.ndarray,
-    subject: str,
-    snr: float,
-    n_rep: int,
-    rng: np.random.Generator,
-    attrs: dict[str, Any],
-) -> xr.DataArray:
+def condition_recording(p: Planted) -> xr.DataArray:
+    signal = p.signal
     sd = signal.std(axis=0)
-    trials = signal[:, :, None] + noise((*signal.shape, n_rep), sd[None, :, None], snr, rng)
-    values = trials if n_rep > 1 else trials[:, :, 0]
-    return data.recording(values, stimulus_id=ids, subject=subject, region=region, attrs=attrs)
+    trials = signal[:, :, None] + p.noise((*signal.shape, p.n_rep), sd[None, :, None])
+    values = trials if p.n_rep > 1 else trials[:, :, 0]
+    return data.recording(values, stimulus_id=p.ids, subject=p.subject, region=p.region, attrs=p.attrs)
 
 
 def evoked(latency: np.ndarray, peak: float, width: float = 0.05) -> np.ndarray:
@@ -41,14 +49,7 @@ def evoked(latency: np.ndarray, peak: float, width: float = 0.05) -> np.ndarray:
 
 
 def time_resolved_recording(
-    signal: np.ndarray,
-    ids: np.ndarray,
-    region: np.ndarray,
-    subject: str,
-    snr: float,
-    n_rep: int,
-    rng: np.random.Generator,
-    attrs: dict[str, Any],
+    p: Planted,
     names: list[str],
     n_sensors: int | None,
     latency: np.ndarray | None,
@@ -62,50 +63,37 @@ def time_resolved_recording(
         if missing:
             raise ValueError(f"peak_latency has no value for region(s) {missing}.")
         peaks = {r: float(peak_latency[r]) for r in names}
-    n_sources = signal.shape[1]
+    n_sources = p.signal.shape[1]
     n_sensors = min(64, 2 * n_sources) if n_sensors is None else n_sensors
     if not isinstance(n_sensors, (int, np.integer)) or n_sensors < 1:
         raise ValueError(f"n_sensors must be a positive integer, got {n_sensors!r}.")
-    courses = np.stack([evoked(latency, peaks[r]) for r in region])  # sources × latency
-    sources = signal[:, :, None] * courses[None]  # stimuli × sources × latency
-    mixing = rng.normal(size=(n_sensors, n_sources)) / np.sqrt(n_sources)
+    courses = np.stack([evoked(latency, peaks[r]) for r in p.region])  # sources × latency
+    sources = p.signal[:, :, None] * courses[None]  # stimuli × sources × latency
+    mixing = p.rng.normal(size=(n_sensors, n_sources)) / np.sqrt(n_sources)
     sensors = np.einsum("es,nsl->nel", mixing, sources)
     scale = sensors.std(axis=0).mean(axis=-1)  # per sensor, over stimuli, averaged over latency
-    trials = sensors[..., None] + noise((*sensors.shape, n_rep), scale[None, :, None, None], snr, rng)
-    values = trials if n_rep > 1 else trials[..., 0]
+    trials = sensors[..., None] + p.noise((*sensors.shape, p.n_rep), scale[None, :, None, None])
+    values = trials if p.n_rep > 1 else trials[..., 0]
     dims = ("presentation", "neuroid", "latency", "repetition")[: values.ndim]
-    attrs = {**attrs, "peak_latency": peaks, "n_sources": int(n_sources), "sensor_mixing": "gaussian"}
+    attrs = {**p.attrs, "peak_latency": peaks, "n_sources": int(n_sources), "sensor_mixing": "gaussian"}
     return data.recording(
         values,
         dims=dims,
-        stimulus_id=ids,
+        stimulus_id=p.ids,
         latency=latency,
-        subject=subject,
+        subject=p.subject,
         region="sensors",
         neuroid_coords={"channel": [f"S{i:03d}" for i in range(n_sensors)]},
         attrs=attrs,
     )
 
 
-def continuous_recording(
-    signal: np.ndarray,
-    ids: np.ndarray,
-    region: np.ndarray,
-    subject: str,
-    snr: float,
-    n_rep: int,
-    rng: np.random.Generator,
-    attrs: dict[str, Any],
-    tr: float,
-    isi: float,
-    n_runs: int,
-    hrf_model: str,
-) -> xr.DataArray:
+def continuous_recording(p: Planted, tr: float, isi: float, n_runs: int, hrf_model: str) -> xr.DataArray:
     check_option("hrf_model", hrf_model, ("glover", "spm"))
     for name, value in (("tr", tr), ("isi", isi)):
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive number of seconds, got {value!r}.")
-    order = np.concatenate([rng.permutation(len(ids)) for _ in range(n_rep)])
+    order = np.concatenate([p.rng.permutation(len(p.ids)) for _ in range(p.n_rep)])
     chunks = np.array_split(order, n_runs)
     if min(len(c) for c in chunks) < 2:
         raise ValueError(f"n_runs={n_runs} leaves runs with fewer than 2 events; use fewer runs.")
@@ -115,16 +103,16 @@ def continuous_recording(
         n_frames = int(np.ceil((onsets[-1] + 20.0) / tr))
         frame_times = tr * np.arange(n_frames)
         W = data.hrf_matrix(frame_times, onsets, hrf_model=hrf_model, step=tr)
-        blocks.append(W @ signal[chunk])
+        blocks.append(W @ p.signal[chunk])
         times.append(frame_times)
         runs += [r] * n_frames
         events["onset"] += onsets.tolist()
-        events["stimulus_id"] += [ids[i].item() if isinstance(ids[i], np.generic) else ids[i] for i in chunk]
+        events["stimulus_id"] += [p.ids[i].item() if isinstance(p.ids[i], np.generic) else p.ids[i] for i in chunk]
         events["run"] += [r] * len(chunk)
     clean = np.concatenate(blocks)
     sd = clean.std(axis=0)
-    values = clean + noise(clean.shape, sd[None, :], snr, rng)
-    attrs = {**attrs, "events": events, "isi": float(isi), "hrf_model": hrf_model}
+    values = clean + p.noise(clean.shape, sd[None, :])
+    attrs = {**p.attrs, "events": events, "isi": float(isi), "hrf_model": hrf_model}
     return data.recording(
-        values, time=np.concatenate(times), run=np.asarray(runs), tr=tr, subject=subject, region=region, attrs=attrs
+        values, time=np.concatenate(times), run=np.asarray(runs), tr=tr, subject=p.subject, region=p.region, attrs=attrs
     )

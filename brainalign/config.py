@@ -141,6 +141,19 @@ def _check_models_and_methods(cfg: dict[str, Any], base: Path, allow_code: bool)
             model["path"] = str((base / model["path"]).resolve())
 
 
+def _validated(raw: Mapping[str, Any], schema: dict[str, Any], base: Path, allow_code: bool) -> dict[str, Any]:
+    """What ``run`` and ``identify`` configs share: the schema with defaults, the code switch, the
+    size limits, ``output``/``cache`` resolved against ``base``, then the model and method checks."""
+    cfg = validate_mapping(raw, schema, "")
+    cfg["allow_code"] = bool(cfg["allow_code"] or allow_code)
+    check_limits(cfg)
+    for key in ("output", "cache"):
+        if cfg[key] is not None:
+            cfg[key] = str((base / cfg[key]).resolve())
+    _check_models_and_methods(cfg, base, cfg["allow_code"])
+    return cfg
+
+
 def _check_dataset(ds: dict[str, Any], where: str, base: Path, model_names: list[str]) -> None:
     sources = [k for k in ("recording", "simulate", "rdms") if ds[k] is not None]
     if len(sources) != 1:
@@ -224,14 +237,8 @@ def validate_config(
     >>> cfg["methods"][0]["label"], cfg["statistics"]["n_perm"], cfg["allow_code"]
     ('rsa', 0, False)
     """
-    cfg = validate_mapping(raw, SCHEMA, "")
-    cfg["allow_code"] = bool(cfg["allow_code"] or allow_code)
-    check_limits(cfg)
     base = Path(base)
-    for key in ("output", "cache"):
-        if cfg[key] is not None:
-            cfg[key] = str((base / cfg[key]).resolve())
-    _check_models_and_methods(cfg, base, cfg["allow_code"])
+    cfg = _validated(raw, SCHEMA, base, allow_code)
     _check_labels(cfg, (("datasets", "name"),))
     model_names = [m["name"] for m in cfg["models"]]
     for i, ds in enumerate(cfg["datasets"]):
@@ -255,15 +262,9 @@ def validate_identify_config(
     schema["models"] = Field("list", True, item=MODEL, help=IDENTIFY_SCHEMA["models"].help)
     schema["stimuli"] = Field((dict,), True, item=STIMULI, help=IDENTIFY_SCHEMA["stimuli"].help)
     schema["methods"] = Field("list", True, item=METHOD, help=IDENTIFY_SCHEMA["methods"].help)
-    cfg = validate_mapping(raw, schema, "")
-    cfg["allow_code"] = bool(cfg["allow_code"] or allow_code)
-    check_limits(cfg)
     base = Path(base)
-    for key in ("output", "cache"):
-        if cfg[key] is not None:
-            cfg[key] = str((base / cfg[key]).resolve())
+    cfg = _validated(raw, schema, base, allow_code)
     cfg["stimuli"]["path"] = str((base / cfg["stimuli"]["path"]).resolve())
-    _check_models_and_methods(cfg, base, cfg["allow_code"])
     cond = cfg["conditions"]
     cond["snr"] = [float("inf") if v in (".inf", "inf") else float(v) for v in cond["snr"]]
     for key in ("snr", "n_neuroids", "n_stimuli"):

@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from . import data
-from ._simulate_kinds import condition_recording, continuous_recording, time_resolved_recording
+from ._simulate_kinds import Planted, condition_recording, continuous_recording, time_resolved_recording
 from .utils import check_option, check_random_state, validate_type
 
 __all__ = ["READOUTS", "linear_recording", "make_recording", "snr_for_ceiling"]
@@ -257,26 +257,12 @@ def make_recording(
         )
     ids = activations["stimulus_id"].values
     region_col = np.array(region_col, dtype=object)
+    planted = Planted(signal, ids, region_col, subject, snr, n_repetitions, rng, attrs)
     if kind == "condition":
-        return condition_recording(signal, ids, region_col, subject, snr, n_repetitions, rng, attrs)
+        return condition_recording(planted)
     if kind == "time_resolved":
-        return time_resolved_recording(
-            signal,
-            ids,
-            region_col,
-            subject,
-            snr,
-            n_repetitions,
-            rng,
-            attrs,
-            list(mixtures),
-            n_sensors,
-            latency,
-            peak_latency,
-        )
-    return continuous_recording(
-        signal, ids, region_col, subject, snr, n_repetitions, rng, attrs, tr, isi, n_runs, hrf_model
-    )
+        return time_resolved_recording(planted, list(mixtures), n_sensors, latency, peak_latency)
+    return continuous_recording(planted, tr, isi, n_runs, hrf_model)
 
 
 def linear_recording(

@@ -225,6 +225,9 @@ def alignment_map(
     if plan is not None:
         logger.debug("alignment_map plan: %s", plan.summary())
     rng = check_random_state(random_state)
+    stats = dict(
+        ceiling=bool(ceiling), n_boot=int(n_boot), n_perm=int(n_perm), ci=float(ci), ci_method=ci_method, rng=rng
+    )
     if is_rdms(recording) or is_rdms(activations):
         if not is_rdms(recording):
             raise ValueError(
@@ -233,47 +236,23 @@ def alignment_map(
             )
         if regions != "region" or repetitions is not None:
             raise ValueError("regions and repetitions do not apply to brain RDMs (one RDM per region and subject).")
-        out = rdm_map(
-            activations,
-            recording,
-            method_obj,
-            name,
-            info,
-            ceiling=bool(ceiling),
-            n_boot=int(n_boot),
-            n_perm=int(n_perm),
-            ci=float(ci),
-            ci_method=ci_method,
-            rng=rng,
-            keep_samples=keep_samples,
-        )
-        out.attrs["ci_method"] = ci_method
-        return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state, correction)
-    common = dict(
-        regions=regions,
-        ceiling=bool(ceiling),
-        n_boot=int(n_boot),
-        n_perm=int(n_perm),
-        ci=float(ci),
-        ci_method=ci_method,
-        rng=rng,
-        repetitions=repetitions,
-        on_missing=on_missing,
-    )
-    if info.family == "encoder":
-        out = encoder_map(activations, recording, method_obj, name, info, **common)
+        out = rdm_map(activations, recording, method_obj, name, info, keep_samples=keep_samples, **stats)
     else:
-        out = similarity_map(
-            activations,
-            recording,
-            method_obj,
-            name,
-            info,
-            on_error=on_error,
-            keep_samples=keep_samples,
-            workers=plan.batch["workers"] if plan else 1,
-            **common,
-        )
+        cells = dict(regions=regions, repetitions=repetitions, on_missing=on_missing, **stats)
+        if info.family == "encoder":
+            out = encoder_map(activations, recording, method_obj, name, info, **cells)
+        else:
+            out = similarity_map(
+                activations,
+                recording,
+                method_obj,
+                name,
+                info,
+                on_error=on_error,
+                keep_samples=keep_samples,
+                workers=plan.batch["workers"] if plan else 1,
+                **cells,
+            )
     out.attrs["ci_method"] = ci_method
     return _finish(out, name, method_obj, n_boot, n_perm, ci, alpha, random_state, correction)
 

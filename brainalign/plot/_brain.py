@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 
 from .. import data
+from ..utils import fill_doc
 from ._style import SEQUENTIAL, is_signed, significant_mask, value_scale
 
 __all__ = ["brain_map"]
@@ -72,6 +73,7 @@ def _neuroid_source(result: xr.Dataset, recording: xr.DataArray | None) -> Any:
     return recording
 
 
+@fill_doc
 def brain_map(
     amap: xr.Dataset,
     recording: xr.DataArray | None = None,
@@ -131,10 +133,8 @@ def brain_map(
         Surface mesh (a nilearn fsaverage name or a nilearn ``PolyMesh``).
     cmap : str, optional
         Colour map (default: see above).
-    alpha : float
-        Without ``significant``: the ``p_fdr`` threshold.
-    title : str, optional
-        The figure's title.
+    %(plot_alpha)s
+    %(figure_title)s
 
     Returns
     -------

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..utils import fill_doc
 from ._style import category_ticks, ceiling_bounds, outside_legend, significant_mask
 
 __all__ = ["model_comparison"]
@@ -68,6 +69,7 @@ def _levels(pairs: list[tuple[int, int]]) -> list[int]:
     return levels
 
 
+@fill_doc
 def model_comparison(
     amap_or_scores: xr.Dataset | xr.DataArray,
     pairwise: xr.Dataset | None = None,
@@ -101,12 +103,10 @@ def model_comparison(
         The compared dim (default ``"layer"``, else ``"model"``).
     region : str, optional
         Draw this region only.
-    alpha : float
-        Without ``significant``: the ``p_fdr`` threshold.
+    %(plot_alpha)s
     ax : matplotlib Axes, optional
         Draw into these axes (one region); by default a new figure is made.
-    title : str, optional
-        The figure's title.
+    %(figure_title)s
 
     Returns
     -------

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..utils import fill_doc
 from ._style import (
     category_ticks,
     ceiling_bounds,
@@ -21,6 +22,7 @@ from ._style import (
 __all__ = ["heatmap", "layer_profile", "time_course"]
 
 
+@fill_doc
 def heatmap(
     amap: xr.Dataset,
     *,
@@ -48,12 +50,10 @@ def heatmap(
     truth : dict, optional
         Region → planted layer (simulations): marked with a red dot in the cell's upper-left
         corner, clear of the significance star.
-    ax : matplotlib Axes, optional
-        Draw into these axes; by default a new figure is made.
+    %(ax)s
     cmap : str, optional
         Colour map (default: see above).
-    title : str, optional
-        The axes' title.
+    %(axes_title)s
     alpha : float
         Maps without ``significant``: cells whose ``p_fdr`` is below ``alpha`` are starred.
 
@@ -127,6 +127,7 @@ def heatmap(
     return fig
 
 
+@fill_doc
 def layer_profile(
     amap: xr.Dataset,
     *,
@@ -150,10 +151,8 @@ def layer_profile(
         ``"score"`` or ``"normalized"`` (intervals and ceilings are drawn with ``"score"``).
     truth : dict, optional
         Region → planted layer (simulations): marked with a ring.
-    ax : matplotlib Axes, optional
-        Draw into these axes; by default a new figure is made.
-    title : str, optional
-        The axes' title.
+    %(ax)s
+    %(axes_title)s
 
     Returns
     -------
@@ -227,6 +226,7 @@ def layer_profile(
     return fig
 
 
+@fill_doc
 def time_course(
     amap: xr.Dataset,
     *,
@@ -247,7 +247,7 @@ def time_course(
         The variable to draw.
     regions : list of str, optional
         Regions to draw (default: all).
-    title : str, optional
+    %(figure_title)s
 
     Returns
     -------

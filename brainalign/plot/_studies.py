@@ -7,11 +7,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from ..utils import fill_doc
 from ._style import figure_axes, outside_legend
 
 __all__ = ["identifiability", "tagging_profile"]
 
 
+@fill_doc
 def tagging_profile(
     profile: xr.Dataset,
     *,
@@ -30,12 +32,10 @@ def tagging_profile(
         by layer, or by region for channels).
     variable : {"proportion", "count"}
         What the bars show. The ``"none"`` label is left out.
-    ax : matplotlib Axes, optional
-        Draw into these axes; by default a new figure is made.
+    %(ax)s
     colors : dict, optional
         Label → colour.
-    title : str, optional
-        The axes' title.
+    %(axes_title)s
 
     Returns
     -------
@@ -84,18 +84,19 @@ def tagging_profile(
     return fig
 
 
+@fill_doc
 def identifiability(result: xr.Dataset, *, title: str | None = None) -> Any:
     """Accuracy of recovering the true layer (or model), one line per method.
 
     One panel against the signal-to-noise ratio and, when the design varies it, one against the
-    number of stimuli (other factors at their largest level). Bands are the 95 % Wilson
+    number of stimuli (other factors at their largest level). Bands are the 95 %% Wilson
     intervals; the dashed line is chance.
 
     Parameters
     ----------
     result : xarray.Dataset
         The output of :func:`brainalign.identifiability`.
-    title : str, optional
+    %(figure_title)s
 
     Returns
     -------

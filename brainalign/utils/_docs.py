@@ -33,6 +33,19 @@ DOCS: dict[str, str] = {
         Coverage of the confidence intervals, in (0, 1).""",
     "alpha": """alpha : float
         False discovery rate (Benjamini–Hochberg) at which ``significant`` is set, in (0, 1).""",
+    "ax": """ax : matplotlib Axes, optional
+        Draw into these axes; by default a new figure is made.""",
+    "axes_title": """title : str, optional
+        The axes' title.""",
+    "figure_title": """title : str, optional
+        The figure's title.""",
+    "plot_alpha": """alpha : float
+        Without ``significant``: the ``p_fdr`` threshold.""",
+    "extract_options": """batch_size, device, cache, model_name
+        As in :func:`brainalign.models.extract`.
+    project, store
+        As in :func:`brainalign.models.extract` (a projection per layer while extracting; a zarr
+        store written batch by batch). Not with kept tokens (``pool=None``).""",
 }
 
 

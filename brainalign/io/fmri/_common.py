@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .._atlas import read_labels
+from .._atlas import describe, read_labels, region_names
 
 
 def xyz_coords(xyz: np.ndarray, **extra: np.ndarray) -> dict[str, np.ndarray]:
@@ -22,6 +23,41 @@ def atlas_options(atlas: Any, labels: Any, parcellate: bool) -> dict[int, str] |
     if parcellate and atlas is None:
         raise ValueError("parcellate=True averages the parcels of an atlas; pass atlas=... (a label image).")
     return read_labels(labels, "labels") if labels is not None else None
+
+
+class AtlasReader(ABC):
+    """What the volume and surface readers share: run 0 opened, the mask and atlas brought onto
+    the runs' geometry, the label table, and the atlas's integer labels checked against it.
+
+    A reader sets what ``open`` needs, then calls this ``__init__``; it gives ``open(i)`` (run
+    ``i``), ``on_grid(obj, what)`` (a mask or atlas checked against the runs) and
+    ``atlas_labels(img)`` (the atlas's labels as the reader keeps them, and all of them flat).
+    """
+
+    def __init__(self, source: Any, *, mask: Any, atlas: Any, labels: Any, parcellate: bool):
+        self.source = source
+        self.first = self.open(0)
+        self.mask_img = self.on_grid(mask, "mask") if mask is not None else None
+        self.atlas_img = self.on_grid(atlas, "atlas") if atlas is not None else None
+        self.table = atlas_options(atlas, labels, parcellate)
+        self.parcellate = parcellate
+        self.atlas_name = describe(atlas) if atlas is not None else None
+        self.atlas_data = None
+        if self.atlas_img is not None:
+            self.atlas_data, values = self.atlas_labels(self.atlas_img)
+            region_names(np.unique(values), self.table, f"The atlas {self.atlas_name}")  # unknown labels raise
+
+    @abstractmethod
+    def open(self, i: int) -> Any:
+        """See the class docstring."""
+
+    @abstractmethod
+    def on_grid(self, obj: Any, what: str) -> Any:
+        """See the class docstring."""
+
+    @abstractmethod
+    def atlas_labels(self, img: Any) -> tuple[Any, np.ndarray]:
+        """See the class docstring."""
 
 
 def label_means(values: np.ndarray, points: np.ndarray, ids: Sequence[int]) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 from ...utils import soft_import
 from .._atlas import describe, integer_labels, region_names
 from ._common import (
-    atlas_options,
+    AtlasReader,
     complex_error,
     count_nonfinite,
     label_means,
@@ -24,30 +24,24 @@ from ._common import (
 from ._source import Source, hemi_name, surface_file_shape
 
 
-class SurfaceReader:
+class SurfaceReader(AtlasReader):
     """Surface runs (GIfTI / .mgz per hemisphere) through SurfaceMasker / SurfaceLabelsMasker."""
 
     def __init__(self, source: Source, *, mask: Any, atlas: Any, labels: Any, parcellate: bool):
-        self.source = source
         self.surface = soft_import("nilearn.surface", "surface fMRI")
         self.mesh = source.mesh
         self.n_vertices = {h: int(self.mesh.parts[h].n_vertices) for h in self.mesh.parts}
-        self.first = self.open(0)
-        self.mask_img = self._as_surface(mask, "mask") if mask is not None else None
-        self.atlas_img = self._as_surface(atlas, "atlas") if atlas is not None else None
-        self.table = atlas_options(atlas, labels, parcellate)
-        self.parcellate = parcellate
-        self.atlas_name = describe(atlas) if atlas is not None else None
-        self.atlas_data = None
-        if self.atlas_img is not None:
-            self.atlas_data = {
-                h: integer_labels(np.asarray(self.atlas_img.data.parts[h]).reshape(-1), f"The atlas {self.atlas_name}")
-                for h in self.atlas_img.data.parts
-            }
-            allv = np.concatenate(list(self.atlas_data.values()))
-            region_names(np.unique(allv), self.table, f"The atlas {self.atlas_name}")
+        super().__init__(source, mask=mask, atlas=atlas, labels=labels, parcellate=parcellate)
 
-    def _as_surface(self, obj: Any, what: str):
+    def atlas_labels(self, img: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The atlas's integer labels per hemisphere, and all of them."""
+        data = {
+            h: integer_labels(np.asarray(img.data.parts[h]).reshape(-1), f"The atlas {self.atlas_name}")
+            for h in img.data.parts
+        }
+        return data, np.concatenate(list(data.values()))
+
+    def on_grid(self, obj: Any, what: str):
         if type(obj).__name__ == "SurfaceImage":
             img = obj
         elif isinstance(obj, Mapping):

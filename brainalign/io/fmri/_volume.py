@@ -9,7 +9,7 @@ import numpy as np
 from ...utils import logger, soft_import
 from .._atlas import describe, integer_labels, load_image, region_names
 from ._common import (
-    atlas_options,
+    AtlasReader,
     complex_error,
     count_nonfinite,
     label_means,
@@ -20,27 +20,29 @@ from ._common import (
 from ._source import Source
 
 
-class VolumeReader:
+class VolumeReader(AtlasReader):
     """NIfTI runs through NiftiMasker (voxels) or NiftiLabelsMasker (parcels)."""
 
     def __init__(self, source: Source, *, mask: Any, atlas: Any, labels: Any, parcellate: bool):
-        self.source = source
         self.nib = soft_import("nibabel", "reading NIfTI images")
-        self.first = self.open(0)
-        self.affine = self.first.affine
-        self.shape3 = tuple(self.first.shape[:3])
-        self.mask_img = self._grid_checked(mask, "mask") if mask is not None else None
-        self.atlas_img = self._grid_checked(atlas, "atlas") if atlas is not None else None
-        self.table = atlas_options(atlas, labels, parcellate)
-        self.parcellate = parcellate
-        self.atlas_data = None
-        if self.atlas_img is not None:
-            self.atlas_data = integer_labels(np.asanyarray(self.atlas_img.dataobj), f"The atlas {describe(atlas)}")
-            self.atlas_name = describe(atlas)
-            if self.atlas_data.ndim != 3:
-                raise ValueError(f"The atlas {describe(atlas)} must be 3-D, got shape {self.atlas_data.shape}.")
-            present = np.unique(self.atlas_data)
-            region_names(present, self.table, f"The atlas {describe(atlas)}")  # unknown labels raise here
+        super().__init__(source, mask=mask, atlas=atlas, labels=labels, parcellate=parcellate)
+
+    @property
+    def affine(self) -> np.ndarray:
+        """The runs' affine (run 0's; every run is checked against it)."""
+        return self.first.affine
+
+    @property
+    def shape3(self) -> tuple[int, ...]:
+        """The runs' voxel grid (run 0's)."""
+        return tuple(self.first.shape[:3])
+
+    def atlas_labels(self, img: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The atlas's integer labels on the voxel grid (twice: kept, and to check)."""
+        data = integer_labels(np.asanyarray(img.dataobj), f"The atlas {self.atlas_name}")
+        if data.ndim != 3:
+            raise ValueError(f"The atlas {self.atlas_name} must be 3-D, got shape {data.shape}.")
+        return data, data
 
     def open(self, i: int):
         img = load_image(self.source.items[i], f"run {i}")
@@ -53,7 +55,7 @@ class VolumeReader:
             )
         return img
 
-    def _grid_checked(self, obj: Any, what: str):
+    def on_grid(self, obj: Any, what: str):
         img = load_image(obj, what)
         mismatch = self._grid_mismatch(img)
         if mismatch:

@@ -11,24 +11,37 @@ import xarray as xr
 
 from ...utils import soft_import
 from .._extract import extract_cached
-from .._hooks import check_layers
-from ._common import encoder_layers, unflatten_tokens
+from .._hooks import check_layers, resolve_device
+from ._common import encoder_layers, model_label, unflatten_tokens
 
-__all__ = ["extract_sequence"]
+__all__ = ["extract_sequence", "sequence_ids", "torch_batches"]
+
+
+def sequence_ids(stimulus_id: Sequence[Any] | None, n: int, batch_size: Any, name: str, item: str) -> np.ndarray:
+    """Check ``batch_size`` and that the ``n`` stimuli of argument ``name`` are not empty; return
+    their ids: ``stimulus_id`` (one unique id per ``item``) or ``0 … n-1``."""
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    if n == 0:
+        raise ValueError(f"{name} is empty.")
+    ids = np.arange(n) if stimulus_id is None else np.asarray(stimulus_id)
+    if ids.shape != (n,) or len(set(ids.tolist())) != n:
+        raise ValueError(f"stimulus_id must have one unique id per {item} ({n}), got shape {ids.shape}.")
+    return ids
 
 
 def extract_sequence(
     model: Any,
     batches: Callable[[], Iterator[tuple[Any, Any]]],
-    n_batches: int,
+    batch_size: int,
     *,
     ids: np.ndarray,
     layers: Sequence[str] | None,
     pool: str | None,
     n_prefix: Callable[[int], int],
-    device: Any,
+    device: str | Any,
     cache: str | os.PathLike | None,
-    model_name: str,
+    model_name: str | None,
     key_parts: dict[str, Any],
     extras: dict[str, Any] | None = None,
     project: Any = None,
@@ -38,7 +51,9 @@ def extract_sequence(
 
     ``pool``: ``"cls"`` (token 0), ``"mean"`` (mean of the tokens after the first
     ``n_prefix(n_tokens)``: patches without CLS/register tokens, or every audio frame) or
-    ``None`` (every token kept on a ``token`` dim, with an all-True ``token_mask``).
+    ``None`` (every token kept on a ``token`` dim, with an all-True ``token_mask``). ``batches()``
+    gives the inputs of ``batch_size`` stimuli at a time; ``device`` and ``model_name`` as the
+    public extractors take them.
     """
     if pool is None and (project is not None or store is not None):
         raise ValueError("project and store need pooled rows; pass pool='cls' or 'mean' (not None) with them.")
@@ -65,14 +80,15 @@ def extract_sequence(
             out = hidden.reshape(hidden.shape[0], -1)
         return out.float().cpu().numpy()
 
+    model_name = model_label(model, model_name)
     out = extract_cached(
         model,
         batches,
-        n_batches,
+        -(-len(ids) // batch_size),
         layers,
         modules,
         post=post,
-        device=device,
+        device=resolve_device(device),
         cache=cache,
         key_parts={"pool": str(pool), **key_parts},
         coords={"stimulus_id": ("presentation", ids)},

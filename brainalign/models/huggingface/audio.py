@@ -9,16 +9,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ...utils import check_option, soft_import
-from .._hooks import resolve_device
-from ._common import model_label
-from ._sequence import extract_sequence, torch_batches
+from ...utils import check_option, fill_doc, soft_import
+from ._sequence import extract_sequence, sequence_ids, torch_batches
 
 __all__ = ["extract_audio"]
 
 _POOLS = ("mean", None)
 
 
+@fill_doc
 def extract_audio(
     model: Any,
     waveforms: Any,
@@ -59,11 +58,7 @@ def extract_audio(
         block's output (``hidden_states[1:]``).
     stimulus_id : sequence, optional
         One id per sound (default ``0 … n-1``).
-    batch_size, device, cache, model_name
-        As in :func:`brainalign.models.extract`.
-    project, store
-        As in :func:`brainalign.models.extract` (a projection per layer while extracting; a zarr
-        store written batch by batch). Not with kept tokens (``pool=None``).
+    %(extract_options)s
 
     Returns
     -------
@@ -88,11 +83,8 @@ def extract_audio(
     check_option("pool", pool, _POOLS)
     if not isinstance(sampling_rate, (int, np.integer)) or sampling_rate <= 0:
         raise ValueError(f"sampling_rate must be a positive integer (Hz), got {sampling_rate!r}.")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     sounds = [np.asarray(w, dtype=np.float32) for w in waveforms]
-    if not sounds:
-        raise ValueError("waveforms is empty.")
+    ids = sequence_ids(stimulus_id, len(sounds), batch_size, "waveforms", "waveform")
     if any(w.ndim != 1 for w in sounds) or len({len(w) for w in sounds}) != 1:
         raise ValueError(
             "waveforms must be 1-D (mono) and all of one length, got shapes "
@@ -100,10 +92,6 @@ def extract_audio(
         )
     if not all(np.isfinite(w).all() for w in sounds):
         raise ValueError("waveforms contain NaN or infinite samples.")
-    n = len(sounds)
-    ids = np.arange(n) if stimulus_id is None else np.asarray(stimulus_id)
-    if ids.shape != (n,) or len(set(ids.tolist())) != n:
-        raise ValueError(f"stimulus_id must have one unique id per waveform ({n}), got shape {ids.shape}.")
     input_name = model.main_input_name
     if feature_extractor is None:
         if input_name != "input_values":
@@ -123,14 +111,14 @@ def extract_audio(
     return extract_sequence(
         model,
         torch_batches(sounds, batch_size, to_inputs),
-        -(-n // batch_size),
+        batch_size,
         ids=ids,
         layers=layers,
         pool=pool,
         n_prefix=lambda n_tokens: 0,
-        device=resolve_device(device),
+        device=device,
         cache=cache,
-        model_name=model_label(model, model_name),
+        model_name=model_name,
         project=project,
         store=store,
         key_parts={"kind": "audio", "sampling_rate": int(sampling_rate)},

@@ -9,16 +9,15 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ...utils import check_option, soft_import
-from .._hooks import resolve_device
-from ._common import model_label
-from ._sequence import extract_sequence, torch_batches
+from ...utils import check_option, fill_doc, soft_import
+from ._sequence import extract_sequence, sequence_ids, torch_batches
 
 __all__ = ["extract_images"]
 
 _POOLS = ("cls", "mean", None)
 
 
+@fill_doc
 def extract_images(
     model: Any,
     images: Any,
@@ -56,11 +55,7 @@ def extract_images(
         embeddings, ``hidden_states[0]``) and every block's output (``hidden_states[1:]``).
     stimulus_id : sequence, optional
         One id per image (default ``0 … n-1``).
-    batch_size, device, cache, model_name
-        As in :func:`brainalign.models.extract`.
-    project, store
-        As in :func:`brainalign.models.extract` (a projection per layer while extracting; a zarr
-        store written batch by batch). Not with kept tokens (``pool=None``).
+    %(extract_options)s
 
     Returns
     -------
@@ -84,14 +79,7 @@ def extract_images(
     """
     torch = soft_import("torch", "Hugging Face models")
     check_option("pool", pool, _POOLS)
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    n = len(images)
-    if n == 0:
-        raise ValueError("images is empty.")
-    ids = np.arange(n) if stimulus_id is None else np.asarray(stimulus_id)
-    if ids.shape != (n,) or len(set(ids.tolist())) != n:
-        raise ValueError(f"stimulus_id must have one unique id per image ({n}), got shape {ids.shape}.")
+    ids = sequence_ids(stimulus_id, len(images), batch_size, "images", "image")
     if processor is None:
         pixels = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
         if pixels.ndim != 4 or not pixels.is_floating_point():
@@ -126,14 +114,14 @@ def extract_images(
     return extract_sequence(
         model,
         batches,
-        -(-n // batch_size),
+        batch_size,
         ids=ids,
         layers=layers,
         pool=pool,
         n_prefix=n_prefix,
-        device=resolve_device(device),
+        device=device,
         cache=cache,
-        model_name=model_label(model, model_name),
+        model_name=model_name,
         project=project,
         store=store,
         key_parts={"kind": "image"},
