@@ -1,4 +1,9 @@
-"""Readable checks of user input: one helper per kind of check, each naming the argument."""
+"""Readable checks of user input: one helper per kind of check, each naming the argument.
+
+The argument checks take the argument's ``name`` (for the message) and its ``value``, raise
+``TypeError`` for the wrong kind of value and ``ValueError`` for a value out of range, and return
+the value in its plain Python type; with ``optional=True`` a ``None`` passes and is returned.
+"""
 
 from __future__ import annotations
 
@@ -52,10 +57,6 @@ def check_count(
 
     Parameters
     ----------
-    name : str
-        The argument's name, for the message.
-    value : object
-        The value to check.
     minimum : int
         The smallest count allowed.
     what : str, optional
@@ -88,15 +89,6 @@ def check_bool(name: str, value: Any, *, optional: bool = False) -> bool | None:
 
     numpy bools pass; integers (``1``, ``0``), strings (``"yes"``) and ``None`` are refused, so
     that nothing is silently read as a flag. ``None`` passes (and is returned) when ``optional``.
-
-    Parameters
-    ----------
-    name : str
-        The argument's name, for the message.
-    value : object
-        The value to check.
-    optional : bool
-        Whether ``None`` is allowed.
 
     Examples
     --------
@@ -147,10 +139,6 @@ def check_number(
 
     Parameters
     ----------
-    name : str
-        The argument's name, for the message.
-    value : object
-        The value to check.
     minimum, maximum : float or None
         The bounds of the range (None: unbounded on that side).
     inclusive : {"neither", "left", "right", "both"}
@@ -197,15 +185,6 @@ def check_number(
 def check_text(name: str, value: Any, *, optional: bool = False) -> str | None:
     """Raise unless ``value`` is a non-empty string (TypeError for another type, ValueError for
     ``""``); return it. ``None`` passes (and is returned) when ``optional``.
-
-    Parameters
-    ----------
-    name : str
-        The argument's name, for the message.
-    value : object
-        The value to check.
-    optional : bool
-        Whether ``None`` is allowed.
 
     Examples
     --------
