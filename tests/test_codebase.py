@@ -67,3 +67,31 @@ def test_method_classes_are_not_special_cased():
         if pattern.search(line)
     ]
     assert not offenders, "\n".join(offenders)
+
+
+#: The generic argument checks: defined once, in brainalign/utils/_checks.py (imported from brainalign.utils).
+_ARGUMENT_CHECKS = {
+    "check_bool",
+    "check_flag",
+    "check_int",
+    "check_count",
+    "check_text",
+    "check_str",
+    "check_number",
+    "check_positive",
+    "check_mapping",
+    "check_sequence",
+    "check_float_dtype",
+}
+
+
+def test_argument_checks_are_defined_once():
+    # A second check_bool (or a private _check_bool) next to the shared one drifts apart from it.
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno} defines {node.name}"
+        for path in SOURCES
+        if (ROOT / "brainalign" / "utils") not in path.parents
+        for node in ast.walk(_tree(path))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.lstrip("_") in _ARGUMENT_CHECKS
+    ]
+    assert not offenders, "Import these from brainalign.utils instead:\n" + "\n".join(offenders)

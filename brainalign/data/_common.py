@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -10,11 +9,7 @@ import xarray as xr
 
 __all__ = [
     "as_numpy",
-    "check_flag",
     "check_labels",
-    "check_mapping",
-    "check_positive",
-    "check_str",
     "id_kind",
     "per_item",
 ]
@@ -113,44 +108,3 @@ def as_numpy(values: Any, name: str) -> np.ndarray:
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}.")
     return arr
-
-
-def check_flag(name: str, value: Any) -> bool:
-    """Raise TypeError unless ``value`` is a bool (numpy bools too); return it as a bool.
-
-    Examples
-    --------
-    >>> check_flag("signed", False)
-    False
-    """
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
-
-
-def check_positive(name: str, value: Any) -> float:
-    """Raise unless ``value`` is a finite number > 0 (bools and strings refused); return it as a float.
-
-    Examples
-    --------
-    >>> check_positive("tr", 2)
-    2.0
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a positive number, got {value!r}.")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}.")
-    return float(value)
-
-
-def check_mapping(name: str, value: Any) -> None:
-    """Raise TypeError unless ``value`` is None or a mapping (a dict of name → values)."""
-    if value is not None and not isinstance(value, Mapping):
-        raise TypeError(f"{name} must be a mapping (e.g. a dict of name → values) or None, got {type(value).__name__}.")
-
-
-def check_str(name: str, value: Any) -> str:
-    """Raise TypeError unless ``value`` is a string; return it."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {value!r}.")
-    return value

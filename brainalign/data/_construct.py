@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._common import as_numpy, check_mapping, check_positive, check_str, per_item
+from ..utils import check_mapping, check_number, check_text
+from ._common import as_numpy, per_item
 from ._schema import validate
 
 __all__ = ["activations", "recording"]
@@ -111,12 +112,12 @@ def recording(
         )
     if tr is not None and sfreq is not None:
         raise ValueError("Give tr (seconds) or sfreq (Hz), not both.")
-    tr = check_positive("tr", tr) if tr is not None else None
-    sfreq = check_positive("sfreq", sfreq) if sfreq is not None else None
-    check_str("name", name)
+    tr = check_number("tr", tr, optional=True, unit="seconds")
+    sfreq = check_number("sfreq", sfreq, optional=True, unit="Hz")
+    check_text("name", name)
     for label, mapping in (("neuroid_coords", neuroid_coords), ("presentation_coords", presentation_coords)):
-        check_mapping(label, mapping)
-    check_mapping("attrs", attrs)
+        check_mapping(label, mapping, optional=True)
+    check_mapping("attrs", attrs, optional=True)
     if dims is not None and (isinstance(dims, str) or not all(isinstance(d, str) for d in dims)):
         raise TypeError(f"dims must be a sequence of dim names (str), got {dims!r}.")
 
@@ -237,10 +238,10 @@ def activations(
     >>> acts.sizes["unit"], data.layer_names(acts)
     (7, ['conv1', 'fc'])
     """
-    check_str("model", model)
-    check_str("name", name)
-    check_mapping("presentation_coords", presentation_coords)
-    check_mapping("attrs", attrs)
+    check_text("model", model)
+    check_text("name", name)
+    check_mapping("presentation_coords", presentation_coords, optional=True)
+    check_mapping("attrs", attrs, optional=True)
     if dtype is not None:
         try:
             dtype = np.dtype(dtype)

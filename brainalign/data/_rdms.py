@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._common import as_numpy, check_flag, check_labels, per_item
+from ..utils import check_bool
+from ._common import as_numpy, check_labels, per_item
 
 __all__ = ["RDM_DIMS", "rdms", "validate_rdms"]
 
@@ -101,7 +102,7 @@ def rdms(
     >>> data.validate(R)
     'rdms'
     """
-    signed = check_flag("signed", signed)
+    signed = check_bool("signed", signed)
     if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (int, float, np.floating)) or not 0 <= tol < 1:
         raise ValueError(f"tol must be a number in [0, 1) (relative tolerance), got {tol!r}.")
     if metric is not None and not isinstance(metric, str):

@@ -13,9 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..backend import get_backend
 from ..methods import MethodInfo
-from ..utils import check_random_state, logger, soft_import
+from ..utils import check_bool, check_count, check_random_state, logger, soft_import
 from ._attention_net import net_class, token_features
-from ._base import check_bool, check_constant_targets, check_fit_targets, check_int, is_dataarray, score_r2
+from ._base import check_constant_targets, check_fit_targets, is_dataarray, score_r2
 from ._cv import check_groups
 
 __all__ = ["AttentionReadout"]
@@ -126,12 +126,12 @@ class AttentionReadout(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.random_state = random_state
 
     def _check_params(self) -> None:
-        check_int("n_queries", self.n_queries)
-        check_int("key_dim", self.key_dim)
-        check_int("value_dim", self.value_dim, allow_none=True)
-        check_int("max_epochs", self.max_epochs)
-        check_int("patience", self.patience)
-        check_int("batch_size", self.batch_size)
+        check_count("n_queries", self.n_queries)
+        check_count("key_dim", self.key_dim)
+        check_count("value_dim", self.value_dim, optional=True)
+        check_count("max_epochs", self.max_epochs)
+        check_count("patience", self.patience)
+        check_count("batch_size", self.batch_size)
         check_bool("positional", self.positional)
         check_bool("standardize", self.standardize)
         for name in ("lr", "weight_decay"):

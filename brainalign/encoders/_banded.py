@@ -13,16 +13,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..backend import get_backend
 from ..methods import MethodInfo
-from ..utils import check_option, check_random_state, fill_doc, logger
+from ..utils import check_bool, check_count, check_option, check_random_state, fill_doc, logger
 from ._base import (
     DEFAULT_ALPHAS,
     check_alphas,
-    check_bool,
     check_constant_targets,
     check_features_x,
     check_finite,
     check_fit_targets,
-    check_int,
     check_same_rows,
     is_dataarray,
     to_numpy,
@@ -254,7 +252,7 @@ class BandedRidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, B
         folds = time_folds(Xv.shape[0], self.cv, groups)
         check_constant_targets(Yv)
         alphas = check_alphas(self.alphas)
-        n_iter = check_int("n_iter", self.n_iter)
+        n_iter = check_count("n_iter", self.n_iter)
         concentration = np.atleast_1d(np.asarray(self.concentration, dtype=float))
         if concentration.ndim != 1 or not np.all(concentration > 0):
             raise ValueError(
@@ -262,7 +260,7 @@ class BandedRidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, B
             )
         fit_intercept = check_bool("fit_intercept", self.fit_intercept)
         solver = check_option("solver", self.solver, _SOLVERS)
-        n_targets_batch = check_int("n_targets_batch", self.n_targets_batch, allow_none=True)
+        n_targets_batch = check_count("n_targets_batch", self.n_targets_batch, optional=True)
         seed = self.random_state
         if seed is not None and not isinstance(seed, (int, np.integer)):
             seed = int(check_random_state(seed).integers(2**31 - 1))

@@ -8,9 +8,9 @@ import numpy as np
 
 from ..backend import is_dataarray, is_tensor, to_numpy
 from ..metrics.columns import r2_columns
-from ..utils import check_count, check_real
+from ..utils import check_real
 
-__all__ = ["DEFAULT_ALPHAS", "check_alphas", "check_bool", "check_rows", "score_r2"]
+__all__ = ["DEFAULT_ALPHAS", "check_alphas", "check_rows", "score_r2"]
 
 #: The default grid of regularisation strengths: 1e-2 … 1e8, one per decade.
 DEFAULT_ALPHAS = tuple(10.0**k for k in range(-2, 9))
@@ -128,16 +128,6 @@ def check_alphas(alphas: Any) -> np.ndarray:
     if np.unique(arr).size != arr.size:
         raise ValueError(f"alphas has repeated values: {alphas!r:.80}.")
     return arr
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
-
-
-def check_int(name: str, value: Any, minimum: int = 1, allow_none: bool = False) -> int | None:
-    return None if value is None and allow_none else check_count(name, value, minimum)
 
 
 def check_targets_y(estimator: Any, Y: Any) -> tuple[Any, bool]:

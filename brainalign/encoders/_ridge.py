@@ -10,16 +10,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..backend import get_backend
 from ..methods import MethodInfo
-from ..utils import check_option, fill_doc, logger
+from ..utils import check_bool, check_count, check_option, fill_doc, logger
 from ._base import (
     DEFAULT_ALPHAS,
     check_alphas,
-    check_bool,
     check_constant_targets,
     check_features_x,
     check_finite,
     check_fit_inputs,
-    check_int,
     is_tensor,
     score_r2,
     to_numpy,
@@ -214,7 +212,7 @@ class RidgeEncoder(LinearPredictMixin, MultiOutputMixin, RegressorMixin, BaseEst
         check_option("scoring", self.scoring, SCORINGS)
         solver = check_option("solver", self.solver, _SOLVERS)
         check_option("eigh_dtype", self.eigh_dtype, ("float64", "float32", None))
-        n_targets_batch = check_int("n_targets_batch", self.n_targets_batch, allow_none=True)
+        n_targets_batch = check_count("n_targets_batch", self.n_targets_batch, optional=True)
         if solver == "himalaya" and standardize:
             raise ValueError(
                 "standardize=True scales features within each training fold, which himalaya's solvers "

@@ -13,7 +13,7 @@ import xarray as xr
 from .. import data
 from .._version import __version__
 from ..methods import MethodInfo, resolve
-from ..utils import check_count, check_option, logger
+from ..utils import check_bool, check_count, check_option, logger
 from ._fit import fit_layers
 from ._rows import has_repetitions, prepare_rows
 
@@ -134,8 +134,7 @@ class Encoding:
         template, name, info = self.resolved()
         if ceiling not in (True, False, "auto"):
             raise ValueError(f"ceiling must be 'auto', True or False, got {ceiling!r}.")
-        if not isinstance(return_predictions, bool):
-            raise TypeError(f"return_predictions must be True or False, got {return_predictions!r}.")
+        return_predictions = check_bool("return_predictions", return_predictions)
         kind = data.validate(features, "auto", name="features")
         if kind not in ("activations", "continuous_activations"):
             raise ValueError(f"features must be activations (presentation × unit), got a {kind} object.")

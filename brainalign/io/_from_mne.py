@@ -10,10 +10,10 @@ import pandas as pd
 import xarray as xr
 
 from ..data import recording
+from ..utils import check_float_dtype, check_text
 from ._mne import IEEG_TYPES, channel_table, import_mne, pick_indices
 
 __all__ = ["READ_BLOCK", "from_mne"]
-from ._checks import check_float_dtype, check_text
 
 
 def _hemisphere(x: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from .. import data, planning
 from .._version import __version__
 from ..methods import method_params, resolve
 from ..stats import CI_METHODS, fdr_correction
-from ..utils import check_option, check_random_state, logger
+from ..utils import check_bool, check_option, check_random_state, logger
 from ._encoder_cells import encoder_map
 from ._explain import explain_nan_statistics
 from ._rdm_input import is_rdms, rdm_map
@@ -197,8 +197,7 @@ def alignment_map(
     """
     check_option("on_error", on_error, ("raise", "nan"))
     check_option("correction", correction, ("fdr", "fwe"))
-    if not isinstance(ceiling, (bool, np.bool_)):
-        raise TypeError(f"ceiling must be True or False, got {ceiling!r}.")
+    check_bool("ceiling", ceiling)
     for label, value in (("n_boot", n_boot), ("n_perm", n_perm)):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
             raise ValueError(f"{label} must be a non-negative integer (0: none), got {value!r}.")
@@ -258,8 +257,7 @@ def alignment_map(
 
 
 def _check_keep_samples(keep_samples: Any, n_boot: int, info: Any) -> bool:
-    if not isinstance(keep_samples, (bool, np.bool_)):
-        raise TypeError(f"keep_samples must be True or False, got {keep_samples!r}.")
+    check_bool("keep_samples", keep_samples)
     if keep_samples and not n_boot:
         raise ValueError("keep_samples=True keeps the bootstrap samples: pass n_boot (e.g. 1000) too.")
     if keep_samples and info.family == "encoder":

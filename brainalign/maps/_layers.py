@@ -18,7 +18,7 @@ import xarray as xr
 
 from ..utils import logger
 
-__all__ = ["LayerBlocks", "stream_scores", "streams_layers"]
+__all__ = ["LayerBlocks", "stream_scores"]
 
 
 class LayerBlocks(Sequence):
@@ -66,13 +66,6 @@ def _as_slice(index: np.ndarray) -> slice | np.ndarray:
     if index.size and np.all(np.diff(index) == 1):
         return slice(int(index[0]), int(index[-1]) + 1)
     return index
-
-
-def streams_layers(batched: bool, n_cells: int, n_layers: int, statistics: bool) -> bool:
-    """Whether a similarity map streams its layers (cells held) rather than its cells (layers held):
-    when the method has batched kernels, there are fewer cells than layers and no resampling
-    statistics (which need every layer's representation)."""
-    return batched and not statistics and 0 < n_cells < n_layers
 
 
 def stream_scores(

@@ -10,10 +10,11 @@ import xarray as xr
 
 from .. import data
 from ..methods import MethodInfo
+from ..planning import streams_layers
 from ..utils import logger, progress
 from ._ceiling import check_normalized, explain_ceilings, similarity_ceiling
 from ._cells import Cells
-from ._layers import LayerBlocks, stream_scores, streams_layers
+from ._layers import LayerBlocks, stream_scores
 from ._statistics import rdm_jackknife, rdm_statistics, resampling_statistics, sample_variables
 from .scoring import Scorer
 
@@ -88,8 +89,7 @@ def similarity_map(
     latency = rec["latency"].values if kind == "time_resolved" else None
     latencies = [None] if latency is None else list(latency)
     blocks = LayerBlocks(acts, layers)
-    batched = info.kernels in ("represent", "rdm") and not info.needs_trials
-    stream = streams_layers(batched, len(cells.items()) * len(latencies), len(layers), bool(n_boot or n_perm))
+    stream = streams_layers(info, len(cells.items()) * len(latencies), len(layers), bool(n_boot or n_perm))
     scorer = None if stream else Scorer(method, info, name, blocks, layers, on_error)
 
     n_l, (n_c, n_s), n_t = len(layers), cells.shape, len(latencies)

@@ -26,9 +26,19 @@ from ..backend import get_backend
 from ..methods import method_params, resolve
 from ..metrics._rdm import BLOCK_VALUES
 from ..utils import get_options
-from ._plan import Plan, default_budget, resolve_budget
+from ._plan import Plan, batched_kernels, default_budget, resolve_budget, streams_layers
 
-__all__ = ["Plan", "default_budget", "estimate", "estimate_cell", "estimate_from_shapes", "plan_map", "resolve_budget"]
+__all__ = [
+    "Plan",
+    "batched_kernels",
+    "default_budget",
+    "estimate",
+    "estimate_cell",
+    "estimate_from_shapes",
+    "plan_map",
+    "resolve_budget",
+    "streams_layers",
+]
 
 #: Bytes per stimulus pair that ranking one condensed RDM needs on numpy, by float size: float32
 #: packs value and position in one uint64 and ranks ties in int32 (triangle 4 + packed 8 + ties 4 +
@@ -133,10 +143,10 @@ def _similarity_plan(name, info, n, L, p, neuroids, cells, b_a, b_r, b, n_boot, 
     else:  # called on every (layer, cell) pair
         rep_a = rep_r = 0
         working = 3 * n * n * b
-    batched = info.kernels in ("represent", "rdm") and not info.needs_trials
+    batched = batched_kernels(info)
     parts = {"layer block": block, "cell data": 2 * n * neuroids * b_r + n * PER_STIMULUS}
     hints = []
-    if batched and not stats and 0 < cells < L:
+    if streams_layers(info, cells, L, stats):
         parts["cell representations"] = cells * rep_r
         parts["layer working set"] = int(working)
         hints.append("Fewer stimuli shrink every RDM quadratically; fewer regions drop cell representations.")

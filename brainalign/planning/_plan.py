@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..backend import get_backend
 
-__all__ = ["Plan", "default_budget", "resolve_budget", "size_text"]
+__all__ = ["Plan", "batched_kernels", "default_budget", "resolve_budget", "size_text", "streams_layers"]
 
 
 @dataclass
@@ -126,3 +127,36 @@ def resolve_budget(budget: float | int | str | None) -> int:
     1073741824
     """
     return default_budget() if budget is None else get_backend("numpy").memory_budget(budget)
+
+
+def batched_kernels(info: Any) -> bool:
+    """Whether a similarity map represents each layer once, through the method's batched kernels
+    (``represent`` or ``rdm``), rather than calling the method on every (layer, cell) pair (no
+    batched kernels, or a method that needs trials). ``info`` is the method's
+    :class:`brainalign.methods.MethodInfo`.
+
+    Examples
+    --------
+    >>> from brainalign.methods import MethodInfo
+    >>> batched_kernels(MethodInfo("similarity", "rdm")), batched_kernels(MethodInfo("similarity", "call"))
+    (True, False)
+    """
+    return info.kernels in ("represent", "rdm") and not info.needs_trials
+
+
+def streams_layers(info: Any, n_cells: int, n_layers: int, statistics: bool) -> bool:
+    """Whether a similarity map streams its layers (the cells' representations held) rather than
+    its cells (every layer's representation held): the method has batched kernels
+    (:func:`batched_kernels`), there are fewer cells than layers and no resampling statistics
+    (which need every layer's representation). The map engine and the memory planner both ask here.
+
+    Examples
+    --------
+    >>> from brainalign.methods import MethodInfo
+    >>> rsa = MethodInfo("similarity", "rdm")
+    >>> streams_layers(rsa, n_cells=2, n_layers=6, statistics=False)
+    True
+    >>> streams_layers(rsa, n_cells=2, n_layers=6, statistics=True)
+    False
+    """
+    return batched_kernels(info) and not statistics and 0 < n_cells < n_layers

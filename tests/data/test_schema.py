@@ -109,7 +109,7 @@ def test_recording_bad_inputs():
         data.recording(np.zeros((4, 3)), stimulus_id=list("abcd"), tr=2.0, subject="S1", region="V1")
     with pytest.raises(ValueError, match="needs dims"):
         data.recording(np.zeros(4), stimulus_id=list("abcd"), subject="S1", region="V1")
-    with pytest.raises(ValueError, match="tr must be a positive"):
+    with pytest.raises(ValueError, match="tr must be > 0 seconds"):
         data.recording(np.zeros((4, 3)), tr=-2, subject="S1", region="V1")
     with pytest.raises(TypeError, match="must hold numbers"):
         data.recording(np.array([["a"]]), stimulus_id=["a"], subject="S1", region="V1")

@@ -81,7 +81,7 @@ def test_complex_images_are_refused(tmp_path):
         ("smoothing_fwhm", -1, ValueError, "smoothing_fwhm must be > 0"),
         ("smoothing_fwhm", "6mm", TypeError, "smoothing_fwhm must be a number of mm"),
         ("tr", 0.0, ValueError, "tr must be > 0"),
-        ("tr", float("nan"), ValueError, "tr must be a finite number"),
+        ("tr", float("nan"), ValueError, "tr must be > 0 seconds and finite"),
         ("tr", True, TypeError, "tr must be a number of seconds"),
         ("high_pass", -0.01, ValueError, "high_pass must be > 0"),
         ("low_pass", 1 + 2j, TypeError, "low_pass must be a number of Hz"),

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ...utils import check_option, progress, soft_import
+from ...utils import check_bool, check_number, check_option, check_sequence, check_text, progress, soft_import
 from .._atlas import load_image
-from .._checks import check_number, check_sequence, check_text
 from ._load import load_fmri
 
 
@@ -52,7 +51,7 @@ def events_from_labels(
     >>> ev.values.tolist()
     [[2.5, 5.0, 'face', 0], [0.0, 5.0, 'house', 1], [5.0, 2.5, 'face', 1]]
     """
-    labels = check_sequence("labels", labels, optional=False)
+    labels = check_sequence("labels", labels)
     tr = check_number("tr", tr, unit="seconds")
     if not labels:
         raise ValueError("labels is empty; give one label per volume.")
@@ -160,8 +159,7 @@ def condition_betas(
     high_pass = check_number("high_pass", high_pass, unit="Hz")
     check_option("hrf_model", hrf_model, ("glover", "spm", "glover + derivative", "spm + derivative", "fir"))
     check_option("drift_model", drift_model, ("cosine", "polynomial", None))
-    if not isinstance(per_run, (bool, np.bool_)):
-        raise TypeError(f"per_run must be True or False, got {per_run!r}.")
+    per_run = check_bool("per_run", per_run)
     subject, region = check_text("subject", subject), check_text("region", region)
     if not isinstance(events, pd.DataFrame):
         raise TypeError(

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...utils import check_text
 from .._atlas import describe
-from .._checks import check_text
 from ._source import Source
 
 

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ...utils import logger
+from ...utils import check_text, logger
 from .._bids import Sidecars, norm_run, parse_name, raw_entities, run_sort_key, strip_prefix
-from .._checks import check_text
 from ._events import ParsedEvents, load_bids_events
 from ._load import load_fmri
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .._checks import check_bool, check_float_dtype, check_number, check_sequence, check_text
+from ...utils import check_bool, check_float_dtype, check_number, check_sequence, check_text
 from ._runs import load_conditions, load_runs
 from ._source import Source
 from ._surface import SurfaceReader
@@ -143,8 +143,8 @@ def load_fmri(
     space = check_text("space", space, optional=True)
     name = check_text("name", name)
     dtype = check_float_dtype("dtype", dtype)
-    stimulus_id = check_sequence("stimulus_id", stimulus_id)
-    run = check_sequence("run", run)
+    stimulus_id = check_sequence("stimulus_id", stimulus_id, optional=True)
+    run = check_sequence("run", run, optional=True)
     if stimulus_id is not None and (confounds is not None or high_pass or low_pass or detrend):
         raise ValueError(
             "confounds, detrend, high_pass and low_pass apply to time series (continuous runs); with "

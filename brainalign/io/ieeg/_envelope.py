@@ -9,8 +9,8 @@ import xarray as xr
 
 from ...data import recording, validate
 from ...data._align import run_blocks
-from ...utils import soft_import
-from .._checks import check_finite_values, check_number
+from ...utils import check_number, soft_import
+from .._checks import check_finite_values
 from .._mne import IEEG_TYPES, import_mne
 
 #: Width of the Gaussian kernel that smooths the envelope before it is sampled at a new rate,

@@ -10,9 +10,8 @@ from typing import Any, Literal
 import pandas as pd
 import xarray as xr
 
-from ...utils import check_option
+from ...utils import check_number, check_option, check_text
 from .._bids import Sidecars
-from .._checks import check_number, check_text
 from .._from_mne import from_mne
 from .._mne import IEEG_TYPES, import_mne, pick_indices, read_mne
 from ._envelope import ENVELOPE_SIGMA, check_band, high_gamma
