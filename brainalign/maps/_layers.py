@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..utils import logger
+from ..utils import logger, progress
 
 __all__ = ["LayerBlocks", "stream_scores"]
 
@@ -113,7 +113,8 @@ def stream_scores(
         return np.asarray(method.compare_represented(rep, reps))[0]
 
     with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
-        for k, row in enumerate(pool.map(one_layer, range(len(blocks)))):
+        rows = pool.map(one_layer, range(len(blocks)))
+        for k, row in enumerate(progress(rows, desc=f"{name}: layers", total=len(blocks), unit="layer")):
             if row is not None:
                 for key, value in zip(usable, row, strict=True):
                     out[key][k] = value
