@@ -12,7 +12,7 @@ from . import data, simulate
 
 
 def run_job(
-    acts: xr.DataArray, job: dict[str, Any], *, truth, snrs, neuroid_levels, readout, cv, methods, labels
+    acts: xr.DataArray, job: dict[str, Any], *, truth, snrs, neuroid_levels, readout, methods, labels
 ) -> np.ndarray:
     """Scores ``(method, snr, n_neuroids, true_layer, repeat_in_job, candidate_layer)`` of one job."""
     from .maps import alignment_map

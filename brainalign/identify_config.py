@@ -34,7 +34,24 @@ def identify(
 
     Examples
     --------
-    >>> result, files = identify("identify.yaml")  # doctest: +SKIP
+    >>> import numpy as np, tempfile, os
+    >>> from brainalign import data
+    >>> from brainalign.io import arrays
+    >>> folder, rng = tempfile.mkdtemp(), np.random.default_rng(0)
+    >>> x, layers = rng.normal(size=(40, 8)), {}
+    >>> for k in range(3):
+    ...     x = np.tanh(x @ rng.normal(size=(8, 8)) / 2)
+    ...     layers[f"l{k}"] = x
+    >>> _ = arrays.save(data.activations(layers, stimulus_id=range(40)), os.path.join(folder, "acts.nc"))
+    >>> _ = open(os.path.join(folder, "s.txt"), "w").write("\\n".join(f"s{i}" for i in range(40)))
+    >>> cfg = {"output": os.path.join(folder, "out"),
+    ...        "models": [{"name": "m", "type": "activations", "path": os.path.join(folder, "acts.nc")}],
+    ...        "stimuli": {"type": "text", "path": os.path.join(folder, "s.txt")},
+    ...        "methods": ["rsa", {"name": "ridge", "options": {"backend": "numpy"}, "cv": 4}],
+    ...        "conditions": {"snr": [10.0], "n_neuroids": [20], "n_repeats": 2}}
+    >>> result, files = identify(cfg)
+    >>> result.attrs["cv"], [f.name for f in files]
+    ({'ridge': 4}, ['identifiability.nc', 'identifiability.png', 'identifiability.pdf'])
     """
     from .config import load_identify_config, validate_identify_config
     from .io.arrays import save
@@ -56,9 +73,10 @@ def identify(
     }
     from .methods import resolve
 
-    resolved = {m["label"]: resolve(m["name"], m["options"]) for m in cfg["methods"]}
-    methods = {label: obj for label, (obj, _, _) in resolved.items()}
-    encoder_cv = [m["cv"] for m in cfg["methods"] if resolved[m["label"]][2].family == "encoder"]
+    methods = {}
+    for m in cfg["methods"]:  # each encoder with its own folds (cv=None below keeps them)
+        obj, _, info = resolve(m["name"], m["options"])
+        methods[m["label"]] = obj.replace(cv=m["cv"]) if info.family == "encoder" else obj
     cond = cfg["conditions"]
     result = identifiability(
         acts if len(acts) > 1 else next(iter(acts.values())),
@@ -70,7 +88,7 @@ def identify(
         truth=cond["truth"],
         level=cond["level"],
         readout=cond["readout"],
-        cv=encoder_cv[0] if encoder_cv else 5,
+        cv=None,
         scheduler=scheduler,
         random_state=cond["random_state"],
     )

@@ -159,8 +159,9 @@ def identifiability(
         How a region reads its layer out (see :func:`brainalign.simulate.make_recording`).
     method_options : mapping, optional
         ``{method name or label: options}`` for methods given by name.
-    cv : int or splitter
-        Outer folds of the encoders (contiguous blocks; must be fewer than the stimuli).
+    cv : int, splitter or None
+        Outer folds of the encoders (contiguous blocks; must be fewer than the stimuli). ``None``
+        keeps each encoder's own, e.g. ``{"r3": Encoding("ridge", cv=3), "r10": Encoding("ridge", cv=10)}``.
     max_regions : int
         At most this many simulated regions per map call (memory: regions × neuroids × stimuli
         values); repeats are split into chunks beyond it.
@@ -227,11 +228,16 @@ def identifiability(
                 "units without replacement); ask for fewer neuroids or use readout='linear'."
             )
     method_objs, labels = _methods(methods, dict(method_options or {}))
-    n_folds = cv if isinstance(cv, int) else None
     encoders = [method_info(m).family == "encoder" for m in method_objs]
-    method_objs = [m.replace(cv=cv) if enc else m for m, enc in zip(method_objs, encoders, strict=True)]
-    if n_folds is not None and any(encoders) and min(stim_levels) <= n_folds:
-        raise ValueError(f"n_stimuli={min(stim_levels)} is not more than the {n_folds} cross-validation folds (cv).")
+    if cv is not None:
+        method_objs = [m.replace(cv=cv) if enc else m for m, enc in zip(method_objs, encoders, strict=True)]
+    folds = {lab: method_params(m).get("cv") for lab, m, enc in zip(labels, method_objs, encoders, strict=True) if enc}
+    folds = {lab: k if isinstance(k, (int, str)) else repr(k) for lab, k in folds.items()}  # for attrs
+    for label, n_folds in folds.items():
+        if isinstance(n_folds, int) and min(stim_levels) <= n_folds:
+            raise ValueError(
+                f"n_stimuli={min(stim_levels)} is not more than the {n_folds} cross-validation folds (cv) of {label!r}."
+            )
     rng = check_random_state(random_state)
 
     # One job per (n_stimuli, chunk of repeats): its own stimulus subsets and simulated regions.
@@ -248,7 +254,6 @@ def identifiability(
         "snrs": snrs,
         "neuroid_levels": neuroid_levels,
         "readout": readout,
-        "cv": cv,
         "methods": method_objs,
         "labels": labels,
     }
@@ -302,7 +307,7 @@ def identifiability(
         n_repeats=int(n_repeats),
         n_trials_per_condition=int(n),
         total_stimuli=int(n_total),
-        cv=repr(cv) if not isinstance(cv, int) else cv,
+        cv=folds if cv is None else cv if isinstance(cv, int) else repr(cv),
         random_state=random_state if isinstance(random_state, (int, type(None))) else "generator",
         methods={label: method_params(m) for label, m in zip(labels, method_objs, strict=True)},
         brainalign_version=__version__,

@@ -8,6 +8,13 @@
   the SHA-256 of its content. A file is replaced only if it is listed with its current content:
   a user's own ``config.json``, ``report.html`` or figure in the folder is never overwritten
   (the rule :func:`brainalign.io.arrays.save` applies to netCDF files, applied to every file).
+- **Journal.** Each write appends one JSON line (``{"file": ..., "sha256": [...]}``) to
+  ``<output>/.brainalign/manifest.log`` instead of rewriting the manifest, so recording a file
+  costs the same however many files the folder holds. The journal is replayed over the manifest
+  when the folder is opened, and folded into it (then removed) when the lock is taken, when it
+  is given back, and whenever the journal outgrows the manifest. A line cut short by a kill is
+  ignored (its file never moved into place); from a damaged line on, nothing is trusted (those
+  files are refused, never replaced), as with a damaged manifest.
 - **Temporaries.** Writes are atomic (a temporary ``.<name>.tmp-*`` beside the target, then a
   rename). Temporaries are removed only while holding the lock, so they belong to a run that
   is gone, never to one in flight.
@@ -47,8 +54,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _fsync_dir(folder: Path) -> None:
+    """Make renames and new files in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class OutputFolder:
     """An output folder: its lock (a context manager) and the files brainalign wrote in it.
+
+    Attributes
+    ----------
+    record_bytes : int
+        Bytes this object has written to the folder's record (journal lines and manifest
+        rewrites) so far: it grows in proportion to the files written, not to their square.
+    journal_limit : int
+        The journal is folded into the manifest once it is larger than this many bytes and
+        than the manifest itself (class attribute).
 
     Examples
     --------
@@ -59,6 +89,8 @@ class OutputFolder:
     True
     """
 
+    journal_limit: int = 1 << 20
+
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = check_writable_dir("output", root)
         self.state = self.root / STATE_DIR
@@ -66,8 +98,12 @@ class OutputFolder:
             raise ValueError(f"output: {str(self.state)!r} is a file; brainalign keeps its records there.")
         self._lock = self.state / "lock"
         self._manifest = self.state / "manifest.json"
+        self._journal = self.state / "manifest.log"
         self._files: dict[str, list[str]] = {}
         self._held = False
+        self._journal_bytes = 0
+        self._manifest_bytes = 0
+        self.record_bytes = 0
 
     # ------------------------------------------------------------------------------ the lock
     def __enter__(self) -> OutputFolder:
@@ -95,7 +131,16 @@ class OutputFolder:
                 raise OutputLockedError(f"output: could not lock {str(self.root)!r}.")
         finally:
             tmp.unlink(missing_ok=True)
-        self._files = self._read_manifest()
+        try:
+            self._files = self._read_manifest()
+            self._manifest_bytes = self._manifest.stat().st_size if self._manifest.is_file() else 0
+            if self._journal.exists() or self._journal.is_symlink():
+                self._replay_journal()
+                self._compact()  # also drops a line cut short, so that the next one starts on a line of its own
+        except BaseException:
+            self._lock.unlink(missing_ok=True)
+            self._held = False
+            raise
 
     def _take_over_stale(self, me: dict[str, Any]) -> None:
         try:
@@ -114,8 +159,15 @@ class OutputFolder:
         )
 
     def release(self) -> None:
-        """Give the lock back (only if this process holds it)."""
-        if self._held:
+        """Fold the journal into the manifest and give the lock back (only if this process holds it)."""
+        if not self._held:
+            return
+        try:
+            if self._journal.exists():
+                self._compact()
+        except (OSError, ValueError) as err:  # the journal stays, and is read by the next run
+            logger.warning("run: could not fold %s into %s (%s).", self._journal, self._manifest, err)
+        finally:
             self._lock.unlink(missing_ok=True)
             self._held = False
 
@@ -144,11 +196,53 @@ class OutputFolder:
             logger.warning("run: %s is unreadable; files written earlier are not replaced.", self._manifest)
             return {}
 
-    def _save_manifest(self) -> None:
+    def _replay_journal(self) -> None:
+        try:
+            lines = self._journal.read_bytes().split(b"\n")
+        except OSError as err:
+            logger.warning("run: %s is unreadable (%s); files recorded there are not replaced.", self._journal, err)
+            return
+        for number, line in enumerate(lines[:-1], 1):  # lines[-1]: after the last newline, a cut-short line
+            try:
+                entry = json.loads(line)
+                digests = entry["sha256"]
+                if not isinstance(digests, list):
+                    raise TypeError
+                self._files[str(entry["file"])] = [str(d) for d in digests]
+            except (ValueError, KeyError, TypeError):
+                logger.warning(
+                    "run: %s is damaged at line %d; files recorded from there on are not replaced.",
+                    self._journal,
+                    number,
+                )
+                return
+        if lines[-1]:
+            logger.info("run: ignoring the last, unfinished line of %s (an interrupted write).", self._journal)
+
+    def _append(self, rel: str, digests: list[str], *, durable: bool) -> None:
+        line = (json.dumps({"file": rel, "sha256": digests}) + "\n").encode()
+        new = not self._journal.exists()
+        if new:
+            self.state.mkdir(exist_ok=True)
+        with open(self._journal, "ab") as fh:
+            fh.write(line)
+            fh.flush()
+            if durable:
+                os.fsync(fh.fileno())
+        if new:
+            _fsync_dir(self.state)
+        self._journal_bytes += len(line)
+        self.record_bytes += len(line)
+
+    def _compact(self) -> None:
         from .io.arrays import atomic_write
 
-        text = json.dumps({"version": 1, "files": self._files}, indent=1, sort_keys=True)
-        atomic_write(self._manifest, lambda tmp: tmp.write_text(text), overwrite=True, kind="json")
+        text = json.dumps({"version": 1, "files": self._files}, indent=1, sort_keys=True).encode()
+        atomic_write(self._manifest, lambda tmp: tmp.write_bytes(text), overwrite=True, kind="json")
+        _fsync_dir(self.state)  # the new manifest is on disk before the journal it replaces goes
+        self._journal.unlink(missing_ok=True)
+        self._manifest_bytes, self._journal_bytes = len(text), 0
+        self.record_bytes += len(text)
 
     def _rel(self, path: str | os.PathLike) -> str:
         return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
@@ -185,11 +279,13 @@ class OutputFolder:
             writer(tmp)
             written.append(file_digest(tmp))
             self._files[rel] = self._files.get(rel, [])[-1:] + written
-            self._save_manifest()
+            self._append(rel, self._files[rel], durable=True)  # on disk before the rename
 
         atomic_write(path, record, overwrite=True, kind=kind)
         self._files[rel] = written
-        self._save_manifest()
+        self._append(rel, written, durable=False)  # if lost, the record still holds the old digest too
+        if self._held and self._journal_bytes > max(self.journal_limit, self._manifest_bytes):
+            self._compact()
         return path
 
     def write_bytes(self, path: str | os.PathLike, content: bytes) -> Path:

@@ -205,6 +205,7 @@ def test_identify_command(layered, tmp_path, capsys):
         "stimuli": {"type": "text", "path": "stimuli.txt"},
         "methods": [
             {"name": "ridge", "options": {"backend": "numpy"}, "cv": 3},
+            {"name": "ridge", "label": "ridge-5", "options": {"backend": "numpy"}, "cv": 5},
             "rsa",
             {"name": "trsa", "label": "trsa-0.2-0.6", "options": {"lower": 0.2, "upper": 0.6}},
         ],
@@ -215,7 +216,10 @@ def test_identify_command(layered, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "top-1 accuracy of the true layer (chance 0.25)" in out and "trsa-0.2-0.6" in out
     result = arrays.load(tmp_path / "identifiability" / "identifiability.nc")
-    assert list(result["method_name"].values) == ["ridge", "rsa", "trsa-0.2-0.6"]
+    assert list(result["method_name"].values) == ["ridge", "ridge-5", "rsa", "trsa-0.2-0.6"]
+    assert result.attrs["cv"] == {"ridge": 3, "ridge-5": 5}  # each encoder its own folds, not the first one's
+    assert {k: v["cv"] for k, v in result.attrs["methods"].items() if "cv" in v} == {"ridge": 3, "ridge-5": 5}
+    assert not np.allclose(result["score"].sel(method_name="ridge"), result["score"].sel(method_name="ridge-5"))
     assert np.isinf(result["snr"].values[-1])
     assert (result["accuracy"].sel(snr=np.inf) == 1).all()
     assert (tmp_path / "identifiability" / "identifiability.png").stat().st_size > 5000
@@ -225,6 +229,26 @@ def test_identify_command(layered, tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
     assert cli.main(["identify", str(tmp_path / "bad.yaml")]) == 2
     assert "conditions.snr: values must be above 0" in capsys.readouterr().err
+
+
+def test_cv_none_keeps_each_encoders_own_folds(layered):
+    from brainalign import Encoding
+
+    kwargs = {"snr": [1.0], "n_neuroids": [20], "n_repeats": 2, "random_state": 3}
+    numpy = {"backend": "numpy"}
+    methods = {
+        "r3": Encoding("ridge", cv=3, encoder_options=numpy),
+        "r5": Encoding("ridge", cv=5, encoder_options=numpy),
+    }
+    both = identifiability(layered, methods, cv=None, **kwargs)
+    assert both.attrs["cv"] == {"r3": 3, "r5": 5}
+    assert {k: v["cv"] for k, v in both.attrs["methods"].items()} == {"r3": 3, "r5": 5}
+    for label, folds in (("r3", 3), ("r5", 5)):  # the same simulations, each scored with its own folds
+        alone = identifiability(layered, {label: "ridge"}, method_options={label: numpy}, cv=folds, **kwargs)
+        np.testing.assert_array_equal(both["score"].sel(method_name=label), alone["score"].sel(method_name=label))
+    assert not np.allclose(both["score"].sel(method_name="r3"), both["score"].sel(method_name="r5"))
+    with pytest.raises(ValueError, match="not more than the 5 cross-validation folds \\(cv\\) of 'r5'"):
+        identifiability(layered, methods, cv=None, n_stimuli=[5], **kwargs)
 
 
 def test_identifiability_figure(layered):
