@@ -95,6 +95,81 @@ def test_sign_flip_matches_scipy_and_refusals():
         stats.pairwise(amap.isel(subject=0), test="sign_flip")
 
 
+def _subject_map(score):
+    n_k, _, n_s = score.shape
+    return xr.Dataset(
+        {"score": (("layer", "region", "subject"), score)},
+        coords={"layer": [f"l{i}" for i in range(n_k)], "subject": np.arange(n_s)},
+    )
+
+
+def test_sign_flip_two_sided_uses_one_null_for_both_tails():
+    """Random sign patterns: both tails (and both orders of a pair) from one set of flips, equal to an
+    independent numpy sign-flip test with the same flips (np.random.default_rng(seed).choice, the
+    draws pairwise makes) and p_value's rule; enough cells that the null is computed in blocks. The
+    interval: the subject bootstrap drawn next from the same generator, percentiles to 1e-12."""
+    n_k, n_c, n_s, n_perm, seed = 3, 1000, 12, 2000, 4
+    rng = np.random.default_rng(1)
+    score = rng.normal(size=(n_k, n_c, n_s)) + np.array([0.0, 0.3, 0.1])[:, None, None]
+    res = stats.pairwise(_subject_map(score), test="sign_flip", n_perm=n_perm, random_state=seed)
+    draws = np.random.default_rng(seed)
+    signs = draws.choice([-1.0, 1.0], size=(n_perm, n_s))
+    rows, cols = np.triu_indices(n_k, 1)
+    d = score[rows] - score[cols]  # (pair, cell, subject)
+    observed = d.mean(-1)
+    null = np.einsum("ps,kcs->pkc", signs, d) / n_s
+    greater = (1 + np.sum(null >= observed - 1e-12, axis=0)) / (1 + n_perm)
+    less = (1 + np.sum(null <= observed + 1e-12, axis=0)) / (1 + n_perm)
+    expected = np.minimum(1.0, 2 * np.minimum(greater, less))
+    p = res["p_value"].values
+    np.testing.assert_array_equal(p[rows, cols], expected)
+    np.testing.assert_array_equal(p[cols, rows], expected)
+    assert np.all(np.isnan(p[np.arange(n_k), np.arange(n_k)]))
+    counts = np.zeros((2000, n_s))
+    np.add.at(counts, (np.arange(2000)[:, None], draws.integers(0, n_s, size=(2000, n_s))), 1.0)
+    boot = np.einsum("bs,kcs->bkc", counts, d) / n_s
+    low, high = np.percentile(boot, [2.5, 97.5], axis=0)
+    lo, hi = res["ci_low"].values, res["ci_high"].values
+    np.testing.assert_allclose(lo[rows, cols], low, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(hi[rows, cols], high, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(lo[cols, rows], -hi[rows, cols])
+    np.testing.assert_array_equal(hi[cols, rows], -lo[rows, cols])
+
+
+def test_sign_flip_exact_enumerates_every_pattern():
+    """2**n_subjects <= n_perm: every sign pattern (itertools), the identity included, no rng used."""
+    import itertools
+
+    n_s = 6
+    rng = np.random.default_rng(2)
+    score = rng.normal(size=(3, 4, n_s)) + np.array([0.0, 0.6, 0.2])[:, None, None]
+    score[2, 1, 3] = np.nan  # a subject without this cell: left out of its mean and patterns
+    res = stats.pairwise(_subject_map(score), test="sign_flip", n_perm=64, random_state=0)
+    for i, j in itertools.combinations(range(3), 2):
+        for c in range(4):
+            d = score[i, c] - score[j, c]
+            d = d[np.isfinite(d)]
+            means = np.array([np.mean(np.array(s) * d) for s in itertools.product([1, -1], repeat=d.size)])
+            obs = d.mean()
+            one = min(np.mean(means >= obs - 1e-12), np.mean(means <= obs + 1e-12))
+            expected = min(1.0, 2 * one)
+            assert float(res["p_value"][i, j, c]) == expected
+            assert float(res["p_value"][j, i, c]) == expected
+
+
+def test_sign_flip_test_sides_share_one_null():
+    rng = np.random.default_rng(3)
+    values = rng.normal(0.1, 1.0, size=(14, 50))
+    kw = dict(n_perm=400, random_state=9)
+    greater = stats.sign_flip_test(values, **kw).p_value
+    less = stats.sign_flip_test(values, alternative="less", **kw).p_value
+    np.testing.assert_array_equal(less, stats.sign_flip_test(-values, **kw).p_value)
+    two = stats.sign_flip_test(values, alternative="two-sided", **kw).p_value
+    np.testing.assert_array_equal(two, np.minimum(1.0, 2 * np.minimum(greater, less)))
+    with pytest.raises(ValueError, match="alternative"):
+        stats.sign_flip_test(values, alternative="both")
+
+
 @pytest.mark.parametrize("method", ["spearman", "pearson", "cosine"])
 def test_jackknife_scores_match_a_loop_over_left_out_stimuli(method):
     """Every left-out stimulus: the comparison recomputed on the reduced RDMs (scipy), to 1e-10;

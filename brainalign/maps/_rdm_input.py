@@ -18,10 +18,12 @@ import xarray as xr
 from .. import data, stats
 from ..methods import MethodInfo
 from ..metrics import rsa
+from ..metrics._arrays import float_dtype
 from ..metrics.comparisons import get_comparison
 from ..utils import logger
 from ._cells import Cells
 from ._statistics import sample_variables
+from .scoring import clip_to_range
 
 __all__ = ["is_rdms", "rdm_map"]
 
@@ -61,6 +63,8 @@ def rdm_map(
     prepared = brain.copy(data=method.prepare_rdm(brain.values))
     comparison = method.comparison
     scores = rsa.compare(model, prepared, comparison).transpose("layer", "rdm").values
+    working = "float32" if "float32" in (float_dtype(model), float_dtype(brain)) else "float64"
+    scores = clip_to_range(scores, info, name, working)
 
     regions = list(pd.unique(np.asarray(brain["region"].values)))
     subjects = list(pd.unique(np.asarray(brain["subject"].values)))

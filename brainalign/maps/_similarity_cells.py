@@ -10,13 +10,14 @@ import xarray as xr
 
 from .. import data
 from ..methods import MethodInfo
+from ..metrics._arrays import float_dtype
 from ..planning import streams_layers
 from ..utils import logger, progress
 from ._ceiling import check_normalized, explain_ceilings, similarity_ceiling
 from ._cells import Cells
 from ._layers import LayerBlocks, stream_scores
 from ._statistics import rdm_jackknife, rdm_statistics, resampling_statistics, sample_variables
-from .scoring import Scorer
+from .scoring import Scorer, clip_to_range
 
 #: Fewest cells scored through the batched cell kernels (:meth:`Scorer.scores_cells`).
 MIN_BATCHED_CELLS = 8
@@ -126,6 +127,8 @@ def similarity_map(
         labels = {(c, s, t): f"{cells.dim} {cells.labels[c]!r} of subject {cells.subjects[s]!r}" for c, s, t in views}
         for (c, s, t), row in stream_scores(method, name, blocks, views, labels, on_error, workers).items():
             score[:, c, s, t] = row
+    working = "float32" if "float32" in (float_dtype(acts), float_dtype(rec)) else "float64"
+    score = clip_to_range(score, info, name, working)
     values: dict[str, np.ndarray] = {"score": score}
 
     if ceiling and info.ceiling != "none":
@@ -143,7 +146,7 @@ def similarity_map(
         if n_boot:
             values["ci_low"], values["ci_high"] = lo, hi
         if keep_samples:
-            values["boot"] = samples
+            values["boot"] = clip_to_range(samples, info, name, working)
         if n_perm:
             values["p_value"], values["p_fwe"] = p, p_fwe
     # The jackknife of stimuli (stats.pairwise's default test for one subject): RDM methods keep it with the samples.

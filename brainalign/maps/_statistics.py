@@ -86,9 +86,7 @@ def rdm_statistics(
     ids = np.asarray(acts["stimulus_id"].values)
     coords = {"stimulus_id": ids, "stimulus_id_2": ids}
     dims = ("stimulus_id", "stimulus_id_2")
-    layer_rdms = xr.DataArray(
-        np.stack([method.rdm_matrix(B) for B in scorer.blocks]), dims=("layer", *dims), coords=coords
-    )
+    layer_rdms = xr.DataArray(scorer.square_layer_rdms(), dims=("layer", *dims), coords=coords)
     keys = list(views)
     lo, hi, p = (np.full(score.shape, np.nan) for _ in range(3))
     seed = int(rng.integers(2**31))
@@ -211,8 +209,7 @@ def rdm_jackknife(
     ids = np.asarray(acts["stimulus_id"].values)
     coords = {"stimulus_id": ids, "stimulus_id_2": ids}
     dims = ("stimulus_id", "stimulus_id_2")
-    layer_rdms = xr.DataArray(np.stack([method.rdm_matrix(B) for B in scorer.blocks]), dims=("layer", *dims))
-    layer_rdms = layer_rdms.assign_coords(coords)
+    layer_rdms = xr.DataArray(scorer.square_layer_rdms(), dims=("layer", *dims), coords=coords)
     jack, half = np.full((len(ids), *shape), np.nan), np.full((n_half, *shape), np.nan)
     seed = int(rng.integers(2**31))
     keys = list(views)

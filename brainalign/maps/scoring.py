@@ -10,6 +10,58 @@ import numpy as np
 from ..methods import MethodInfo
 from ..utils import logger, progress
 
+#: A score beyond its method's declared ``score_range`` by at most this many machine epsilons of the
+#: working dtype (times ``max(1, |bound|)``) is rounding, and is clipped to the bound.
+RANGE_TOLERANCE_EPS = 8
+
+
+def clip_to_range(scores: np.ndarray, info: MethodInfo, name: str, dtype: Any) -> np.ndarray:
+    """``scores`` clipped to ``info.score_range``: rounding beyond a bound is removed, more is refused.
+
+    A correlation or CKA computed in float32 can come out as ``1.0000001``, which breaks what
+    follows (Fisher z, normalised scores, plots with fixed limits). A score beyond a bound by at
+    most ``RANGE_TOLERANCE_EPS · eps(dtype) · max(1, |bound|)`` (float32: 9.5e-7 at a bound of 1;
+    float64: 1.8e-15) is set to the bound; a score further out is a bug of the method or of its
+    declared range and raises ``ValueError`` naming the method and the value. NaN stays NaN.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        Scores of any shape.
+    info : MethodInfo
+        The method's declaration (its ``score_range``).
+    name : str
+        The method's name, for the error message.
+    dtype : str or numpy dtype
+        The precision the scores were computed in (float32 for float32 inputs).
+
+    Returns
+    -------
+    numpy.ndarray
+        The scores, float64, within ``score_range``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brainalign.methods import MethodInfo
+    >>> info = MethodInfo(family="similarity", kernels="call", score_range=(-1.0, 1.0))
+    >>> clip_to_range(np.array([1 + 2e-7, 0.5, np.nan]), info, "toy", "float32").tolist()
+    [1.0, 0.5, nan]
+    """
+    values = np.asarray(scores, dtype=np.float64)
+    eps = RANGE_TOLERANCE_EPS * float(np.finfo(dtype).eps)
+    for bound, beyond in zip(info.score_range, (np.less, np.greater), strict=True):
+        tol = eps * max(1.0, abs(bound))
+        out = beyond(values, bound - tol if beyond is np.less else bound + tol)
+        if np.any(out):
+            value = float(values[out].flat[0])
+            raise ValueError(
+                f"{name} returned the score {value!r}, outside its declared score_range {tuple(info.score_range)} "
+                f"by more than rounding ({tol:.2g} in {np.dtype(dtype).name}): a bug in the method or in its "
+                "MethodInfo.score_range."
+            )
+    return np.clip(values, *info.score_range)
+
 
 def stacked(reps: list[Any]) -> Any:
     """One stacked numpy array when the representations share a shape, else the list."""
@@ -48,6 +100,7 @@ class Scorer:
         self.blocks, self.layers = blocks, layers
         self.usable = np.ones(len(blocks), dtype=bool)  # layers the method can represent
         self.reps = None
+        self._layer_rdms: np.ndarray | None = None  # condensed layer RDMs, built on first use
         if self.batched:
             reps = []
             for k, B in enumerate(
@@ -109,8 +162,38 @@ class Scorer:
         )
 
     def layer_rdms(self) -> np.ndarray:
-        """The square RDMs ``(usable layer, n, n)`` of the layers the method could represent."""
-        return np.stack([self.method.rdm_matrix(B) for B, ok in zip(self.blocks, self.usable, strict=True) if ok])
+        """The condensed RDMs ``(usable layer, n(n − 1)/2)`` (float64) of the layers the method could
+        represent: ``method.rdm_matrix`` of each layer, computed on the first call and kept.
+
+        Layers do not depend on latency, subject or resample, so a map calls ``rdm_matrix`` once
+        per layer however many latencies, chunks of cells and statistics it scores. The cache holds
+        ``n_layers · n(n − 1)/2 · 8`` bytes for the Scorer's lifetime (6 layers of 2 000 stimuli:
+        96 MB; of 8 000: 1.5 GB), half the square stack that each call built before; squares are
+        built one layer at a time.
+        """
+        if self._layer_rdms is None:
+            rows, cols = np.triu_indices(self.n_stimuli, 1)
+            kept = [B for B, ok in zip(self.blocks, self.usable, strict=True) if ok]
+            out = np.empty((len(kept), rows.size))
+            for k, B in enumerate(kept):
+                out[k] = self.method.rdm_matrix(B)[rows, cols]
+            self._layer_rdms = out
+        return self._layer_rdms
+
+    def square_layer_rdms(self) -> np.ndarray:
+        """The square RDMs ``(layer, n, n)`` of every layer, what :mod:`brainalign.stats` resamples:
+        the usable layers' from :meth:`layer_rdms` (mirrored, zero diagonal), the others from
+        ``method.rdm_matrix``."""
+        n = self.n_stimuli
+        rows, cols = np.triu_indices(n, 1)
+        condensed = iter(self.layer_rdms())
+        out = np.zeros((len(self.blocks), n, n))
+        for k, ok in enumerate(self.usable):
+            if ok:
+                out[k, rows, cols] = out[k, cols, rows] = next(condensed)
+            else:
+                out[k] = self.method.rdm_matrix(self.blocks[k])
+        return out
 
     def scores_cells(
         self, values: np.ndarray, columns: list[np.ndarray], *, memory_budget: float | int | str | None = None

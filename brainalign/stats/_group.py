@@ -8,8 +8,8 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-from ..utils import check_count, check_random_state, fill_doc, validate_type
-from ._pvalues import check_ci, p_value
+from ..utils import check_count, check_option, check_random_state, fill_doc, validate_type
+from ._pvalues import ALTERNATIVES, check_ci, p_value
 
 __all__ = ["SignFlipTest", "bootstrap_subjects", "sign_flip_test"]
 
@@ -97,7 +97,7 @@ class SignFlipTest(NamedTuple):
 
     #: Mean over subjects of each cell (NaN scores left out).
     mean: np.ndarray
-    #: One-sided p-value of ``mean > 0`` per cell (NaN where no subject has a score).
+    #: P-value of ``alternative`` per cell (default one-sided, ``mean > 0``; NaN where no subject has a score).
     p_value: np.ndarray
     #: Sign patterns used (``2**n_subjects`` when exact, else ``n_perm``).
     n_patterns: int
@@ -107,7 +107,10 @@ class SignFlipTest(NamedTuple):
 
 @fill_doc
 def sign_flip_test(
-    values: np.ndarray, n_perm: int = 10_000, random_state: int | np.random.Generator | None = None
+    values: np.ndarray,
+    n_perm: int = 10_000,
+    random_state: int | np.random.Generator | None = None,
+    alternative: str = "greater",
 ) -> SignFlipTest:
     """Sign-flip permutation test of the mean over subjects against 0 (random effects).
 
@@ -116,8 +119,11 @@ def sign_flip_test(
     pattern is enumerated (an exact test: ``p = #{patterns with mean ≥ observed} / 2**n``, the
     identity included, so the smallest p-value is ``2**-n_subjects``); otherwise ``n_perm``
     random sign patterns give ``(1 + #{null ≥ observed}) / (1 + n_perm)``
-    (:func:`p_value`'s rule). NaN scores (a subject without the cell) are left out of that cell's
-    mean; a cell no subject scored gets NaN.
+    (:func:`p_value`'s rule). One set of sign patterns serves every side: ``"less"`` counts
+    ``null ≤ observed`` and ``"two-sided"`` is twice the smaller one-sided p-value (at most 1),
+    from the same null. NaN scores (a subject without the cell) are left out of that cell's
+    mean; a cell no subject scored gets NaN. The null is computed for blocks of cells (32 MiB),
+    so memory does not grow with ``n_perm`` × cells.
 
     Parameters
     ----------
@@ -126,6 +132,8 @@ def sign_flip_test(
     n_perm : int
         Sign patterns at most.
     %(random_state)s
+    alternative : {"greater", "less", "two-sided"}
+        Which side of 0 is tested.
 
     Returns
     -------
@@ -140,11 +148,14 @@ def sign_flip_test(
     >>> res = stats.sign_flip_test(np.array([0.3, 0.2, 0.4, 0.1, 0.5]), n_perm=1000)
     >>> float(res.p_value), res.n_patterns, res.exact
     (0.03125, 32, True)
+    >>> float(stats.sign_flip_test(np.array([0.3, 0.2, 0.4, 0.1, 0.5]), alternative="two-sided").p_value)
+    0.0625
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim < 1 or values.shape[0] < 2:
         raise ValueError(f"values must hold at least 2 subjects along its first axis, got shape {values.shape}.")
     n_perm = check_count("n_perm", n_perm)
+    check_option("alternative", alternative, ALTERNATIVES)
     rng = check_random_state(random_state)
     n_subjects = values.shape[0]
     exact = 2**n_subjects <= n_perm
@@ -152,14 +163,29 @@ def sign_flip_test(
         signs = 1.0 - 2.0 * ((np.arange(2**n_subjects)[:, None] >> np.arange(n_subjects)) & 1)
     else:
         signs = rng.choice([-1.0, 1.0], size=(n_perm, n_subjects))
-    scored = np.isfinite(values)
-    filled = np.where(scored, values, 0.0)
+    flat = values.reshape(n_subjects, -1)
+    scored = np.isfinite(flat)
+    filled = np.where(scored, flat, 0.0)
     counts = scored.sum(axis=0).astype(float)
     counts = np.where(counts == 0, np.nan, counts)
     observed = filled.sum(axis=0) / counts
-    null = np.tensordot(signs, filled, axes=(1, 0)) / counts
-    if exact:  # the identity is one of the enumerated patterns
-        p = np.where(np.isnan(observed), np.nan, np.sum(null >= observed[None] - 1e-12, axis=0) / len(signs))
-    else:
-        p = p_value(null, observed[None], "greater")
-    return SignFlipTest(observed, p, len(signs), bool(exact))
+    p = np.full(observed.shape, np.nan)
+    step = max(1, 2**22 // len(signs))  # cells per block: 32 MiB of null means
+    for start in range(0, flat.shape[1], step):
+        block = slice(start, start + step)
+        null = (signs @ filled[:, block]) / counts[block]
+        if exact:  # the identity is one of the enumerated patterns
+            p[block] = _enumerated_p(null, observed[block], alternative)
+        else:
+            p[block] = p_value(null, observed[block][None], alternative)
+    shape = values.shape[1:]
+    return SignFlipTest(observed.reshape(shape), p.reshape(shape), len(signs), bool(exact))
+
+
+def _enumerated_p(null: np.ndarray, observed: np.ndarray, alternative: str) -> np.ndarray:
+    """The exact p-value over all sign patterns ``null`` (patterns × cells), the identity among them."""
+    if alternative == "two-sided":
+        one_sided = np.minimum(_enumerated_p(null, observed, "greater"), _enumerated_p(null, observed, "less"))
+        return np.minimum(1.0, 2.0 * one_sided)
+    hits = null >= observed[None] - 1e-12 if alternative == "greater" else null <= observed[None] + 1e-12
+    return np.where(np.isnan(observed), np.nan, np.sum(hits, axis=0) / len(null))

@@ -171,12 +171,15 @@ def pairwise(
             lo, hi = difference - width, difference + width
             p = 2 * sps.t.sf(np.abs(difference) / sd, dof)
     if test == "sign_flip":
-        flat = np.moveaxis(D, -1, 0)
-        greater = sign_flip_test(flat, n_perm=n_perm, random_state=rng)
-        less = sign_flip_test(-flat, n_perm=n_perm, random_state=rng)
-        p = np.minimum(1.0, 2 * np.minimum(greater.p_value, less.p_value))
-        if samples is None:
-            lo, hi = _subject_interval(D, ci, rng)
+        # One null serves both tails and both orders of a pair (D[j, i] = −D[i, j]): the distinct pairs only.
+        rows, cols = np.triu_indices(n_k, 1)
+        two_sided = sign_flip_test(np.moveaxis(D[rows, cols], -1, 0), n_perm, rng, "two-sided").p_value
+        p = np.full((n_k, n_k, n_c), np.nan)
+        p[rows, cols] = p[cols, rows] = two_sided
+        if samples is None:  # the interval of D[j, i] is that of D[i, j] negated
+            lo, hi = np.full((2, n_k, n_k, n_c), np.nan)
+            lo[rows, cols], hi[rows, cols] = _subject_interval(D[rows, cols], ci, rng)
+            lo[cols, rows], hi[cols, rows] = -hi[rows, cols], -lo[rows, cols]
     diagonal = np.eye(n_k, dtype=bool)[:, :, None]
     p = np.where(diagonal, np.nan, p)
     lo, hi = np.where(diagonal, np.nan, lo), np.where(diagonal, np.nan, hi)

@@ -87,10 +87,20 @@ def percentile_interval(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.
     ([1.5], [2.5])
     """
     ci = check_ci(ci)
-    lo, hi = (1 - ci) / 2 * 100, (1 + ci) / 2 * 100
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanpercentile(samples, lo, axis=0), np.nanpercentile(samples, hi, axis=0)
+    q = [(1 - ci) / 2 * 100, (1 + ci) / 2 * 100]
+    samples = np.asarray(samples)
+    flat = samples.reshape(len(samples), -1)
+    # np.percentile where no draw is NaN (the same values as np.nanpercentile, which loops over cells).
+    gaps = np.isnan(flat).any(axis=0)
+    out = np.empty((2, flat.shape[1]))
+    if not gaps.all():
+        out[:, ~gaps] = np.percentile(flat if not gaps.any() else flat[:, ~gaps], q, axis=0)
+    if gaps.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[:, gaps] = np.nanpercentile(flat[:, gaps], q, axis=0)
+    low, high = out.reshape(2, *samples.shape[1:])
+    return low, high
 
 
 def fdr_correction(
