@@ -49,10 +49,8 @@ def timed(acts, rec, method, options, regions, ceiling):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--centres", type=int, default=500)
-    parser.add_argument("--regions", type=int, default=50)
-    parser.add_argument("--stimuli", type=int, default=24)
-    parser.add_argument("--repetitions", type=int, default=4)
+    for flag, default in (("centres", 500), ("regions", 50), ("stimuli", 24), ("repetitions", 4)):
+        parser.add_argument(f"--{flag}", type=int, default=default)
     parser.add_argument("--methods", default="rsa,crossnobis,cka")
     args = parser.parse_args()
     rng = np.random.default_rng(0)

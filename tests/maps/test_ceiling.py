@@ -331,3 +331,20 @@ def test_ceiling_equals_the_method_called_on_every_cells_halves(toy_call, name, 
         np.testing.assert_allclose(values, ref, rtol=0, atol=1e-12, err_msg=var)
     assert np.isnan(ceiling[-1]).all()  # the constant voxel's cell
     assert np.isfinite(ceiling[:-1]).mean() > 0.8
+
+
+@pytest.mark.parametrize("name", ["rsa", "crossnobis", "cka"])
+def test_ceiling_of_a_float32_recording_equals_the_method_called_per_cell(name):
+    # Half averages are float64 (a float32 sum divided by trial counts), and RSA computes a crossnobis RDM in
+    # float64 from float32 trials; the batched kernels do the same, so the ceilings agree to 1e-12 here too.
+    from brainalign import searchlight
+
+    acts, rec = _grid_trials(np.random.default_rng(5), None, ("S1",), (4, 3, 3))
+    rec = rec.astype(np.float32)
+    assert rec.dtype == np.float32
+    sl = searchlight.spheres(rec, radius=5.0)
+    method = registry.get(METHODS[name][0], **METHODS[name][1])
+    amap = alignment_map(acts, rec, method, regions=sl, random_state=2, on_error="nan")
+    refs = _per_cell_ceiling(method, rec, [np.asarray(nb) for nb in sl.neighbours], None, seed=2)
+    for var, ref in zip(("ceiling", "ceiling_low", "ceiling_high"), refs, strict=True):
+        np.testing.assert_allclose(amap[var].values, ref[:, 0], rtol=0, atol=1e-12, err_msg=var)
