@@ -19,7 +19,7 @@ N_SPLITS = 10
 #: The fewest repetitions (folds) in each half of a crossvalidated method's split (crossnobis: leave one out).
 MIN_FOLDS = 2
 #: Dissimilarities per half held at once by the batched cell RDMs of a ceiling (a group of cells' RDMs).
-CELL_RDM_VALUES = 2**22
+CELL_RDM_VALUES = 2**21
 
 
 class Ceiling(NamedTuple):
@@ -57,6 +57,9 @@ def similarity_ceiling(
     neuroid)`` halves itself (crossnobis: each half's RDM crossvalidated within the half, with the
     noise covariance of its own residuals). With fewer than ``2 * MIN_FOLDS`` repetitions every
     ceiling is NaN, with that reason.
+
+    Every split's scores come through the method's batched kernels where it declares them (see
+    :func:`_half_scores`); each equals the method called on the cell's two halves.
     """
     trials = data.trials(recording, if_fewer="none")
     if trials is None:

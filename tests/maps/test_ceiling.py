@@ -348,3 +348,23 @@ def test_ceiling_of_a_float32_recording_equals_the_method_called_per_cell(name):
     refs = _per_cell_ceiling(method, rec, [np.asarray(nb) for nb in sl.neighbours], None, seed=2)
     for var, ref in zip(("ceiling", "ceiling_low", "ceiling_high"), refs, strict=True):
         np.testing.assert_allclose(amap[var].values, ref[:, 0], rtol=0, atol=1e-12, err_msg=var)
+
+
+@pytest.mark.parametrize("name", ["rsa", "crossnobis", "cka"])
+def test_a_refused_cell_logs_the_methods_own_reason(caplog, name):
+    # The batched kernels refuse the constant voxel's cell with the rest of its group; the cell is then called
+    # on its own, so the logged reason is the method's refusal of that cell's halves, word for word.
+    acts, rec = _grid_trials(np.random.default_rng(3), None, ("S1",), (4, 3, 3))
+    method = registry.get(METHODS[name][0], **METHODS[name][1])
+    trials = data.trials(rec, if_fewer="none")
+    rng = np.random.default_rng(0)
+    halves = fold_halves(trials, rng, min_folds=2) if method_info(method).needs_trials else half_averages(trials, rng)
+    lead = ("repetition",) if method_info(method).needs_trials else ()
+    flat = np.flatnonzero(rec["region"].values == "flat")
+    Ah, Bh = (H.transpose(*lead, "presentation", "neuroid").values[..., flat] for H in halves)
+    with pytest.raises(ValueError) as refusal:
+        method(Ah, Bh)
+    with caplog.at_level(logging.WARNING, logger="brainalign"):
+        amap = alignment_map(acts, rec, method, random_state=0, on_error="nan")
+    assert np.isnan(amap["ceiling"].sel(region="flat")) and np.isfinite(amap["ceiling"].sel(region="a"))
+    assert f"no split of the trials could be scored ({refusal.value})" in caplog.text
