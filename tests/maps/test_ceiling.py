@@ -1,8 +1,11 @@
-"""The noise ceiling of crossnobis RSA maps: halves of the repetitions (folds), each crossvalidated within itself.
+"""Split-half noise ceilings of similarity maps.
 
-Pinned against rsatoolbox's crossnobis RDMs and the Spearman–Brown closed form, on planted truth (the
-ceiling tracks the true test–retest reliability of the RDM; the true pattern scores at the ceiling), on a
-refusal (too few repetitions), and on the real Haxby (2001) slice.
+Crossnobis RSA (halves of the repetitions, each crossvalidated within itself): pinned against rsatoolbox's
+crossnobis RDMs and the Spearman–Brown closed form, on planted truth (the ceiling tracks the true test–retest
+reliability of the RDM; the true pattern scores at the ceiling), on a refusal (too few repetitions), and on the
+real Haxby (2001) slice. Every similarity method (RSA, crossnobis RSA, CKA, a plug-in without batched kernels),
+on regions and searchlights, with and without latencies: the batched ceiling equals the method called on each
+cell's two halves.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from brainalign import alignment_map, data
-from brainalign.methods import method_info
+from brainalign import alignment_map, data, registry
+from brainalign.methods import MethodInfo, method_info
 from brainalign.metrics import rsa
+from brainalign.metrics.ceiling import fold_halves, half_averages
 
 CROSSNOBIS = {"metric": "crossnobis"}
 #: Random splits a similarity ceiling averages (documented in docs/maps.md).
@@ -199,3 +203,168 @@ def test_real_haxby_crossnobis_ceiling(haxby_trials):
     assert float(score.sel(layer="category")) <= high
     assert float(score.sel(layer="category")) > float(score.sel(layer="random"))
     np.testing.assert_allclose(amap["normalized"].values, amap["score"].values / c, rtol=1e-12)
+
+
+# ---------------------------------------------- batched ceilings equal the method called per cell
+class MeanCorrelation:
+    """A plug-in without batched kernels (``kernels="call"``): r of the stimuli's mean responses."""
+
+    def __brainalign_info__(self):
+        return MethodInfo(family="similarity", kernels="call", ceiling="split_half", score="r of the mean responses")
+
+    def get_params(self):
+        return {}
+
+    def __call__(self, X, Y):
+        a, b = np.asarray(X).mean(axis=-1), np.asarray(Y).mean(axis=-1)
+        if np.ptp(a) == 0 or np.ptp(b) == 0:
+            raise ValueError("a constant mean response has no correlation")
+        return float(np.corrcoef(a, b)[0, 1])
+
+
+@pytest.fixture
+def toy_call():
+    registry.register("toy_ceiling_call", MeanCorrelation)
+    yield "toy_ceiling_call"
+    registry.unregister("toy_ceiling_call")
+
+
+METHODS = {
+    "rsa": ("rsa", {}),
+    "crossnobis": ("rsa", CROSSNOBIS),
+    "cka": ("cka", {}),
+    "pearson_rsa": ("rsa", {"metric": "euclidean", "compare": "pearson"}),
+    "kendall_rsa": ("rsa", {"compare": "kendall_tau_a"}),  # no batched cell RDMs: represented halves
+}
+
+
+def _grid_trials(rng, latency, subjects, shape, n_stim=10, n_rep=5):
+    """Trials on a 3 mm grid (signal + noise; regions a and b, on one subject or two) plus one constant voxel
+    far away (its own region and searchlight centre: every half of it is refused)."""
+    ijk = np.argwhere(np.ones(shape, bool))
+    n_vox = len(ijk) + 1
+    n_lat = 1 if latency is None else len(latency)
+    signal = rng.normal(size=(n_stim, n_vox, n_lat))
+    values = signal[..., None] + 0.8 * rng.normal(size=(n_stim, n_vox, n_lat, n_rep))
+    values[:, -1] = 1.0
+    xyz = 3.0 * np.vstack([ijk, [[40, 40, 40]]])
+    half = len(ijk) // 2
+    region = np.array(["a"] * (half // 2) + ["b"] * (half - half // 2) + ["a"] * (len(ijk) - half) + ["flat"])
+    subject = np.array(["S1"] * half + [subjects[-1]] * (len(ijk) - half) + ["S1"])
+    rec = data.recording(
+        values if latency is not None else values[:, :, 0],
+        stimulus_id=np.arange(n_stim),
+        latency=latency,
+        subject=subject,
+        region=region,
+        dims=("presentation", "neuroid", "latency", "repetition") if latency is not None else None,
+        neuroid_coords={"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]},
+    )
+    acts = data.activations({"l0": signal[:, :8, 0], "l1": rng.normal(size=(n_stim, 6))}, stimulus_id=np.arange(n_stim))
+    return acts, rec
+
+
+def _per_cell_ceiling(method, rec, cells, latency, seed):
+    """The ceiling by hand: the split halves drawn as the map draws them (one generator seeded with the
+    map's random_state; half averages, or halves of whole repetitions for a method that needs trials), the
+    method called on every cell's two halves, the split mean Spearman–Brown corrected (√ρ) when the rule says
+    so; the band the same transform of the draws' 2.5th/97.5th percentiles, around the ceiling."""
+    info = method_info(method)
+    trials = data.trials(rec, if_fewer="none")
+    rng = np.random.default_rng(seed)
+    lead = ("repetition",) if info.needs_trials else ()
+    lats = [None] if latency is None else list(latency)
+    draws = np.full((N_SPLITS, len(cells), len(lats)), np.nan)
+    for k in range(N_SPLITS):
+        A, B = fold_halves(trials, rng, min_folds=2) if info.needs_trials else half_averages(trials, rng)
+        for t, lat in enumerate(lats):
+            Ah, Bh = ((H if lat is None else H.sel(latency=lat)) for H in (A, B))
+            Ah, Bh = (H.transpose(*lead, "presentation", "neuroid").values for H in (Ah, Bh))
+            for c, cols in enumerate(cells):
+                try:
+                    draws[k, c, t] = method(Ah[..., cols], Bh[..., cols])
+                except ValueError:
+                    pass
+    with np.errstate(invalid="ignore"):
+        mean = draws.mean(0)
+        low, high = np.percentile(draws, [2.5, 97.5], axis=0)
+        if info.ceiling == "split_half_spearman_brown":
+            rho = 2 * mean / (1 + mean)
+            mean = np.where(rho > 0, np.sqrt(np.clip(rho, 0, None)), np.nan)
+            low, high = (np.sqrt(np.clip(2 * v / (1 + v), 0, None)) for v in (low, high))
+    return mean, np.fmin(low, mean), np.fmax(high, mean)
+
+
+@pytest.mark.parametrize("latency", [None, [0.1, 0.2]], ids=["static", "latencies"])
+@pytest.mark.parametrize("layout", ["regions", "searchlight"])
+@pytest.mark.parametrize("name", [*METHODS, "toy_call"])
+def test_ceiling_equals_the_method_called_on_every_cells_halves(toy_call, name, layout, latency):
+    # The map's ceilings come through the method's batched kernels (cell RDMs of each half for RDM methods,
+    # represented halves compared in chunks otherwise); they equal the method called on each cell's two halves
+    # (1e-12, float64), and a cell the method refuses (a constant voxel) has a NaN ceiling in both.
+    from brainalign import searchlight
+
+    # The searchlight has 81 centres: more than one chunk of represented halves (at most 64 cells each).
+    sl = layout == "searchlight"
+    acts, rec = _grid_trials(
+        np.random.default_rng(3), latency, ("S1",) if sl else ("S1", "S2"), (5, 4, 4) if sl else (4, 3, 3)
+    )
+    method_name, options = METHODS[name] if name in METHODS else (toy_call, {})
+    method = registry.get(method_name, **options)
+    if layout == "searchlight":
+        regions = searchlight.spheres(rec, radius=5.0)
+        cells = [np.asarray(nb) for nb in regions.neighbours]
+        assert len(cells) == rec.sizes["neuroid"] and len(cells[-1]) == 1
+    else:
+        regions = "region"
+        region, subject = rec["region"].values, rec["subject"].values
+        cells = [np.flatnonzero((region == r) & (subject == s)) for r in ("a", "b", "flat") for s in ("S1", "S2")]
+    amap = alignment_map(acts, rec, method, regions=regions, random_state=7, on_error="nan")
+    ceiling, low, high = _per_cell_ceiling(method, rec, [c for c in cells if len(c)], latency, seed=7)
+    got = amap[["ceiling", "ceiling_low", "ceiling_high"]]
+    if layout == "regions":
+        got = got.stack(cell=("region", "subject")).sel(cell=[(r, s) for r in ("a", "b", "flat") for s in ("S1", "S2")])
+        keep = [i for i, c in enumerate(cells) if len(c)]
+        got = got.isel(cell=keep).transpose("cell", ...)
+    for var, ref in zip(("ceiling", "ceiling_low", "ceiling_high"), (ceiling, low, high), strict=True):
+        values = got[var].values.reshape(ref.shape)
+        np.testing.assert_allclose(values, ref, rtol=0, atol=1e-12, err_msg=var)
+    assert np.isnan(ceiling[-1]).all()  # the constant voxel's cell
+    assert np.isfinite(ceiling[:-1]).mean() > 0.8
+
+
+@pytest.mark.parametrize("name", ["rsa", "crossnobis", "cka"])
+def test_ceiling_of_a_float32_recording_equals_the_method_called_per_cell(name):
+    # Half averages are float64 (a float32 sum divided by trial counts), and RSA computes a crossnobis RDM in
+    # float64 from float32 trials; the batched kernels do the same, so the ceilings agree to 1e-12 here too.
+    from brainalign import searchlight
+
+    acts, rec = _grid_trials(np.random.default_rng(5), None, ("S1",), (4, 3, 3))
+    rec = rec.astype(np.float32)
+    assert rec.dtype == np.float32
+    sl = searchlight.spheres(rec, radius=5.0)
+    method = registry.get(METHODS[name][0], **METHODS[name][1])
+    amap = alignment_map(acts, rec, method, regions=sl, random_state=2, on_error="nan")
+    refs = _per_cell_ceiling(method, rec, [np.asarray(nb) for nb in sl.neighbours], None, seed=2)
+    for var, ref in zip(("ceiling", "ceiling_low", "ceiling_high"), refs, strict=True):
+        np.testing.assert_allclose(amap[var].values, ref[:, 0], rtol=0, atol=1e-12, err_msg=var)
+
+
+@pytest.mark.parametrize("name", ["rsa", "crossnobis", "cka"])
+def test_a_refused_cell_logs_the_methods_own_reason(caplog, name):
+    # The batched kernels refuse the constant voxel's cell with the rest of its group; the cell is then called
+    # on its own, so the logged reason is the method's refusal of that cell's halves, word for word.
+    acts, rec = _grid_trials(np.random.default_rng(3), None, ("S1",), (4, 3, 3))
+    method = registry.get(METHODS[name][0], **METHODS[name][1])
+    trials = data.trials(rec, if_fewer="none")
+    rng = np.random.default_rng(0)
+    halves = fold_halves(trials, rng, min_folds=2) if method_info(method).needs_trials else half_averages(trials, rng)
+    lead = ("repetition",) if method_info(method).needs_trials else ()
+    flat = np.flatnonzero(rec["region"].values == "flat")
+    Ah, Bh = (H.transpose(*lead, "presentation", "neuroid").values[..., flat] for H in halves)
+    with pytest.raises(ValueError) as refusal:
+        method(Ah, Bh)
+    with caplog.at_level(logging.WARNING, logger="brainalign"):
+        amap = alignment_map(acts, rec, method, random_state=0, on_error="nan")
+    assert np.isnan(amap["ceiling"].sel(region="flat")) and np.isfinite(amap["ceiling"].sel(region="a"))
+    assert f"no split of the trials could be scored ({refusal.value})" in caplog.text
