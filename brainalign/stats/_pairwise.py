@@ -55,7 +55,12 @@ def pairwise(
     - ``test="sign_flip"`` (needs several subjects): the exact two-sided sign-flip test of the
       subjects' differences (random effects over subjects; with ``n`` subjects the smallest
       p-value is ``2 · 2**-n``, so 4 subjects can never reach 0.05). The interval is the
-      bootstrap's when the map keeps samples, else a bootstrap over subjects.
+      bootstrap's when the map keeps samples, else the t interval of the subjects' differences.
+      Its null is that of these stimuli: with the same stimuli for every subject, a model better
+      on them alone is "significant" (14–31 % false positives at α = 0.05 with 8–16 subjects and
+      40–80 stimuli drawn from a population where the models are equal; see
+      ``benchmarks/calibration_pairwise.py``). To generalise over stimuli too, use
+      ``"bootstrap"``.
 
     ``p_fdr`` controls the false discovery rate over the distinct pairs of all cells (each pair
     once; the matrices are symmetric) and ``significant`` marks ``p_fdr < alpha``. The diagonal
@@ -176,7 +181,7 @@ def pairwise(
         less = sign_flip_test(-flat, n_perm=n_perm, random_state=rng)
         p = np.minimum(1.0, 2 * np.minimum(greater.p_value, less.p_value))
         if samples is None:
-            lo, hi = _subject_interval(D, ci, rng)
+            lo, hi = _subject_interval(D, ci)
     diagonal = np.eye(n_k, dtype=bool)[:, :, None]
     p = np.where(diagonal, np.nan, p)
     lo, hi = np.where(diagonal, np.nan, lo), np.where(diagonal, np.nan, hi)
@@ -278,15 +283,18 @@ def _variance(
     return var, min(n_s, n_p) - 1
 
 
-def _subject_interval(D: np.ndarray, ci: float, rng: np.random.Generator, n_boot: int = 2000) -> tuple[Any, Any]:
-    """Percentile interval of the mean difference over subjects, resampling subjects."""
-    from ._pvalues import percentile_interval
+def _subject_interval(D: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
+    """The t interval of the mean difference over subjects (``D`` ``(..., subject)``, NaNs left out):
+    mean ± t(n − 1) · sd/√n. The percentile bootstrap over subjects covered 0.867 of 300 exact nulls
+    with 8 subjects at ci = 0.95 (benchmarks/calibration_pairwise.py), this interval 0.943."""
+    from scipy import stats as sps
 
-    n_s = D.shape[-1]
-    draws = rng.integers(0, n_s, size=(n_boot, n_s))
-    counts = np.zeros((n_boot, n_s))
-    np.add.at(counts, (np.arange(n_boot)[:, None], draws), 1.0)
-    return percentile_interval(_subject_means(D, counts), ci)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        n = np.isfinite(D).sum(axis=-1)
+        mean = np.nanmean(D, axis=-1)
+        half = sps.t.ppf((1 + ci) / 2, n - 1) * np.nanstd(D, axis=-1, ddof=1) / np.sqrt(n)
+    return mean - half, mean + half
 
 
 def _dataset(score: xr.DataArray, dim: str, cells: list[str], values: dict[str, np.ndarray]) -> xr.Dataset:
