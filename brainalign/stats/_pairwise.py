@@ -62,8 +62,9 @@ def pairwise(
       the exact null of these stimuli (``benchmarks/calibration_pairwise.py``). To generalise over
       stimuli too, use ``"bootstrap"``, which is conservative: 0 of 400 at α = 0.05 under the
       population null, one or 8 subjects, 40 stimuli, and 16 of 400 (4 %) with 8 subjects for a true
-      difference of 0.048 (model noise 1.5 vs 2.5), where the sign-flip test finds 55.5 %; its variance is 2.2–2.5 times the variance
-      over datasets, where the half-sample-corrected jackknife's is 1.1 times.
+      difference of 0.048 (model noise 1.5 vs 2.5), where the sign-flip test finds 55.5 %; its
+      variance is 2.2–2.5 times the variance over datasets, where the half-sample-corrected
+      jackknife's is 1.1 times.
 
     ``p_fdr`` controls the false discovery rate over the distinct pairs of all cells (each pair
     once; the matrices are symmetric) and ``significant`` marks ``p_fdr < alpha``. The diagonal
