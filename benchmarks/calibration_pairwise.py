@@ -21,7 +21,8 @@ Coverage is of the population difference ``E[score_a − score_b]`` at the desig
 stimuli: 0 by symmetry in both nulls, a Monte-Carlo mean over ``--truth-reps`` fresh datasets
 (one subject each, scipy's Spearman) with a gap. Rates carry Wilson 95 % intervals.
 
-python benchmarks/calibration_pairwise.py                      # defaults: a few minutes on 2 cores
+python benchmarks/calibration_pairwise.py      # defaults (40 stimuli, 1 and 8 subjects): 223 s with --jobs 2
+python benchmarks/calibration_pairwise.py --stimuli 40 100 --subjects 8 16 --gaps 0.5 1.0 --n-boot 200   # the full grid
 python benchmarks/calibration_pairwise.py --datasets 100 --n-boot 100 --stimuli 40 --subjects 8
 """
 
@@ -133,11 +134,11 @@ def calibrate(n_stimuli, n_subjects, design, gap, n_datasets, n_boot, truth=0.0,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=int, default=400, help="datasets per design")
-    parser.add_argument("--n-boot", type=int, default=200, help="bootstrap samples of every map")
-    parser.add_argument("--stimuli", type=int, nargs="+", default=[40, 80])
-    parser.add_argument("--subjects", type=int, nargs="+", default=[8, 16], help="multi-subject designs")
-    parser.add_argument("--gaps", type=float, nargs="+", default=[0.5, 1.0], help="model b's extra noise (power)")
-    parser.add_argument("--truth-reps", type=int, default=4000, help="Monte-Carlo datasets of each true difference")
+    parser.add_argument("--n-boot", type=int, default=100, help="bootstrap samples of every map")
+    parser.add_argument("--stimuli", type=int, nargs="+", default=[40])
+    parser.add_argument("--subjects", type=int, nargs="+", default=[8], help="multi-subject designs")
+    parser.add_argument("--gaps", type=float, nargs="+", default=[1.0], help="model b's extra noise (power)")
+    parser.add_argument("--truth-reps", type=int, default=2000, help="Monte-Carlo datasets of each true difference")
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
     args = parser.parse_args()
