@@ -109,3 +109,26 @@ def test_plan_map_defers_unreadable_inputs_to_the_map_validation():
     assert planning.plan_map(np.ones((3, 3)), None, "rsa") is None
     with pytest.raises(TypeError, match="activations"):
         brainalign.alignment_map(np.ones((3, 3)), None, "rsa")
+
+
+@pytest.mark.parametrize("n", [300, 800])
+def test_searchlight_estimate_within_30_percent_of_the_traced_peak(n):
+    # Many cells: chunks of cell RDMs against every layer's RDM (searchlight.cell_rdms / compare_cells).
+    from brainalign import searchlight
+
+    rng = np.random.default_rng(0)
+    acts = data.activations(
+        {f"l{k}": rng.normal(size=(n, 64)).astype(np.float32) for k in range(6)}, stimulus_id=np.arange(n)
+    )
+    ijk = np.argwhere(np.ones((14, 14, 8), bool))
+    coords = {
+        **dict(zip("xyz", 3.0 * ijk.T, strict=True)),
+        **dict(zip(("voxel_i", "voxel_j", "voxel_k"), ijk.T, strict=True)),
+    }
+    y = rng.normal(size=(n, len(ijk))).astype(np.float32)
+    rec = data.recording(y, stimulus_id=np.arange(n), subject="S1", region="grid", neuroid_coords=coords)
+    sl = searchlight.spheres(rec, radius=4.0)
+    plan = planning.estimate(acts, rec, "rsa", regions=sl)
+    assert "cell RDM chunks" in plan.parts
+    peak = _traced_peak(lambda: brainalign.alignment_map(acts, rec, "rsa", regions=sl, ceiling=False))
+    assert 0.7 * peak <= plan.peak_bytes <= 1.3 * peak, (plan.summary(), peak)

@@ -11,16 +11,13 @@ import xarray as xr
 from .. import data
 from ..methods import MethodInfo
 from ..metrics._arrays import float_dtype
-from ..planning import streams_layers
+from ..planning import MIN_BATCHED_CELLS, streams_layers
 from ..utils import logger, progress
 from ._ceiling import check_normalized, explain_ceilings, similarity_ceiling
 from ._cells import Cells
 from ._layers import LayerBlocks, stream_scores
 from ._statistics import rdm_jackknife, rdm_statistics, resampling_statistics, sample_variables
 from .scoring import Scorer, clip_to_range
-
-#: Fewest cells scored through the batched cell kernels (:meth:`Scorer.scores_cells`).
-MIN_BATCHED_CELLS = 8
 
 
 class CellViews(Mapping):

@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import get_backend
 from ..methods import MethodInfo
+from ..metrics._rdm import upper
 from ..utils import logger, progress
 
 #: A score beyond its method's declared ``score_range`` by at most this many machine epsilons of the
@@ -61,6 +63,9 @@ def clip_to_range(scores: np.ndarray, info: MethodInfo, name: str, dtype: Any) -
                 "MethodInfo.score_range."
             )
     return np.clip(values, *info.score_range)
+
+
+NUMPY = get_backend("numpy")
 
 
 def stacked(reps: list[Any]) -> Any:
@@ -172,11 +177,11 @@ class Scorer:
         built one layer at a time.
         """
         if self._layer_rdms is None:
-            rows, cols = np.triu_indices(self.n_stimuli, 1)
+            n = self.n_stimuli
             kept = [B for B, ok in zip(self.blocks, self.usable, strict=True) if ok]
-            out = np.empty((len(kept), rows.size))
-            for k, B in enumerate(kept):
-                out[k] = self.method.rdm_matrix(B)[rows, cols]
+            out = np.empty((len(kept), n * (n - 1) // 2))
+            for k, B in enumerate(kept):  # upper triangles row by row: no n²-long index arrays
+                out[k] = upper(NUMPY, self.method.rdm_matrix(B)[None])[0]
             self._layer_rdms = out
         return self._layer_rdms
 

@@ -47,6 +47,8 @@ RDM_WORKING_PER_PAIR = {4: 20.0, 8: 46.0}
 
 #: Fixed overhead per stimulus of a similarity map (coordinates, cell views, indices), bytes.
 PER_STIMULUS = 4096
+#: Fewest cells scored in batches of cell RDMs (searchlights; the map engine's threshold).
+MIN_BATCHED_CELLS = 8
 #: The most layers represented at once (threads; the RDM kernels release the GIL).
 MAX_WORKERS = 4
 
@@ -153,6 +155,13 @@ def _similarity_plan(name, info, n, L, p, neuroids, cells, b_a, b_r, b, n_boot, 
     else:
         parts["layer representations"] = L * rep_a if batched else 0
         parts["layer working set"] = int(working) + rep_r
+        if info.kernels == "rdm" and info.rdm_metric and cells >= MIN_BATCHED_CELLS:
+            from ..searchlight import CELL_CHUNK_BYTES
+
+            # Many cells (a searchlight) are scored in chunks of cell RDMs against every layer's RDM
+            # (kept in float64); a chunk and its ranks and products: twice its working budget.
+            parts["layer RDMs (batched cells)"] = L * m * 8
+            parts["cell RDM chunks"] = 2 * CELL_CHUNK_BYTES
         hints.append(f"Fewer layers per map (it holds all {L} layers' representations), or fewer stimuli.")
     if stats and info.kernels == "rdm":
         parts["statistics (square RDMs)"] = (L + cells) * n * n * b + 2 * m * 8

@@ -31,9 +31,10 @@ from ._image import to_image
 from ._latency import latency_patterns, with_latency
 from ._spheres import VolumeGrid, spheres, volume_grid
 from ._surface import edge_graph, geodesic_within, surface
-from .kernels import CELL_COMPARE, CELL_METRICS, cell_rdms, compare_cells
+from .kernels import CELL_CHUNK_BYTES, CELL_COMPARE, CELL_METRICS, cell_rdms, compare_cells
 
 __all__ = [
+    "CELL_CHUNK_BYTES",
     "CELL_COMPARE",
     "CELL_METRICS",
     "KINDS",

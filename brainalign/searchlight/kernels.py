@@ -38,10 +38,12 @@ from ..utils import check_option, fill_doc
 from ._core import Searchlight
 from ._crossnobis import crossnobis_block, crossnobis_trials
 
-__all__ = ["CELL_COMPARE", "CELL_METRICS", "cell_rdms", "compare_cells"]
+__all__ = ["CELL_CHUNK_BYTES", "CELL_COMPARE", "CELL_METRICS", "cell_rdms", "compare_cells"]
 
 CELL_METRICS = RDM_METRICS
 CELL_COMPARE = ("spearman", "pearson", "cosine")
+#: Working memory of one chunk of cell RDMs on the CPU (small chunks stay in cache).
+CELL_CHUNK_BYTES = 64 * 2**20
 
 
 def _neighbour_list(neighbours: Searchlight | Sequence[Any], n_features: int) -> list[np.ndarray]:
@@ -193,7 +195,7 @@ def cell_rdms(
         Tt = be.xp.asarray(be.xp.matrix_transpose(arr))  # (features, stimuli)
         per = item * (3 * n * k + 3 * n * n)
     if memory_budget is None:
-        memory_budget = 0.5 if be.name == "torch_cuda" else "64MB"
+        memory_budget = 0.5 if be.name == "torch_cuda" else CELL_CHUNK_BYTES
     budget = be.memory_budget(memory_budget)
     for sl in _chunks(sizes, per, budget, chunk):
         idx, mask, size = _padded(be, nbrs, sl, dtype)
