@@ -51,12 +51,15 @@ def peak_exponent(be: Backend, arr: Any) -> int:
     return int(np.frexp(peak)[1])
 
 
-def check_block(be: Backend, arr: Any, name: str, *, scale_invariant: bool, what: str = "this method's score") -> Any:
+def check_block(
+    be: Backend, arr: Any, name: str, *, scale_invariant: bool, what: str = "this method's score", rescale: bool = True
+) -> Any:
     """One ``(n_stimuli, n_features)`` block (finite, on the backend), checked and conditioned.
 
     A block that does not vary across stimuli is a ValueError (:func:`constant_message`). For a
     scale-invariant method the block is rescaled by a power of two (exact in floating point) to a
-    max-abs in [0.5, 1), so that no product overflows or underflows whatever the data's units;
+    max-abs in [0.5, 1), so that no product overflows or underflows whatever the data's units
+    (``rescale=False``: returned as it is, for kernels that rescale the copy they make anyway);
     for the others, a max-abs outside :func:`magnitude_limits` is a ValueError naming ``name``.
     """
     xp = be.xp
@@ -66,7 +69,7 @@ def check_block(be: Backend, arr: Any, name: str, *, scale_invariant: bool, what
         raise ValueError(constant_message(name, what))
     peak = max(abs(float(be.to_numpy(xp.max(top)))), abs(float(be.to_numpy(xp.min(bottom)))))
     if scale_invariant:
-        return times_power_of_two(arr, -int(np.frexp(peak)[1]))
+        return times_power_of_two(arr, -int(np.frexp(peak)[1])) if rescale else arr
     low, high = magnitude_limits(float_dtype(arr))
     if not low <= peak <= high:
         raise ValueError(

@@ -16,6 +16,7 @@ import xarray as xr
 
 from ..backend import Backend, to_numpy
 from ._arrays import device_of, squared_distances, unit_rows
+from ._conditioning import peak_exponent, times_power_of_two
 
 __all__ = [
     "BLOCK_VALUES",
@@ -45,10 +46,11 @@ def rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None) 
     intermediate copy.
     """
     xp = be.xp
-    if metric == "correlation":
-        X = X - xp.mean(X, axis=1, keepdims=True)
     if metric in ("correlation", "cosine"):
-        X = unit_rows(be, X, _zero_pattern(metric), inplace=metric == "correlation")  # the centred copy is ours
+        X = times_power_of_two(X, -peak_exponent(be, X)) * 1.0  # our copy, max-abs in [0.5, 1): no overflow
+        if metric == "correlation":
+            X -= xp.mean(X, axis=1, keepdims=True)
+        X = unit_rows(be, X, _zero_pattern(metric), inplace=True)
         D = _gram(be, X, out)
         D *= -1.0
         D += 1.0
@@ -89,13 +91,12 @@ def condensed_rdm(be: Backend, X: Any, metric: str, block_values: int = BLOCK_VA
     step = max(1, block_values // max(p, 1))
     rows = [(a, min(a + step, n)) for a in range(0, n, step)]
     if metric in ("correlation", "cosine"):
-        zero = _zero_pattern(metric)
-        Xn = np.empty_like(X)  # centred (correlation) unit rows, a block of rows at a time: one copy
+        zero, exponent = _zero_pattern(metric), -peak_exponent(be, X)
+        Xn = np.empty_like(X)  # rescaled (max-abs in [0.5, 1)), centred, unit rows, a block at a time: one copy
         for a, b in rows:
+            Xn[a:b] = times_power_of_two(X[a:b], exponent)
             if metric == "correlation":
-                np.subtract(X[a:b], np.mean(X[a:b], axis=1, keepdims=True), out=Xn[a:b])
-            else:
-                Xn[a:b] = X[a:b]
+                Xn[a:b] -= np.mean(Xn[a:b], axis=1, keepdims=True)
             unit_rows(be, Xn[a:b], zero, inplace=True, first_row=a)
         X = Xn
     else:

@@ -133,7 +133,8 @@ def rdm(
         # scaled back: distances scale with the data, squared distances with its square.
         block = columns(be, arr, idx)
         label = "X" if name is None else f"X ({p.group_dim} {name!r})"
-        scaled = check_block(be, block, label, scale_invariant=True, what=f"its {metric} RDM")
+        own = metric in ("correlation", "cosine")  # rdm_kernel rescales the copy it normalises
+        scaled = check_block(be, block, label, scale_invariant=True, what=f"its {metric} RDM", rescale=not own)
         exponent = peak_exponent(be, block)
         D = rdm_kernel(be, scaled, metric, out=out[k])
         if be.is_torch:
@@ -273,6 +274,13 @@ class RSA(SimilarityMethod):
         model side is squared Euclidean)."""
         metric = "sqeuclidean" if self.metric == "crossnobis" else self.metric
         return self._transform_rdms(be, rdm_kernel(be, arr, metric)[None])
+
+    def _condition(self, be: Backend, arr: Any, name: str) -> Any:
+        """Checked as every block; correlation and cosine RDM kernels rescale the copy they
+        normalise (exactly, by a power of two), so the block is not also copied here."""
+        if self.metric in ("correlation", "cosine"):
+            return check_block(be, arr, name, scale_invariant=True, what=type(self).__name__, rescale=False)
+        return super()._condition(be, arr, name)
 
     def _condensed(self, be: Backend, arr: Any) -> Any:
         """The condensed RDM ``(1, m)`` of one ``(n_stimuli, n_features)`` block, as the method
