@@ -97,6 +97,7 @@ def run_one(seed: int, n_stimuli: int, n_subjects: int, design: str, gap: float,
         }
         if keep:
             runs["dual bootstrap"] = (amap, "bootstrap")
+            runs["crossed jackknife"] = (amap, "jackknife")
     out = {}
     for name, (m, test) in runs.items():
         res = stats.pairwise(m, test=test, alpha=alpha, random_state=seed).isel(layer=0, layer_2=1, region=0)
@@ -141,6 +142,8 @@ def main() -> None:
     parser.add_argument("--truth-reps", type=int, default=2000, help="Monte-Carlo datasets of each true difference")
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--one-subject", action=argparse.BooleanOptionalAction, default=True, help="1-subject rows")
+    parser.add_argument("--relabelled", action=argparse.BooleanOptionalAction, default=True, help="exact-null rows")
     args = parser.parse_args()
     start = time.perf_counter()
     print(f"{args.datasets} datasets per row, n_boot={args.n_boot}, alpha={args.alpha}; 95 % Wilson intervals")
@@ -152,9 +155,9 @@ def main() -> None:
             truths[n, gap] = population_difference(n, gap, args.truth_reps)
     rows = []
     for n in args.stimuli:
-        for n_sub in [1, *args.subjects]:
+        for n_sub in [1, *args.subjects] if args.one_subject else args.subjects:
             rows.append(("population", 0.0, n, n_sub))
-            if n_sub > 1:
+            if n_sub > 1 and args.relabelled:
                 rows.append(("relabelled", 0.0, n, n_sub))
             rows.extend(("population", gap, n, n_sub) for gap in args.gaps)
     for design, gap, n, n_sub in rows:

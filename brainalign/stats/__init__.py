@@ -32,11 +32,12 @@ e82566.
 Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R. Stat. Soc. B 57.
 """
 
+from ._crossed import crossed_variance, jackknife_variance
 from ._folds import fold_bootstrap, fold_jackknife, fold_permutation, weighted_r
 from ._group import SignFlipTest, bootstrap_subjects, sign_flip_test
 from ._intervals import CI_METHODS, bootstrap_interval, jackknife_acceleration
 from ._jackknife import jackknife_stimuli, leave_one_out_counts
-from ._pairwise import PAIRWISE_TESTS, jackknife_variance, pairwise
+from ._pairwise import PAIRWISE_TESTS, pairwise
 from ._pvalues import ALTERNATIVES, fdr_correction, p_value, percentile_interval
 from ._rdms import BOOTSTRAP_METHODS, bootstrap_stimuli, permutation_test
 
@@ -49,6 +50,7 @@ __all__ = [
     "bootstrap_interval",
     "bootstrap_stimuli",
     "bootstrap_subjects",
+    "crossed_variance",
     "fdr_correction",
     "fold_bootstrap",
     "fold_jackknife",

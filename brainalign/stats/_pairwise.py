@@ -8,11 +8,12 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from ..utils import check_count, check_option, check_random_state, validate_type
+from ..utils import check_count, check_option, check_random_state, logger, validate_type
+from ._crossed import crossed_variance, difference_variance, jackknife_variance
 from ._group import sign_flip_test
 from ._pvalues import check_ci, fdr_correction
 
-__all__ = ["PAIRWISE_TESTS", "jackknife_variance", "pairwise"]
+__all__ = ["PAIRWISE_TESTS", "pairwise"]
 
 #: The tests :func:`pairwise` runs.
 PAIRWISE_TESTS = ("auto", "jackknife", "bootstrap", "sign_flip")
@@ -132,11 +133,11 @@ def pairwise(
     subjects = "subject" in score.dims
     if test == "auto":
         test = "jackknife" if jack is not None and not subjects else "bootstrap"
-    if test == "jackknife" and (jack is None or subjects):
+    if test == "jackknife" and jack is None:
         raise ValueError(
-            "test='jackknife' needs one subject and the map's jackknife scores ('jack', 'half'): make the map "
-            "of an RDM method with alignment_map(..., n_boot=1000, keep_samples=True)"
-            + (" and one subject (several: test='bootstrap' or 'sign_flip')." if subjects else ".")
+            "test='jackknife' needs the map's jackknife scores ('jack', 'half'): make the map of an RDM method "
+            "with alignment_map(..., n_boot=1000, keep_samples=True)"
+            + (" (or use test='sign_flip' over subjects)." if subjects else ".")
         )
     cells = [d for d in score.dims if d not in (dim, "subject")]
     order = [dim, *cells, *(["subject"] if subjects else [])]
@@ -156,18 +157,32 @@ def pairwise(
         )
     if test == "sign_flip" and not subjects:
         raise ValueError("test='sign_flip' tests over subjects, and amap['score'] has no 'subject' dim with 2 or more.")
+    if test == "jackknife":
+        left, half = _jackknife_samples(jack, order, (n_k, n_c, n_s))
+        if subjects:  # a subject with a NaN in a cell (any layer, score or jackknife) is left out of that cell
+            ok = np.isfinite(S).all(axis=0) & np.isfinite(left).all(axis=(0, 1)) & np.isfinite(half).all(axis=(0, 1))
+            S, n_sub = np.where(ok, S, np.nan), ok.sum(axis=-1)
+            if n_sub.max() < 2:
+                raise ValueError(
+                    "test='jackknife' with several subjects needs at least 2 subjects scored in a cell (every "
+                    f"layer, 'jack' and 'half'); amap has {n_sub.max()} at most."
+                )
+            if n_sub.min() < 2:
+                logger.warning(
+                    "pairwise: %d cells with fewer than 2 subjects scored are left untested (NaN).",
+                    int(np.sum(n_sub < 2)),
+                )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # cells no subject scored stay NaN
         D = S[:, None] - S[None]  # (k, k, cell, subject)
         difference = np.nanmean(D, axis=-1)
     var = None
-    if test == "jackknife":
-        left, half = (
-            x.transpose(lead, *order).values.astype(np.float64).reshape(-1, n_k, n_c)
-            for x, lead in zip(jack, ("stimulus", "half_sample"), strict=True)
-        )
-        var, dof = jackknife_variance(left, half), len(left) - 1
+    if test == "jackknife" and subjects:
+        var = crossed_variance(left, half, S)
+        dof = np.minimum(n_sub, len(left)) - 1
+    elif test == "jackknife":
+        var, dof = jackknife_variance(left[..., 0], half[..., 0]), len(left) - 1
     elif samples is not None:
         n_stimuli = int(amap.attrs.get("n_stimuli", 0)) or None
         var, dof = _variance(S, samples, n_stimuli, rng)
@@ -198,7 +213,9 @@ def pairwise(
     out = _dataset(score, dim, cells, {"difference": difference, "ci_low": lo, "ci_high": hi, "p_value": p, "p_fdr": q})
     out["significant"] = out["p_fdr"] < alpha
     out.attrs.update(
-        test="jackknife t-test (stimuli, half-sample corrected)"
+        test="jackknife t-test (stimuli × subjects, half-sample corrected)"
+        if test == "jackknife" and subjects
+        else "jackknife t-test (stimuli, half-sample corrected)"
         if test == "jackknife"
         else "dual bootstrap t-test (stimuli × subjects)"
         if test == "bootstrap" and subjects
@@ -214,36 +231,20 @@ def pairwise(
     return out
 
 
-def _difference_variance(X: np.ndarray) -> np.ndarray:
-    """Samples ``(B, k, cell)`` → the variance over samples of every difference ``X_i − X_j``,
-    ``(k, k, cell)``; samples with a NaN in a cell are left out of that cell."""
-    ok = np.isfinite(X).all(axis=1)  # (B, cell)
-    n = ok.sum(axis=0)
-    filled = np.where(ok[:, None], X, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centred = np.where(ok[:, None], filled - filled.sum(axis=0) / n, 0.0)
-        cov = np.einsum("bic,bjc->ijc", centred, centred) / (n - 1)
-    v = np.diagonal(cov, axis1=0, axis2=1).T  # (k, cell)
-    return v[:, None] + v[None] - 2 * cov
-
-
-def jackknife_variance(left: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """The variance of every difference ``X_i − X_j`` over stimulus sets, from the leave-one-out
-    scores ``left`` ``(n, k, cell)`` and the half-sample scores ``half`` ``(h, k, cell)`` → ``(k, k, cell)``.
-
-    A score over stimulus pairs has variance ``V(s) = α/s + β/(s(s − 1))`` on ``s`` stimuli (its
-    Hoeffding decomposition: ``α`` the stimulus effects, ``β`` the pair-specific part). The
-    jackknife estimates ``J = α/n + 2β/(n(n − 2))`` (β counted twice), the spread of the half
-    samples ``H = V(n/2) − V(n)``; both solved for ``α``, ``β`` give ``V(n)``, kept between the
-    bounds that ``α, β ≥ 0`` allow, ``J (n − 2)/(2(n − 1)) ≤ V(n) ≤ J``.
-    """
-    n, s = len(left), len(left) // 2
-    jack = _difference_variance(left) * (n - 1) ** 2 / n
-    spread = _difference_variance(half)
-    coef = np.array([[1 / n, 2 / (n * (n - 2))], [1 / s - 1 / n, 1 / (s * (s - 1)) - 1 / (n * (n - 1))]])
-    alpha, beta = np.tensordot(np.linalg.inv(coef), np.stack([jack, spread]), axes=1)
-    var = alpha / n + beta / (n * (n - 1))
-    return np.clip(var, jack * (n - 2) / (2 * (n - 1)), jack)
+def _jackknife_samples(jack: tuple[xr.DataArray, xr.DataArray], order: list[str], shape: tuple[int, int, int]):
+    """The map's ``jack`` and ``half`` → arrays ``(n, k, cell, subject)`` and ``(h, k, cell, subject)``."""
+    out = []
+    for x, lead, least in zip(jack, ("stimulus", "half_sample"), (4, 2), strict=True):
+        name = "jack" if lead == "stimulus" else "half"
+        if set(x.dims) != {lead, *order}:
+            raise ValueError(f"amap[{name!r}] must have dims ({lead}, {', '.join(order)}), got {x.dims}.")
+        if x.sizes[lead] < least:
+            raise ValueError(
+                f"amap[{name!r}] holds {x.sizes[lead]} {lead} entries; the jackknife test needs at least {least} "
+                f"(stimuli: 4; half samples: 2; alignment_map(..., n_boot=N, keep_samples=True) keeps N)."
+            )
+        out.append(x.transpose(lead, *order).values.astype(np.float64).reshape(-1, *shape))
+    return out[0], out[1]
 
 
 def _subject_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -264,7 +265,7 @@ def _variance(
     n_b, _, _, n_s = samples.shape
     n_p = n_stimuli
     if n_s == 1:  # stimulus bootstrap only
-        var = _difference_variance(samples[..., 0])
+        var = difference_variance(samples[..., 0])
         if n_p:
             var = var * n_p / (n_p - 1)
         return var, (n_p - 1) if n_p else n_b - 1
@@ -280,7 +281,7 @@ def _variance(
         )
         stimuli_only = np.nanmean(samples, axis=-1)
     subjects_only = _subject_means(S, counts)
-    v_both, v_rdm, v_pattern = (_difference_variance(x) for x in (both, subjects_only, stimuli_only))
+    v_both, v_rdm, v_pattern = (difference_variance(x) for x in (both, subjects_only, stimuli_only))
     if not n_p:  # rsatoolbox's rule without the numbers of subjects and stimuli
         var = np.minimum(np.maximum(np.maximum(2 * (v_rdm + v_pattern) - v_both, v_rdm), v_pattern), v_both)
         return var, n_s - 1
