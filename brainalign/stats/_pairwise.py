@@ -34,15 +34,18 @@ def pairwise(
     ``difference[i, j] = score[i] − score[j]`` (the mean over subjects when the map has several),
     for every cell (region, latency) of the map.
 
-    - ``test="auto"`` (default): ``"jackknife"`` for one subject when the map holds ``jack``
-      (RDM methods with ``keep_samples=True``), else ``"bootstrap"``; ``attrs["test"]`` says which.
-    - ``test="jackknife"`` (one subject): the variance of each difference from the map's
-      leave-one-stimulus-out scores ``jack`` and half-sample scores ``half``
-      (:func:`jackknife_stimuli`, :func:`jackknife_variance`: the plain jackknife counts the
-      pair-specific variance twice, the half samples remove it), then a t-test with ``n − 1``
-      degrees of freedom and the matching t interval. Nominal: 9 false positives in 200 null runs
-      at α = 0.05 (binomial interval 4–16), where the stimulus bootstrap gives 0.
-    - ``test="bootstrap"`` (conservative for one subject; needs the bootstrap samples: ``alignment_map(..., n_boot=N,
+    - ``test="auto"`` (default): ``"jackknife"`` when the map holds ``jack`` and ``half`` (RDM
+      methods with ``keep_samples=True``), one subject or several, else ``"bootstrap"``;
+      ``attrs["test"]`` says which.
+    - ``test="jackknife"``: the variance of each difference from the map's leave-one-stimulus-out
+      scores ``jack`` and half-sample scores ``half`` (:func:`jackknife_stimuli`), then a t-test
+      and the matching t interval. One subject: :func:`jackknife_variance` (the plain jackknife
+      counts the pair-specific variance twice, the half samples remove it), ``n_stimuli − 1``
+      degrees of freedom; 9 false positives in 200 null runs at α = 0.05 (binomial interval
+      4–16), where the stimulus bootstrap gives 0. Several subjects: stimuli and subjects as
+      crossed random factors (:func:`crossed_variance`, Notes), ``min(n_subjects, n_stimuli) − 1``
+      degrees of freedom; a subject with a NaN in a cell is left out of that cell.
+    - ``test="bootstrap"`` (conservative; needs the bootstrap samples: ``alignment_map(..., n_boot=N,
       keep_samples=True)``, whose resamples are shared by all layers, and by all models of maps
       made with the same stimuli and ``random_state``): the variance of each difference over the
       stimulus resamples, and with several subjects rsatoolbox's two-factor ("dual") bootstrap
@@ -58,14 +61,29 @@ def pairwise(
       p-value is ``2 · 2**-n``, so 4 subjects can never reach 0.05). The interval is the
       bootstrap's when the map keeps samples, else the t interval of the subjects' differences.
       Its null is that of these stimuli: with the same stimuli for every subject, a model better
-      on them alone is "significant": 62 of 400 (15.5 %) false positives at α = 0.05 with 8 subjects
-      and 40 stimuli drawn from a population where the models are equal, 26 of 400 (6.5 %) under
-      the exact null of these stimuli (``benchmarks/calibration_pairwise.py``). To generalise over
-      stimuli too, use ``"bootstrap"``, which is conservative: 0 of 400 at α = 0.05 under the
-      population null, one or 8 subjects, 40 stimuli, and 16 of 400 (4 %) with 8 subjects for a true
-      difference of 0.048 (model noise 1.5 vs 2.5), where the sign-flip test finds 55.5 %; its
-      variance is 2.2–2.5 times the variance over datasets, where the half-sample-corrected
-      jackknife's is 1.1 times.
+      on them alone is "significant". To generalise over stimuli too, use ``"jackknife"``.
+
+    Calibration (``benchmarks/calibration_pairwise.py``: Spearman RSA, 40 stimuli, models that are
+    noisy views of the truth, 400 datasets per row, α = 0.05; "planted" is model noise 1.5 vs 2.5,
+    a population difference of 0.048; coverage of 0, or of that difference; ``sign_flip``'s is
+    the interval over subjects of a map without samples):
+
+    ========  ==========  ==========  ==========  ==========  ==========
+    subjects  test        population  planted:    coverage    coverage
+                          null        rejected    (null)      (planted)
+    ========  ==========  ==========  ==========  ==========  ==========
+    8         jackknife   0.025       0.273       0.975       0.983
+    8         bootstrap   0.000       0.040       1.000       1.000
+    8         sign_flip   0.155       0.555       0.833       0.845
+    16        jackknife   0.043       0.510       0.958       0.958
+    16        bootstrap   0.000       0.138       1.000       1.000
+    16        sign_flip   0.230       0.805       0.775       0.780
+    ========  ==========  ==========  ==========  ==========  ==========
+
+    The sign-flip test rejects under the population null (15.5 % with 8 subjects; 26 of 400,
+    6.5 %, under the exact null of these stimuli) because it ignores the stimulus sampling; the
+    bootstraps count the pair-specific variance twice (variance 2.2–2.5 × that over datasets) and
+    are conservative; the jackknife is near nominal.
 
     ``p_fdr`` controls the false discovery rate over the distinct pairs of all cells (each pair
     once; the matrices are symmetric) and ``significant`` marks ``p_fdr < alpha``. The diagonal
@@ -132,7 +150,7 @@ def pairwise(
         jack = None if jack is None else tuple(x.isel(subject=0) for x in jack)
     subjects = "subject" in score.dims
     if test == "auto":
-        test = "jackknife" if jack is not None and not subjects else "bootstrap"
+        test = "jackknife" if jack is not None else "bootstrap"
     if test == "jackknife" and jack is None:
         raise ValueError(
             "test='jackknife' needs the map's jackknife scores ('jack', 'half'): make the map of an RDM method "
