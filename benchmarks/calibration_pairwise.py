@@ -10,8 +10,8 @@ Designs (what is exchangeable under each null):
 - ``population``: models ``a = T + s·E_a`` and ``b = T + (s + gap)·E_b`` with fresh stimuli,
   model noise and subjects in every dataset. With ``gap = 0`` the two models are exchangeable
   over the population of stimuli (and subjects): the null of the tests that generalise over
-  stimuli (jackknife, stimulus bootstrap, dual bootstrap). It is *not* the sign-flip test's null:
-  given the stimuli, one model can be the better one for every subject.
+  stimuli (jackknife, crossed with subjects for several; stimulus bootstrap; dual bootstrap). It is
+  *not* the sign-flip test's null: given the stimuli, one model can be the better one for every subject.
 - ``relabelled``: stimuli come in pairs with the same true pattern, model ``b`` is model ``a``
   with the two stimuli of every pair swapped. Given the stimuli and the models, each subject's
   RDM is as likely as its swapped copy, so each subject's difference is symmetric about 0: the
@@ -24,6 +24,7 @@ stimuli: 0 by symmetry in both nulls, a Monte-Carlo mean over ``--truth-reps`` f
 python benchmarks/calibration_pairwise.py      # defaults (40 stimuli, 1 and 8 subjects): 223 s with --jobs 2
 python benchmarks/calibration_pairwise.py --stimuli 40 100 --subjects 8 16 --gaps 0.5 1.0 --n-boot 200   # the full grid
 python benchmarks/calibration_pairwise.py --datasets 100 --n-boot 100 --stimuli 40 --subjects 8
+python benchmarks/calibration_pairwise.py --subjects 8 16 --no-one-subject --no-relabelled   # several subjects: 175 s
 """
 
 from __future__ import annotations

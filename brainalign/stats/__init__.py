@@ -8,14 +8,16 @@
 - :func:`bootstrap_stimuli`: confidence intervals by resampling stimuli with replacement; pairs
   of copies of the same stimulus (zero-distance "duplicates") are left out of each comparison.
 - :func:`jackknife_stimuli`: the scores with each stimulus left out (its RDM row and column), all
-  stimuli in a few batched products; the jackknife variance of a layer difference drives
-  :func:`pairwise`'s default test for one subject.
+  stimuli in a few batched products; the jackknife variance of a layer difference
+  (:func:`jackknife_variance`; :func:`crossed_variance` with several subjects, stimuli × subjects
+  crossed) drives :func:`pairwise`'s default test.
 - :func:`fold_bootstrap`, :func:`fold_permutation`: the bootstrap and the permutation null of
   cross-validated encoding scores (the fold-averaged r of held-out predictions).
 - :func:`bootstrap_subjects`: confidence intervals of a mean score over subjects;
   :func:`sign_flip_test`: the random-effects test of that mean against 0.
 - :func:`pairwise`: every pair of layers (or models) of a map: differences, intervals and tests
-  from the map's own bootstrap samples (two-factor over stimuli and subjects) or a sign-flip test.
+  from the map's jackknife of stimuli (× subjects), its bootstrap samples (two-factor over stimuli
+  and subjects) or a sign-flip test.
 - :func:`p_value`, :func:`percentile_interval`: the p-value and interval rules every test shares;
   :func:`bootstrap_interval`: percentile, basic or BCa intervals from bootstrap samples;
   :func:`fdr_correction`: Benjamini–Hochberg false discovery rate across a map.
