@@ -10,8 +10,8 @@ Designs (what is exchangeable under each null):
 - ``population``: models ``a = T + s·E_a`` and ``b = T + (s + gap)·E_b`` with fresh stimuli,
   model noise and subjects in every dataset. With ``gap = 0`` the two models are exchangeable
   over the population of stimuli (and subjects): the null of the tests that generalise over
-  stimuli (jackknife, stimulus bootstrap, dual bootstrap). It is *not* the sign-flip test's null:
-  given the stimuli, one model can be the better one for every subject.
+  stimuli (jackknife, crossed with subjects for several; stimulus bootstrap; dual bootstrap). It is
+  *not* the sign-flip test's null: given the stimuli, one model can be the better one for every subject.
 - ``relabelled``: stimuli come in pairs with the same true pattern, model ``b`` is model ``a``
   with the two stimuli of every pair swapped. Given the stimuli and the models, each subject's
   RDM is as likely as its swapped copy, so each subject's difference is symmetric about 0: the
@@ -24,6 +24,7 @@ stimuli: 0 by symmetry in both nulls, a Monte-Carlo mean over ``--truth-reps`` f
 python benchmarks/calibration_pairwise.py      # defaults (40 stimuli, 1 and 8 subjects): 223 s with --jobs 2
 python benchmarks/calibration_pairwise.py --stimuli 40 100 --subjects 8 16 --gaps 0.5 1.0 --n-boot 200   # the full grid
 python benchmarks/calibration_pairwise.py --datasets 100 --n-boot 100 --stimuli 40 --subjects 8
+python benchmarks/calibration_pairwise.py --subjects 8 16 --no-one-subject --no-relabelled   # several subjects: 175 s
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def run_one(seed: int, n_stimuli: int, n_subjects: int, design: str, gap: float,
         }
         if keep:
             runs["dual bootstrap"] = (amap, "bootstrap")
+            runs["crossed jackknife"] = (amap, "jackknife")
     out = {}
     for name, (m, test) in runs.items():
         res = stats.pairwise(m, test=test, alpha=alpha, random_state=seed).isel(layer=0, layer_2=1, region=0)
@@ -141,6 +143,8 @@ def main() -> None:
     parser.add_argument("--truth-reps", type=int, default=2000, help="Monte-Carlo datasets of each true difference")
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--one-subject", action=argparse.BooleanOptionalAction, default=True, help="1-subject rows")
+    parser.add_argument("--relabelled", action=argparse.BooleanOptionalAction, default=True, help="exact-null rows")
     args = parser.parse_args()
     start = time.perf_counter()
     print(f"{args.datasets} datasets per row, n_boot={args.n_boot}, alpha={args.alpha}; 95 % Wilson intervals")
@@ -152,9 +156,9 @@ def main() -> None:
             truths[n, gap] = population_difference(n, gap, args.truth_reps)
     rows = []
     for n in args.stimuli:
-        for n_sub in [1, *args.subjects]:
+        for n_sub in [1, *args.subjects] if args.one_subject else args.subjects:
             rows.append(("population", 0.0, n, n_sub))
-            if n_sub > 1:
+            if n_sub > 1 and args.relabelled:
                 rows.append(("relabelled", 0.0, n, n_sub))
             rows.extend(("population", gap, n, n_sub) for gap in args.gaps)
     for design, gap, n, n_sub in rows:

@@ -8,14 +8,16 @@
 - :func:`bootstrap_stimuli`: confidence intervals by resampling stimuli with replacement; pairs
   of copies of the same stimulus (zero-distance "duplicates") are left out of each comparison.
 - :func:`jackknife_stimuli`: the scores with each stimulus left out (its RDM row and column), all
-  stimuli in a few batched products; the jackknife variance of a layer difference drives
-  :func:`pairwise`'s default test for one subject.
+  stimuli in a few batched products; the jackknife variance of a layer difference
+  (:func:`jackknife_variance`; :func:`crossed_variance` with several subjects, stimuli × subjects
+  crossed) drives :func:`pairwise`'s default test.
 - :func:`fold_bootstrap`, :func:`fold_permutation`: the bootstrap and the permutation null of
   cross-validated encoding scores (the fold-averaged r of held-out predictions).
 - :func:`bootstrap_subjects`: confidence intervals of a mean score over subjects;
   :func:`sign_flip_test`: the random-effects test of that mean against 0.
 - :func:`pairwise`: every pair of layers (or models) of a map: differences, intervals and tests
-  from the map's own bootstrap samples (two-factor over stimuli and subjects) or a sign-flip test.
+  from the map's jackknife of stimuli (× subjects), its bootstrap samples (two-factor over stimuli
+  and subjects) or a sign-flip test.
 - :func:`p_value`, :func:`percentile_interval`: the p-value and interval rules every test shares;
   :func:`bootstrap_interval`: percentile, basic or BCa intervals from bootstrap samples;
   :func:`fdr_correction`: Benjamini–Hochberg false discovery rate across a map.
@@ -32,11 +34,12 @@ e82566.
 Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. J. R. Stat. Soc. B 57.
 """
 
+from ._crossed import crossed_variance, jackknife_variance
 from ._folds import fold_bootstrap, fold_jackknife, fold_permutation, weighted_r
 from ._group import SignFlipTest, bootstrap_subjects, sign_flip_test
 from ._intervals import CI_METHODS, bootstrap_interval, jackknife_acceleration
 from ._jackknife import jackknife_stimuli, leave_one_out_counts
-from ._pairwise import PAIRWISE_TESTS, jackknife_variance, pairwise
+from ._pairwise import PAIRWISE_TESTS, pairwise
 from ._pvalues import ALTERNATIVES, fdr_correction, p_value, percentile_interval
 from ._rdms import BOOTSTRAP_METHODS, bootstrap_stimuli, permutation_test
 
@@ -49,6 +52,7 @@ __all__ = [
     "bootstrap_interval",
     "bootstrap_stimuli",
     "bootstrap_subjects",
+    "crossed_variance",
     "fdr_correction",
     "fold_bootstrap",
     "fold_jackknife",

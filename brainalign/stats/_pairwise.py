@@ -8,11 +8,12 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from ..utils import check_count, check_option, check_random_state, validate_type
+from ..utils import check_count, check_option, check_random_state, logger, validate_type
+from ._crossed import crossed_variance, difference_variance, jackknife_variance
 from ._group import sign_flip_test
 from ._pvalues import check_ci, fdr_correction
 
-__all__ = ["PAIRWISE_TESTS", "jackknife_variance", "pairwise"]
+__all__ = ["PAIRWISE_TESTS", "pairwise"]
 
 #: The tests :func:`pairwise` runs.
 PAIRWISE_TESTS = ("auto", "jackknife", "bootstrap", "sign_flip")
@@ -33,15 +34,18 @@ def pairwise(
     ``difference[i, j] = score[i] − score[j]`` (the mean over subjects when the map has several),
     for every cell (region, latency) of the map.
 
-    - ``test="auto"`` (default): ``"jackknife"`` for one subject when the map holds ``jack``
-      (RDM methods with ``keep_samples=True``), else ``"bootstrap"``; ``attrs["test"]`` says which.
-    - ``test="jackknife"`` (one subject): the variance of each difference from the map's
-      leave-one-stimulus-out scores ``jack`` and half-sample scores ``half``
-      (:func:`jackknife_stimuli`, :func:`jackknife_variance`: the plain jackknife counts the
-      pair-specific variance twice, the half samples remove it), then a t-test with ``n − 1``
-      degrees of freedom and the matching t interval. Nominal: 9 false positives in 200 null runs
-      at α = 0.05 (binomial interval 4–16), where the stimulus bootstrap gives 0.
-    - ``test="bootstrap"`` (conservative for one subject; needs the bootstrap samples: ``alignment_map(..., n_boot=N,
+    - ``test="auto"`` (default): ``"jackknife"`` when the map holds ``jack`` and ``half`` (RDM
+      methods with ``keep_samples=True``), one subject or several, else ``"bootstrap"``;
+      ``attrs["test"]`` says which.
+    - ``test="jackknife"``: the variance of each difference from the map's leave-one-stimulus-out
+      scores ``jack`` and half-sample scores ``half`` (:func:`jackknife_stimuli`), then a t-test
+      and the matching t interval. One subject: :func:`jackknife_variance` (the plain jackknife
+      counts the pair-specific variance twice, the half samples remove it), ``n_stimuli − 1``
+      degrees of freedom; 9 false positives in 200 null runs at α = 0.05 (binomial interval
+      4–16), where the stimulus bootstrap gives 0. Several subjects: stimuli and subjects as
+      crossed random factors (:func:`crossed_variance`, Notes), ``min(n_subjects, n_stimuli) − 1``
+      degrees of freedom; a subject with a NaN in a cell is left out of that cell.
+    - ``test="bootstrap"`` (conservative; needs the bootstrap samples: ``alignment_map(..., n_boot=N,
       keep_samples=True)``, whose resamples are shared by all layers, and by all models of maps
       made with the same stimuli and ``random_state``): the variance of each difference over the
       stimulus resamples, and with several subjects rsatoolbox's two-factor ("dual") bootstrap
@@ -57,14 +61,29 @@ def pairwise(
       p-value is ``2 · 2**-n``, so 4 subjects can never reach 0.05). The interval is the
       bootstrap's when the map keeps samples, else the t interval of the subjects' differences.
       Its null is that of these stimuli: with the same stimuli for every subject, a model better
-      on them alone is "significant": 62 of 400 (15.5 %) false positives at α = 0.05 with 8 subjects
-      and 40 stimuli drawn from a population where the models are equal, 26 of 400 (6.5 %) under
-      the exact null of these stimuli (``benchmarks/calibration_pairwise.py``). To generalise over
-      stimuli too, use ``"bootstrap"``, which is conservative: 0 of 400 at α = 0.05 under the
-      population null, one or 8 subjects, 40 stimuli, and 16 of 400 (4 %) with 8 subjects for a true
-      difference of 0.048 (model noise 1.5 vs 2.5), where the sign-flip test finds 55.5 %; its
-      variance is 2.2–2.5 times the variance over datasets, where the half-sample-corrected
-      jackknife's is 1.1 times.
+      on them alone is "significant". To generalise over stimuli too, use ``"jackknife"``.
+
+    Calibration (``benchmarks/calibration_pairwise.py``: Spearman RSA, 40 stimuli, models that are
+    noisy views of the truth, 400 datasets per row, α = 0.05; "planted" is model noise 1.5 vs 2.5,
+    a population difference of 0.048; coverage of 0, or of that difference; ``sign_flip``'s is
+    the interval over subjects of a map without samples):
+
+    ========  ==========  ==========  ==========  ==========  ==========
+    subjects  test        population  planted:    coverage    coverage
+                          null        rejected    (null)      (planted)
+    ========  ==========  ==========  ==========  ==========  ==========
+    8         jackknife   0.025       0.273       0.975       0.983
+    8         bootstrap   0.000       0.040       1.000       1.000
+    8         sign_flip   0.155       0.555       0.833       0.845
+    16        jackknife   0.043       0.510       0.958       0.958
+    16        bootstrap   0.000       0.138       1.000       1.000
+    16        sign_flip   0.230       0.805       0.775       0.780
+    ========  ==========  ==========  ==========  ==========  ==========
+
+    The sign-flip test rejects under the population null (15.5 % with 8 subjects; 26 of 400,
+    6.5 %, under the exact null of these stimuli) because it ignores the stimulus sampling; the
+    bootstraps count the pair-specific variance twice (variance 2.2–2.5 × that over datasets) and
+    are conservative; the jackknife is near nominal.
 
     ``p_fdr`` controls the false discovery rate over the distinct pairs of all cells (each pair
     once; the matrices are symmetric) and ``significant`` marks ``p_fdr < alpha``. The diagonal
@@ -131,12 +150,12 @@ def pairwise(
         jack = None if jack is None else tuple(x.isel(subject=0) for x in jack)
     subjects = "subject" in score.dims
     if test == "auto":
-        test = "jackknife" if jack is not None and not subjects else "bootstrap"
-    if test == "jackknife" and (jack is None or subjects):
+        test = "jackknife" if jack is not None else "bootstrap"
+    if test == "jackknife" and jack is None:
         raise ValueError(
-            "test='jackknife' needs one subject and the map's jackknife scores ('jack', 'half'): make the map "
-            "of an RDM method with alignment_map(..., n_boot=1000, keep_samples=True)"
-            + (" and one subject (several: test='bootstrap' or 'sign_flip')." if subjects else ".")
+            "test='jackknife' needs the map's jackknife scores ('jack', 'half'): make the map of an RDM method "
+            "with alignment_map(..., n_boot=1000, keep_samples=True)"
+            + (" (or use test='sign_flip' over subjects)." if subjects else ".")
         )
     cells = [d for d in score.dims if d not in (dim, "subject")]
     order = [dim, *cells, *(["subject"] if subjects else [])]
@@ -156,18 +175,32 @@ def pairwise(
         )
     if test == "sign_flip" and not subjects:
         raise ValueError("test='sign_flip' tests over subjects, and amap['score'] has no 'subject' dim with 2 or more.")
+    if test == "jackknife":
+        left, half = _jackknife_samples(jack, order, (n_k, n_c, n_s))
+        if subjects:  # a subject with a NaN in a cell (any layer, score or jackknife) is left out of that cell
+            ok = np.isfinite(S).all(axis=0) & np.isfinite(left).all(axis=(0, 1)) & np.isfinite(half).all(axis=(0, 1))
+            S, n_sub = np.where(ok, S, np.nan), ok.sum(axis=-1)
+            if n_sub.max() < 2:
+                raise ValueError(
+                    "test='jackknife' with several subjects needs at least 2 subjects scored in a cell (every "
+                    f"layer, 'jack' and 'half'); amap has {n_sub.max()} at most."
+                )
+            if n_sub.min() < 2:
+                logger.warning(
+                    "pairwise: %d cells with fewer than 2 subjects scored are left untested (NaN).",
+                    int(np.sum(n_sub < 2)),
+                )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # cells no subject scored stay NaN
         D = S[:, None] - S[None]  # (k, k, cell, subject)
         difference = np.nanmean(D, axis=-1)
     var = None
-    if test == "jackknife":
-        left, half = (
-            x.transpose(lead, *order).values.astype(np.float64).reshape(-1, n_k, n_c)
-            for x, lead in zip(jack, ("stimulus", "half_sample"), strict=True)
-        )
-        var, dof = jackknife_variance(left, half), len(left) - 1
+    if test == "jackknife" and subjects:
+        var = crossed_variance(left, half, S)
+        dof = np.minimum(n_sub, len(left)) - 1
+    elif test == "jackknife":
+        var, dof = jackknife_variance(left[..., 0], half[..., 0]), len(left) - 1
     elif samples is not None:
         n_stimuli = int(amap.attrs.get("n_stimuli", 0)) or None
         var, dof = _variance(S, samples, n_stimuli, rng)
@@ -198,7 +231,9 @@ def pairwise(
     out = _dataset(score, dim, cells, {"difference": difference, "ci_low": lo, "ci_high": hi, "p_value": p, "p_fdr": q})
     out["significant"] = out["p_fdr"] < alpha
     out.attrs.update(
-        test="jackknife t-test (stimuli, half-sample corrected)"
+        test="jackknife t-test (stimuli × subjects, half-sample corrected)"
+        if test == "jackknife" and subjects
+        else "jackknife t-test (stimuli, half-sample corrected)"
         if test == "jackknife"
         else "dual bootstrap t-test (stimuli × subjects)"
         if test == "bootstrap" and subjects
@@ -214,36 +249,20 @@ def pairwise(
     return out
 
 
-def _difference_variance(X: np.ndarray) -> np.ndarray:
-    """Samples ``(B, k, cell)`` → the variance over samples of every difference ``X_i − X_j``,
-    ``(k, k, cell)``; samples with a NaN in a cell are left out of that cell."""
-    ok = np.isfinite(X).all(axis=1)  # (B, cell)
-    n = ok.sum(axis=0)
-    filled = np.where(ok[:, None], X, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centred = np.where(ok[:, None], filled - filled.sum(axis=0) / n, 0.0)
-        cov = np.einsum("bic,bjc->ijc", centred, centred) / (n - 1)
-    v = np.diagonal(cov, axis1=0, axis2=1).T  # (k, cell)
-    return v[:, None] + v[None] - 2 * cov
-
-
-def jackknife_variance(left: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """The variance of every difference ``X_i − X_j`` over stimulus sets, from the leave-one-out
-    scores ``left`` ``(n, k, cell)`` and the half-sample scores ``half`` ``(h, k, cell)`` → ``(k, k, cell)``.
-
-    A score over stimulus pairs has variance ``V(s) = α/s + β/(s(s − 1))`` on ``s`` stimuli (its
-    Hoeffding decomposition: ``α`` the stimulus effects, ``β`` the pair-specific part). The
-    jackknife estimates ``J = α/n + 2β/(n(n − 2))`` (β counted twice), the spread of the half
-    samples ``H = V(n/2) − V(n)``; both solved for ``α``, ``β`` give ``V(n)``, kept between the
-    bounds that ``α, β ≥ 0`` allow, ``J (n − 2)/(2(n − 1)) ≤ V(n) ≤ J``.
-    """
-    n, s = len(left), len(left) // 2
-    jack = _difference_variance(left) * (n - 1) ** 2 / n
-    spread = _difference_variance(half)
-    coef = np.array([[1 / n, 2 / (n * (n - 2))], [1 / s - 1 / n, 1 / (s * (s - 1)) - 1 / (n * (n - 1))]])
-    alpha, beta = np.tensordot(np.linalg.inv(coef), np.stack([jack, spread]), axes=1)
-    var = alpha / n + beta / (n * (n - 1))
-    return np.clip(var, jack * (n - 2) / (2 * (n - 1)), jack)
+def _jackknife_samples(jack: tuple[xr.DataArray, xr.DataArray], order: list[str], shape: tuple[int, int, int]):
+    """The map's ``jack`` and ``half`` → arrays ``(n, k, cell, subject)`` and ``(h, k, cell, subject)``."""
+    out = []
+    for x, lead, least in zip(jack, ("stimulus", "half_sample"), (4, 2), strict=True):
+        name = "jack" if lead == "stimulus" else "half"
+        if set(x.dims) != {lead, *order}:
+            raise ValueError(f"amap[{name!r}] must have dims ({lead}, {', '.join(order)}), got {x.dims}.")
+        if x.sizes[lead] < least:
+            raise ValueError(
+                f"amap[{name!r}] holds {x.sizes[lead]} {lead} entries; the jackknife test needs at least {least} "
+                f"(stimuli: 4; half samples: 2; alignment_map(..., n_boot=N, keep_samples=True) keeps N)."
+            )
+        out.append(x.transpose(lead, *order).values.astype(np.float64).reshape(-1, *shape))
+    return out[0], out[1]
 
 
 def _subject_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -264,7 +283,7 @@ def _variance(
     n_b, _, _, n_s = samples.shape
     n_p = n_stimuli
     if n_s == 1:  # stimulus bootstrap only
-        var = _difference_variance(samples[..., 0])
+        var = difference_variance(samples[..., 0])
         if n_p:
             var = var * n_p / (n_p - 1)
         return var, (n_p - 1) if n_p else n_b - 1
@@ -280,7 +299,7 @@ def _variance(
         )
         stimuli_only = np.nanmean(samples, axis=-1)
     subjects_only = _subject_means(S, counts)
-    v_both, v_rdm, v_pattern = (_difference_variance(x) for x in (both, subjects_only, stimuli_only))
+    v_both, v_rdm, v_pattern = (difference_variance(x) for x in (both, subjects_only, stimuli_only))
     if not n_p:  # rsatoolbox's rule without the numbers of subjects and stimuli
         var = np.minimum(np.maximum(np.maximum(2 * (v_rdm + v_pattern) - v_both, v_rdm), v_pattern), v_both)
         return var, n_s - 1
