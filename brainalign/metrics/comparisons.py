@@ -33,7 +33,8 @@ import numpy as np
 from ..backend import Backend
 from ..utils import check_option
 from ._arrays import device_of
-from ._rdm import double_centered, n_from_length, rankdata, unit_rdms
+from ._ranks import rankdata
+from ._rdm import double_centered, n_from_length, unit_rdms
 
 __all__ = ["COMPARISONS", "Comparison", "get_comparison", "list_comparisons", "tau_a", "tied_pairs"]
 

@@ -35,7 +35,8 @@ from ._arrays import float_dtype, resolve_backend, to_backend
 from ._base import SimilarityMethod, as_patterns, check_block, columns, times_power_of_two
 from ._conditioning import peak_exponent
 from ._noise_ceiling import NoiseCeiling, noise_ceiling
-from ._rdm import aligned_rdms, condensed_rdm, group_layout, labelled_rdms, rankdata, rdm_kernel, upper
+from ._ranks import rankdata
+from ._rdm import aligned_rdms, condensed_rdm, group_layout, labelled_rdms, rdm_kernel, upper
 from .comparisons import COMPARISONS, get_comparison
 from .crossnobis import NOISE_METHODS, crossnobis, crossnobis_rdm
 

@@ -24,7 +24,7 @@ import xarray as xr
 
 from ..backend import get_backend
 from ..methods import method_params, resolve
-from ..metrics._rdm import BLOCK_VALUES
+from ..metrics._ranks import BLOCK_VALUES
 from ..utils import get_options
 from ._plan import Plan, batched_kernels, default_budget, resolve_budget, streams_layers
 

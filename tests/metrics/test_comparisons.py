@@ -33,9 +33,9 @@ def test_rankdata_equals_scipy_on_ties_and_random_data(rng, backend, dtype):
 def test_float32_ranks_in_chunks_equal_scipy(rng, monkeypatch):
     # Chunk boundaries of the packing and scatter (BLOCK_VALUES) and of the runs of ties (2**16
     # positions) fall inside runs; negative values, -0.0 and +0.0 (which tie) included.
-    from brainalign.metrics import _rdm
+    from brainalign.metrics import _ranks
 
-    monkeypatch.setattr(_rdm, "BLOCK_VALUES", 1000)
+    monkeypatch.setattr(_ranks, "BLOCK_VALUES", 1000)
     be = get_backend("numpy")
     V = rng.integers(-300, 300, size=(2, 200_001)).astype(np.float32) / 7
     V[0, :5000] = 2.5  # a run of ties across several chunks
