@@ -103,6 +103,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     _headless()
+    if args.dry_run:
+        from .runner_dry import dry_run, format_dry_run
+
+        rows = dry_run(args.config, allow_code=args.allow_code)
+        print(format_dry_run(rows))
+        refused = sum(not row["fits"] for row in rows)
+        print(f"{len(rows)} cell(s) planned, {refused} would not fit; nothing was computed or written.")
+        return 0
     from .runner import install_sigterm_handler, run
 
     install_sigterm_handler()
@@ -200,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--recompute", action="store_true", help="compute every cell again, even the up-to-date ones")
     run.add_argument("--allow-code", action="store_true", help=_ALLOW_CODE)
     run.add_argument("--no-report", action="store_true", help="do not write report.html")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print each cell's memory estimate (the planner's parts and batch sizes) and whether it fits; "
+        "nothing is computed or written",
+    )
     run.set_defaults(func=_cmd_run)
 
     ident = sub.add_parser(
