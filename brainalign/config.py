@@ -298,8 +298,9 @@ def _read_yaml(path: str | os.PathLike) -> Any:
     return raw
 
 
-def load_config(path: str | os.PathLike, *, allow_code: bool = False) -> dict[str, Any]:
-    """Read and validate a YAML configuration file (see :func:`validate_config`).
+def load_config(path: str | os.PathLike | Mapping[str, Any], *, allow_code: bool = False) -> dict[str, Any]:
+    """Read and validate a YAML configuration file (see :func:`validate_config`); a mapping is
+    validated as it is (its relative paths relative to the working folder).
 
     Examples
     --------
@@ -312,6 +313,8 @@ def load_config(path: str | os.PathLike, *, allow_code: bool = False) -> dict[st
     >>> load_config(path)["output"] == os.path.join(os.path.dirname(path), "results")
     True
     """
+    if not isinstance(path, (str, os.PathLike)):
+        return validate_config(path, allow_code=allow_code)
     return validate_config(_read_yaml(path), base=Path(path).parent, allow_code=allow_code)
 
 

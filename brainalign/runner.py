@@ -21,7 +21,7 @@ from typing import Any
 
 import xarray as xr
 
-from .config import CODE_REFUSED, ConfigError, fingerprint, load_config, validate_config
+from .config import CODE_REFUSED, ConfigError, fingerprint, load_config
 from .config_limits import check_cell_sizes, check_simulation
 from .runner_inputs import file_digest, get_activations, get_recording, input_files, load_stimuli
 from .runner_output import OutputFolder, OutputLockedError, install_sigterm_handler
@@ -337,8 +337,7 @@ def run(
     >>> result.computed, run(cfg, report=False).skipped
     (['d__m__rsa'], ['d__m__rsa'])
     """
-    loaded = isinstance(config, (str, os.PathLike))
-    cfg = load_config(config, allow_code=allow_code) if loaded else validate_config(config, allow_code=allow_code)
+    cfg = load_config(config, allow_code=allow_code)
     with OutputFolder(cfg["output"]) as folder:
         output = folder.root
         for sub in ("maps", "figures"):

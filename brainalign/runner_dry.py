@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ConfigError, load_config, validate_config
+from .config import ConfigError, load_config
 from .planning import estimate_cell
 from .runner_inputs import get_activations, get_recording, load_stimuli
 
@@ -106,8 +106,7 @@ def dry_run(
     >>> os.path.exists(os.path.join(folder, "out"))  # nothing written
     False
     """
-    loaded = isinstance(config, (str, os.PathLike))
-    cfg = load_config(config, allow_code=allow_code) if loaded else validate_config(config, allow_code=allow_code)
+    cfg = load_config(config, allow_code=allow_code)
     stats = cfg["statistics"]
     rows = []
     for dataset in cfg["datasets"]:
