@@ -7,9 +7,10 @@ naming the key, not in a ``MemoryError`` traceback an hour later. Two checks:
 - :func:`check_memory`, an estimate of the largest arrays of a cell (the simulated recording,
   the resampling scores) against this machine's memory, checked when the cell's sizes are known.
 
-The estimate is deliberately simple (an upper bound of the arrays the map engine keeps, in
-float64). It is the seam for :mod:`brainalign.planning`'s memory model: when that module
-estimates a map's memory, :func:`estimate_cell_bytes` should call it instead.
+The estimate is deliberately simple (an upper bound of the arrays sized by these keys, in
+float64) so that the error can name the key. The map's whole memory is planned by
+:mod:`brainalign.planning` (``brainalign run --dry-run`` prints it; ``alignment_map`` refuses a map
+that cannot fit, naming what to change).
 """
 
 from __future__ import annotations
