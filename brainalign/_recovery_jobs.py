@@ -11,8 +11,49 @@ import xarray as xr
 from . import data, simulate
 
 
+def plan_study(
+    acts: xr.DataArray,
+    jobs: list[dict[str, Any]],
+    *,
+    truth,
+    snrs,
+    neuroid_levels,
+    readout,
+    methods,
+    labels,
+    budget=None,
+) -> None:
+    """Refuse, before anything is simulated, a study whose largest map would not fit: the memory
+    planner's estimate of one job's map (its stimuli, every layer, its simulated regions) per method.
+    Takes :func:`run_job`'s keywords (the readout does not change the sizes)."""
+    from .planning import estimate_from_shapes
+
+    layer_of = np.asarray(acts["layer"].values)
+    units = [int(np.sum(layer_of == name)) for name in data.layer_names(acts)]
+    n_stimuli = max(job["n_stimuli"] for job in jobs)
+    per_region = len(truth) * len(snrs) * max(len(job["repeats"]) for job in jobs)
+    for method, label in zip(methods, labels, strict=True):
+        plan = estimate_from_shapes(
+            n_stimuli,
+            units,
+            per_region * sum(neuroid_levels),
+            per_region * len(neuroid_levels),
+            method,
+            itemsize=acts.dtype.itemsize,
+            recording_itemsize=8,
+            budget=budget,
+        )
+        try:
+            plan.check(budget)
+        except ValueError as err:
+            raise ValueError(
+                f"identifiability: method {label!r}, one map of {per_region * len(neuroid_levels)} simulated regions: "
+                f"{err} For the study: lower max_regions (regions per map), n_neuroids or n_stimuli."
+            ) from None
+
+
 def run_job(
-    acts: xr.DataArray, job: dict[str, Any], *, truth, snrs, neuroid_levels, readout, methods, labels
+    acts: xr.DataArray, job: dict[str, Any], *, truth, snrs, neuroid_levels, readout, methods, labels, budget=None
 ) -> np.ndarray:
     """Scores ``(method, snr, n_neuroids, true_layer, repeat_in_job, candidate_layer)`` of one job."""
     from .maps import alignment_map
@@ -40,7 +81,7 @@ def run_job(
     layers = data.layer_names(acts)
     out = np.full((len(methods), len(snrs), len(neuroid_levels), len(truth), len(job["repeats"]), len(layers)), np.nan)
     for m, method in enumerate(methods):
-        amap = alignment_map(acts, recording, method, ceiling=False, on_error="nan")
+        amap = alignment_map(acts, recording, method, ceiling=False, on_error="nan", memory_budget=budget)
         score = amap["score"].transpose("layer", "region")
         for j, region in enumerate(score["region"].values):
             s, v, t, r_i = (int(x) for x in str(region).split("|"))

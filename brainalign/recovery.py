@@ -23,7 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from . import data, simulate
-from ._recovery_jobs import run_dask, run_job
+from ._recovery_jobs import plan_study, run_dask, run_job
 from ._version import __version__
 from .methods import method_info, method_params, resolve
 from .utils import check_count, check_option, check_random_state, logger, progress
@@ -121,6 +121,7 @@ def identifiability(
     method_options: Mapping[str, Mapping[str, Any]] | None = None,
     cv: Any = 5,
     max_regions: int = 2000,
+    memory_budget: float | int | str | None = None,
     scheduler: str | None = None,
     random_state: int | None = 0,
 ) -> xr.Dataset:
@@ -165,6 +166,8 @@ def identifiability(
     max_regions : int
         At most this many simulated regions per map call (memory: regions × neuroids × stimuli
         values); repeats are split into chunks beyond it.
+    memory_budget : float, int or str, optional
+        Memory one map may use (:func:`~brainalign.planning.resolve_budget`); checked before any simulation.
     scheduler : str, optional
         Run the map calls as ``dask.distributed`` tasks (``"local"`` or a scheduler address).
     random_state : int, optional
@@ -256,7 +259,9 @@ def identifiability(
         "readout": readout,
         "methods": method_objs,
         "labels": labels,
+        "budget": memory_budget,
     }
+    plan_study(acts, jobs, **kwargs)
     if scheduler is None:
         results = [run_job(acts, job, **kwargs) for job in progress(jobs, desc="identifiability", total=len(jobs))]
     else:

@@ -300,3 +300,22 @@ def test_a_condition_where_every_trial_failed_has_no_accuracy(rng, caplog):
     assert np.isnan(failed["accuracy"]).all() and np.isnan(failed["accuracy_low"]).all()
     assert np.isfinite(res.sel(n_stimuli=30)["accuracy"]).all()
     assert "n_stimuli=2, n_neuroids=5: 6/6 failed" in caplog.text
+
+
+def test_a_study_that_cannot_fit_is_refused_before_any_simulation():
+    # The planner's estimate of the study's largest map, per method, against memory_budget; the
+    # prefix shows the study's own check refused it (a map's refusal would not name the study).
+    from brainalign import planning
+
+    rng = np.random.default_rng(0)
+    acts = data.activations({f"l{k}": rng.normal(size=(60, 8)) for k in range(3)}, stimulus_id=np.arange(60))
+    with pytest.raises(
+        ValueError,
+        match=r"identifiability: method 'rsa', one map of 12 simulated regions: .*memory budget is 64.0 KiB.*"
+        r"lower max_regions",
+    ):
+        identifiability(acts, ["rsa"], snr=[1.0], n_neuroids=[50], n_repeats=4, memory_budget="64KiB")
+    plan = planning.estimate_from_shapes(60, [8] * 3, 3 * 4 * 50, 3 * 4, "rsa", itemsize=8, recording_itemsize=8)
+    assert plan.peak_bytes > 64 * 1024  # what the refusal measured
+    res = identifiability(acts, ["rsa"], snr=[10.0], n_neuroids=[20], n_repeats=2, memory_budget="1GB")
+    assert float(res["accuracy"].mean()) > 0.5
