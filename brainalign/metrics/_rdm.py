@@ -30,6 +30,7 @@ __all__ = [
     "pair_index",
     "rdm_kernel",
     "square",
+    "unit_patterns",
     "unit_rdms",
     "upper",
     "zero_diagonal",
@@ -45,11 +46,7 @@ def rdm_kernel(be: Backend, X: Any, metric: str, out: np.ndarray | None = None) 
     """
     xp = be.xp
     if metric in ("correlation", "cosine"):
-        X = times_power_of_two(X, -peak_exponent(be, X)) * 1.0  # our copy, max-abs in [0.5, 1): no overflow
-        if metric == "correlation":
-            X -= xp.mean(X, axis=1, keepdims=True)
-        X = unit_rows(be, X, _zero_pattern(metric), inplace=True)
-        D = _gram(be, X, out)
+        D = _gram(be, unit_patterns(be, X, metric), out)
         D *= -1.0
         D += 1.0
     else:
@@ -71,6 +68,24 @@ def _zero_pattern(metric: str) -> str:
     return f"Pattern {{row}} is {what}, so its {metric} distance is undefined; drop it or use metric='euclidean'."
 
 
+def unit_patterns(be: Backend, X: Any, metric: str, block_values: int = BLOCK_VALUES) -> Any:
+    """A copy of the patterns ``(n, p)`` whose dot products are ``1 −`` the correlation or cosine
+    distance: rescaled by a power of two (exact; max-abs in [0.5, 1), so nothing overflows),
+    centred (``"correlation"``) and with unit rows, a block of about ``block_values`` values at a
+    time (one copy, no full-size temporaries). A row of zero norm is a ValueError naming it."""
+    n, p = X.shape
+    step = max(1, block_values // max(p, 1))
+    zero, exponent = _zero_pattern(metric), -peak_exponent(be, X)
+    Xn = be.xp.empty_like(X)
+    for a in range(0, n, step):
+        b = min(a + step, n)
+        Xn[a:b] = times_power_of_two(X[a:b], exponent)
+        if metric == "correlation":
+            Xn[a:b] -= be.xp.mean(Xn[a:b], axis=1, keepdims=True)
+        unit_rows(be, Xn[a:b], zero, inplace=True, first_row=a)
+    return Xn
+
+
 def condensed_rdm(be: Backend, X: Any, metric: str, block_values: int = BLOCK_VALUES) -> Any:
     """(n, p) patterns → the condensed RDM ``(1, n·(n−1)/2)``: :func:`rdm_kernel`'s upper triangle.
 
@@ -80,20 +95,11 @@ def condensed_rdm(be: Backend, X: Any, metric: str, block_values: int = BLOCK_VA
     """
     if be.is_torch:
         return upper(be, rdm_kernel(be, X, metric)[None])
-    n, p = X.shape
-    step = max(1, block_values // max(p, 1))
-    rows = [(a, min(a + step, n)) for a in range(0, n, step)]
+    n = X.shape[0]
     if metric in ("correlation", "cosine"):
-        zero, exponent = _zero_pattern(metric), -peak_exponent(be, X)
-        Xn = np.empty_like(X)  # rescaled (max-abs in [0.5, 1)), centred, unit rows, a block at a time: one copy
-        for a, b in rows:
-            Xn[a:b] = times_power_of_two(X[a:b], exponent)
-            if metric == "correlation":
-                Xn[a:b] -= np.mean(Xn[a:b], axis=1, keepdims=True)
-            unit_rows(be, Xn[a:b], zero, inplace=True, first_row=a)
-        X = Xn
+        X = unit_patterns(be, X, metric, block_values)
     else:
-        sq = np.concatenate([np.einsum("ij,ij->i", X[a:b], X[a:b]) for a, b in rows])
+        sq = np.einsum("ij,ij->i", X, X)  # no n × p temporary
     out = np.empty((1, n * (n - 1) // 2), dtype=X.dtype)
     step, pos = max(1, block_values // max(n, 1)), 0
     for a in range(0, n - 1, step):
