@@ -55,10 +55,7 @@ def fold_bootstrap(
 
     Parameters
     ----------
-    Y, P : numpy.ndarray
-        Held-out responses and their predictions ``(n_samples, n_targets)``.
-    folds : list of numpy.ndarray
-        The held-out sample indices of each fold.
+    %(held_out)s
     n_boot : int
         Bootstrap draws.
     %(random_state)s
@@ -108,6 +105,7 @@ def fold_bootstrap(
     return total / len(folds)
 
 
+@fill_doc
 def fold_jackknife(Y: np.ndarray, P: np.ndarray, folds: list[np.ndarray]) -> np.ndarray:
     """Delete-one jackknife of the fold-averaged Pearson r: each held-out sample left out in turn.
 
@@ -117,10 +115,7 @@ def fold_jackknife(Y: np.ndarray, P: np.ndarray, folds: list[np.ndarray]) -> np.
 
     Parameters
     ----------
-    Y, P : numpy.ndarray
-        Held-out responses and their predictions ``(n_samples, n_targets)``.
-    folds : list of numpy.ndarray
-        The held-out sample indices of each fold.
+    %(held_out)s
 
     Returns
     -------
@@ -167,10 +162,7 @@ def fold_permutation(
 
     Parameters
     ----------
-    Y, P : numpy.ndarray
-        Held-out responses and their predictions ``(n_samples, n_targets)``.
-    folds : list of numpy.ndarray
-        The held-out sample indices of each fold.
+    %(held_out)s
     groups : list of numpy.ndarray
         Target columns of each group (e.g. the neuroids of a region and subject).
     n_perm : int

@@ -26,6 +26,10 @@ DOCS: dict[str, str] = {
     "encoder_backend": """backend : {"auto", "numpy", "torch", "torch_cuda"}
         Where to compute (:func:`brainalign.backend.get_backend`): ``"auto"`` picks
         ``torch_cuda`` when a GPU is present, else numpy.""",
+    "held_out": """Y, P : numpy.ndarray
+        Held-out responses and their predictions ``(n_samples, n_targets)``.
+    folds : list of numpy.ndarray
+        The held-out sample indices of each fold.""",
     "random_state": """random_state : int, numpy.random.Generator or None
         Seed (or generator) of every random draw, so that a call can be repeated exactly;
         ``None`` draws a fresh seed.""",
